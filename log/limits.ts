@@ -1,0 +1,37 @@
+/**
+ * Every bound the storage engine enforces, in one place, with the relations between them checked
+ * when the module loads. Per-log settings (segment size, retention...) live in `config.ts` and are
+ * validated against these.
+ */
+import { invariant } from './invariant.js';
+
+/** Bytes before a batch's `batchLength` field: baseOffset (8) + batchLength (4). */
+export const LOG_OVERHEAD_BYTES = 12;
+/** The fixed RecordBatch v2 header, up to the first record. */
+export const BATCH_HEADER_BYTES = 61;
+
+/** Default and ceiling for one record batch (Kafka's `max.message.bytes` defaults to ~1 MiB). */
+export const MAX_BATCH_BYTES_DEFAULT = 1024 * 1024;
+export const MAX_BATCH_BYTES_CEILING = 64 * 1024 * 1024;
+
+/** A segment file's positions are int32 on disk. */
+export const SEGMENT_BYTES_MAX = 2 ** 31 - 1;
+export const SEGMENT_BYTES_MIN = 1024;
+export const SEGMENT_BYTES_DEFAULT = 1024 * 1024 * 1024;
+
+/** Relative offsets in the indexes are int32 too: a segment never spans more offsets than this. */
+export const SEGMENT_OFFSET_SPAN_MAX = 2 ** 31 - 1;
+
+/** Sparse index spacing (Kafka's `index.interval.bytes`) and per-index ceiling (`segment.index.bytes`). */
+export const INDEX_INTERVAL_BYTES_DEFAULT = 4096;
+export const INDEX_BYTES_DEFAULT = 10 * 1024 * 1024;
+export const OFFSET_INDEX_ENTRY_BYTES = 8;
+export const TIME_INDEX_ENTRY_BYTES = 12;
+
+/** Records in one batch: bounded so a decoder never allocates from a hostile count. */
+export const MAX_RECORDS_PER_BATCH = MAX_BATCH_BYTES_CEILING / 7;
+
+invariant(BATCH_HEADER_BYTES > LOG_OVERHEAD_BYTES, 'batch header includes the log overhead');
+invariant(MAX_BATCH_BYTES_DEFAULT <= MAX_BATCH_BYTES_CEILING, 'default batch size within ceiling');
+invariant(MAX_BATCH_BYTES_CEILING < SEGMENT_BYTES_MAX, 'a batch always fits in an empty segment');
+invariant(INDEX_BYTES_DEFAULT % OFFSET_INDEX_ENTRY_BYTES === 0, 'offset index holds whole entries');

@@ -1,0 +1,686 @@
+/**
+ * A partition log: an ordered list of segments in one directory, the last of them active.
+ *
+ *   <dir>/00000000000000000000.log, .index, .timeindex   oldest segment
+ *   <dir>/00000000000000081234.log, .index, .timeindex   ...
+ *   <dir>/log.checkpoint                                 recovery point + log start offset
+ *   <dir>/.clean-shutdown                                present only between a clean close and the next open
+ *
+ * Invariants (asserted): segments are sorted by base offset and each starts at or above the previous
+ * segment's next offset; logStartOffset <= logEndOffset; the log end offset and the flushed offset only
+ * grow, except through `truncateTo` (a replica dropping a divergent tail); every batch on disk passed
+ * `validateBatch` on its way in and passes it again when recovery reads it back.
+ *
+ * Append: validates each batch's header and CRC without decoding records, stamps its base offset and
+ * leader epoch in place (the CRC does not cover them), and writes it to the active segment with a
+ * synchronous page-cache write, rolling to a new segment first when the active one is full or old.
+ * Offsets are assigned in call order, synchronously. The returned promise resolves when the batch is as
+ * durable as the flush policy promises: under `always`, after an fsync that covers it; one fsync covers
+ * every append that arrived while the previous fsync ran (group commit).
+ *
+ * Recovery: a clean shutdown marker means every index is trusted (after a sanity check) and only the
+ * tail after the last index entry is scanned. Otherwise segments wholly below the recovery point are
+ * trusted the same way, and the rest are rescanned batch by batch; the first bad batch ends the log
+ * there, truncating its file and deleting every later segment.
+ *
+ * Concurrency: one thread; the only awaits are fsyncs and bulk reads, and segments count their readers
+ * so retention and truncation never close a file under a read.
+ */
+import fs from 'node:fs';
+import path from 'node:path';
+import { BatchField, batchSizeAt, lastOffsetOf, readInt64, stampBatch, validateBatch } from './batch-header.js';
+import { parseLogConfig, type LogConfig } from './config.js';
+import { fsyncDirectory, fsyncDirectoryAsync } from './directory.js';
+import { LogError } from './errors.js';
+import { invariant } from './invariant.js';
+import { LOG_OVERHEAD_BYTES } from './limits.js';
+import { compactLog, emptyCompactionResult, type CompactionResult } from './log-cleaner.js';
+import { readLogCheckpoint, writeLogCheckpoint } from './log-checkpoint.js';
+import { decodeBatch } from './record-batch.js';
+import { segmentsToDelete, type RetentionPolicy, type RetentionReason } from './retention.js';
+import { LOG_SUFFIX, OFFSET_INDEX_SUFFIX, Segment, segmentFileName, TIME_INDEX_SUFFIX } from './segment.js';
+import { asOffset, NO_EPOCH, type Epoch, type Offset, type Position } from './units.js';
+
+export const CLEAN_SHUTDOWN_FILE = '.clean-shutdown';
+/** Suffixes of compaction's in-progress (`.cleaned`) and committed (`.swap`) replacement files. */
+export const CLEANED_SUFFIX = '.cleaned';
+export const SWAP_SUFFIX = '.swap';
+
+export interface LogOptions {
+  /** Milliseconds since the epoch; injected so tests and simulations control time. */
+  clock?: () => number;
+}
+
+export interface AppendResult {
+  baseOffset: Offset;
+  lastOffset: Offset;
+  /** Largest timestamp among the appended batches. */
+  maxTimestamp: number;
+}
+
+export interface ReadOptions {
+  /** Upper bound on bytes returned, except that one whole batch is always returned if any is readable. */
+  maxBytes: number;
+  /** Exclusive bound: no batch holding this offset or above is returned (the high watermark). */
+  maxOffset?: Offset;
+}
+
+export interface ReadResult {
+  /** Whole batches, as stored. Empty when nothing is readable at the offset yet. */
+  bytes: Buffer;
+  /** The offset to read next: one past the last batch returned, or the requested offset if none. */
+  nextOffset: Offset;
+}
+
+export interface RecoveryReport {
+  clean: boolean;
+  segmentsScanned: number;
+  bytesScanned: number;
+  bytesTruncated: number;
+  segmentsDeleted: number;
+  reason?: string;
+}
+
+interface FlushWaiter {
+  lastOffset: Offset;
+  resolve: () => void;
+  reject: (error: Error) => void;
+}
+
+export class Log {
+  readonly dir: string;
+  readonly config: LogConfig;
+  private readonly clock: () => number;
+  private readonly segments: Segment[];
+  private startOffset: Offset;
+  private flushed: Offset;
+  private recoveryPoint: Offset;
+  private waiters: FlushWaiter[] = [];
+  private flushing = false;
+  private directoryDirty = false;
+  private sealing: Promise<void> = Promise.resolve();
+  private failure: LogError | undefined;
+  private closed = false;
+  private compacting = false;
+  private flushTimer: NodeJS.Timeout | undefined;
+  readonly recovery: RecoveryReport;
+
+  private constructor(dir: string, config: LogConfig, clock: () => number, segments: Segment[], startOffset: Offset, recovery: RecoveryReport) {
+    this.dir = dir;
+    this.config = config;
+    this.clock = clock;
+    this.segments = segments;
+    this.startOffset = startOffset;
+    this.flushed = this.logEndOffset;
+    this.recoveryPoint = this.logEndOffset;
+    this.recovery = recovery;
+    if (config.flushPolicy === 'interval') {
+      this.flushTimer = setInterval(() => void this.flush().catch(() => undefined), config.flushIntervalMs);
+      this.flushTimer.unref();
+    }
+  }
+
+  /**
+   * Opens the log in `dir` (created if missing), recovering it if the last stop was not clean.
+   * `config` is parsed with `parseLogConfig`, so partial overrides are fine.
+   */
+  static async open(dir: string, config: Partial<LogConfig> | LogConfig = {}, options: LogOptions = {}): Promise<Log> {
+    const parsed = parseLogConfig(config);
+    fs.mkdirSync(dir, { recursive: true });
+    const marker = path.join(dir, CLEAN_SHUTDOWN_FILE);
+    const clean = fs.existsSync(marker);
+    completeInterruptedSwaps(dir);
+    const checkpoint = readLogCheckpoint(dir);
+    const bases = listSegmentBases(dir);
+    const report: RecoveryReport = { clean, segmentsScanned: 0, bytesScanned: 0, bytesTruncated: 0, segmentsDeleted: 0 };
+    const segments: Segment[] = [];
+    const recoveryPoint = clean ? Number.POSITIVE_INFINITY : (checkpoint?.recoveryPoint ?? 0);
+    // A tail scan longer than this means the index was cut short or lost: rebuild it instead.
+    const tailScanLimit = parsed.indexIntervalBytes + 2 * parsed.maxBatchBytes;
+    for (let i = 0; i < bases.length; i++) {
+      const base = bases[i] as Offset;
+      const segment = Segment.open(dir, base, parsed);
+      const previousNext = segments.at(-1)?.nextOffset ?? base;
+      const nextBase = bases[i + 1];
+      const trusted = clean || (nextBase !== undefined && nextBase <= recoveryPoint);
+      if (trusted && segment.indexesAreSane() && segment.loadTail(tailScanLimit) && base >= previousNext) {
+        segments.push(segment);
+        continue;
+      }
+      const result = segment.recover(previousNext);
+      report.segmentsScanned += 1;
+      report.bytesScanned += result.validBytes + result.truncatedBytes;
+      report.bytesTruncated += result.truncatedBytes;
+      segments.push(segment);
+      if (result.reason !== undefined) {
+        report.reason = `${segment.logFile}: ${result.reason}`;
+        // The first damage ends the log: nothing after it can be trusted to follow on.
+        for (const later of bases.slice(i + 1)) {
+          Segment.open(dir, later as Offset, parsed).delete();
+          report.segmentsDeleted += 1;
+        }
+        break;
+      }
+    }
+    if (segments.length === 0) {
+      segments.push(Segment.create(dir, checkpoint?.logStartOffset ?? asOffset(0), parsed));
+    }
+    const first = segments[0] as Segment;
+    const last = segments.at(-1) as Segment;
+    const startOffset = asOffset(Math.min(Math.max(checkpoint?.logStartOffset ?? first.baseOffset, first.baseOffset), last.nextOffset));
+    // Make the recovered state durable before it is built upon, then retire the clean marker: from
+    // here on a crash must lead to a recovery scan.
+    // Sealing also writes the rebuilt indexes, which the next open trusts below the recovery point.
+    if (!clean) for (const segment of segments) await segment.seal();
+    fs.rmSync(marker, { force: true });
+    const log = new Log(dir, parsed, options.clock ?? Date.now, segments, startOffset, report);
+    log.writeCheckpoint();
+    return log;
+  }
+
+  get logStartOffset(): Offset {
+    return this.startOffset;
+  }
+
+  /** The offset the next appended record gets. */
+  get logEndOffset(): Offset {
+    return this.active.nextOffset;
+  }
+
+  /** Every offset below this is on disk (fsynced). */
+  get flushedOffset(): Offset {
+    return this.flushed;
+  }
+
+  get sizeBytes(): number {
+    return this.segments.reduce((sum, s) => sum + s.sizeBytes, 0);
+  }
+
+  get segmentCount(): number {
+    return this.segments.length;
+  }
+
+  /** Base offsets of the segments, oldest first. */
+  get segmentBaseOffsets(): Offset[] {
+    return this.segments.map((s) => s.baseOffset);
+  }
+
+  private get active(): Segment {
+    return this.segments.at(-1) as Segment;
+  }
+
+  /**
+   * Appends one or more whole batches (the bytes a producer sent), assigning offsets from the log end
+   * and stamping `leaderEpoch`. The buffer is modified in place. Nothing is written unless every batch
+   * is valid: a bad batch rejects the whole append with a `LogError` and leaves the log untouched.
+   */
+  append(batches: Buffer, options: { leaderEpoch?: Epoch } = {}): Promise<AppendResult> {
+    try {
+      this.assertWritable();
+      const leaderEpoch = options.leaderEpoch ?? NO_EPOCH;
+      let position = 0;
+      let nextOffset = this.logEndOffset;
+      let maxTimestamp = -1;
+      const ends: number[] = [];
+      const lastOffsets: Offset[] = [];
+      const maxTimestamps: number[] = [];
+      if (batches.length === 0) throw new LogError('CORRUPT_MESSAGE', 'append of zero bytes');
+      while (position < batches.length) {
+        const header = validateBatch(batches, position, batches.length, this.config.maxBatchBytes, true);
+        position += header.sizeBytes;
+        const lastOffset = asOffset(nextOffset + header.lastOffsetDelta);
+        ends.push(position);
+        lastOffsets.push(lastOffset);
+        maxTimestamps.push(header.maxTimestamp);
+        maxTimestamp = Math.max(maxTimestamp, header.maxTimestamp);
+        nextOffset = asOffset(lastOffset + 1);
+      }
+      const baseOffset = this.logEndOffset;
+      let batchStart = 0;
+      let offset = baseOffset;
+      for (let i = 0; i < ends.length; i++) {
+        stampBatch(batches, batchStart, offset, leaderEpoch);
+        offset = asOffset((lastOffsets[i] as Offset) + 1);
+        batchStart = ends[i] as number;
+      }
+      this.writeBatches(batches, ends, lastOffsets, maxTimestamps, baseOffset);
+      return this.durable({ baseOffset, lastOffset: asOffset(nextOffset - 1), maxTimestamp });
+    } catch (error) {
+      return Promise.reject(error);
+    }
+  }
+
+  /**
+   * Appends batches that already carry their offsets and epochs (a follower copying its leader).
+   * Offsets must continue the log: each batch's base offset at or above the log end offset.
+   */
+  appendAsFollower(batches: Buffer): Promise<AppendResult> {
+    try {
+      this.assertWritable();
+      let position = 0;
+      let expected = this.logEndOffset;
+      const ends: number[] = [];
+      const lastOffsets: Offset[] = [];
+      const maxTimestamps: number[] = [];
+      let maxTimestamp = -1;
+      if (batches.length === 0) throw new LogError('CORRUPT_MESSAGE', 'append of zero bytes');
+      while (position < batches.length) {
+        const header = validateBatch(batches, position, batches.length, this.config.maxBatchBytes, false);
+        if (header.baseOffset < expected) {
+          throw new LogError('CORRUPT_MESSAGE', `replicated batch at offset ${header.baseOffset} is below ${expected}`);
+        }
+        position += header.sizeBytes;
+        const lastOffset = asOffset(header.baseOffset + header.lastOffsetDelta);
+        ends.push(position);
+        lastOffsets.push(lastOffset);
+        maxTimestamps.push(header.maxTimestamp);
+        maxTimestamp = Math.max(maxTimestamp, header.maxTimestamp);
+        expected = asOffset(lastOffset + 1);
+      }
+      const baseOffset = asOffset(readInt64(batches, BatchField.baseOffset));
+      this.writeBatches(batches, ends, lastOffsets, maxTimestamps, baseOffset);
+      return this.durable({ baseOffset, lastOffset: asOffset(expected - 1), maxTimestamp });
+    } catch (error) {
+      return Promise.reject(error);
+    }
+  }
+
+  /**
+   * Reads whole batches starting with the one that holds `offset`, from one segment, up to
+   * `maxBytes` (at least one batch) and below `maxOffset`. An offset below the log start or above the
+   * log end is OFFSET_OUT_OF_RANGE; at the log end (or at `maxOffset`) the result is empty.
+   */
+  async read(offset: Offset, options: ReadOptions): Promise<ReadResult> {
+    this.assertOpen();
+    if (!Number.isSafeInteger(offset) || offset < this.startOffset || offset > this.logEndOffset) {
+      throw new LogError('OFFSET_OUT_OF_RANGE', `offset ${offset}; the log holds [${this.startOffset}, ${this.logEndOffset})`);
+    }
+    const limit = Math.min(options.maxOffset ?? this.logEndOffset, this.logEndOffset);
+    const empty = { bytes: Buffer.alloc(0), nextOffset: offset };
+    for (let i = this.segmentIndexFor(offset); i < this.segments.length && offset < limit; i++) {
+      const segment = this.segments[i] as Segment;
+      const first = segment.locateOffset(offset);
+      if (first === undefined || first.baseOffset >= limit) continue;
+      const end = limit >= segment.nextOffset ? segment.sizeBytes : (segment.locateOffset(asOffset(limit))?.position ?? segment.sizeBytes);
+      if (end <= first.position) return empty;
+      // At least the first batch, even past maxBytes, so a consumer always makes progress (KIP-74).
+      const wanted = Math.max(Math.min(end - first.position, options.maxBytes), first.sizeBytes);
+      const read = await segment.read(first.position, (first.position + wanted) as Position);
+      const bytes = read.subarray(0, wholeBatchesLength(read));
+      return { bytes, nextOffset: asOffset(lastOffsetOfLastBatch(bytes) + 1) };
+    }
+    return empty;
+  }
+
+  /**
+   * The first record whose timestamp is at least `timestamp`, or undefined if no record is that new.
+   * Binary-searched through the time and offset indexes; only the one batch found is decoded.
+   */
+  async offsetForTimestamp(timestamp: number): Promise<{ offset: Offset; timestamp: number } | undefined> {
+    this.assertOpen();
+    for (const segment of this.segments) {
+      if (segment.maxTimestamp < timestamp || segment.nextOffset <= this.startOffset) continue;
+      const location = segment.locateTimestamp(timestamp);
+      if (location === undefined) continue;
+      const bytes = await segment.read(location.position, (location.position + location.sizeBytes) as Position);
+      for (const record of decodeBatch(bytes).records) {
+        if (record.timestamp >= timestamp && record.offset >= this.startOffset) {
+          return { offset: record.offset, timestamp: record.timestamp };
+        }
+      }
+    }
+    return undefined;
+  }
+
+  /** Resolves once everything appended so far is fsynced, whatever the flush policy. */
+  flush(): Promise<void> {
+    if (this.logEndOffset <= this.flushed && !this.directoryDirty) return Promise.resolve();
+    return new Promise((resolve, reject) => {
+      this.waiters.push({ lastOffset: asOffset(this.logEndOffset - 1), resolve, reject });
+      void this.runFlushes();
+    });
+  }
+
+  /**
+   * Removes every offset at or above `offset` (a replica dropping a divergent tail). A batch that
+   * straddles `offset` is removed whole, so the log end may land below `offset`.
+   */
+  async truncateTo(offset: Offset): Promise<void> {
+    this.assertWritable();
+    invariant(offset >= this.startOffset, () => `truncation to ${offset} below the log start ${this.startOffset}`);
+    if (offset >= this.logEndOffset) return;
+    await this.sealing;
+    while (this.segments.length > 1 && this.active.baseOffset >= offset) {
+      (this.segments.pop() as Segment).delete();
+    }
+    this.active.truncateTo(offset);
+    this.directoryDirty = true;
+    const end = this.logEndOffset;
+    const lost = this.waiters.filter((w) => w.lastOffset >= end);
+    this.waiters = this.waiters.filter((w) => w.lastOffset < end);
+    for (const waiter of lost) waiter.reject(new LogError('OFFSET_OUT_OF_RANGE', `offset ${waiter.lastOffset} was truncated before it was flushed`));
+    this.flushed = asOffset(Math.min(this.flushed, end));
+    this.recoveryPoint = asOffset(Math.min(this.recoveryPoint, end));
+    this.startOffset = asOffset(Math.min(this.startOffset, end));
+    this.writeCheckpoint();
+  }
+
+  /**
+   * Moves the log start offset up to `offset` (Kafka's DeleteRecords) and deletes the segments that
+   * fall wholly below it. Readers see OFFSET_OUT_OF_RANGE below the new start at once.
+   */
+  async deleteRecordsBefore(offset: Offset): Promise<void> {
+    this.assertWritable();
+    if (!Number.isSafeInteger(offset) || offset > this.logEndOffset) {
+      throw new LogError('OFFSET_OUT_OF_RANGE', `cannot delete records before ${offset}; the log ends at ${this.logEndOffset}`);
+    }
+    if (offset <= this.startOffset) return;
+    this.startOffset = offset;
+    this.writeCheckpoint();
+    await this.deleteOldSegments({ retentionMs: -1, retentionBytes: -1, maxOffset: this.logEndOffset });
+  }
+
+  /**
+   * Applies retention (age, size, log start offset), deleting whole segments from the oldest, never
+   * at or above `maxOffset` (the high watermark; the log end by default). If the active segment must go,
+   * it is rolled first so the log always has a segment to append to.
+   */
+  enforceRetention(maxOffset?: Offset): Promise<{ deleted: number; reasons: RetentionReason[] }> {
+    const compactOnly = this.config.cleanupPolicy === 'compact';
+    return this.deleteOldSegments({
+      retentionMs: compactOnly ? -1 : this.config.retentionMs,
+      retentionBytes: compactOnly ? -1 : this.config.retentionBytes,
+      maxOffset: maxOffset ?? this.logEndOffset,
+    });
+  }
+
+  private async deleteOldSegments(
+    rules: Pick<RetentionPolicy, 'retentionMs' | 'retentionBytes' | 'maxOffset'>,
+  ): Promise<{ deleted: number; reasons: RetentionReason[] }> {
+    this.assertWritable();
+    const policy: RetentionPolicy = { ...rules, logStartOffset: this.startOffset, now: this.clock() };
+    let decision = segmentsToDelete(this.segments, policy);
+    if (decision.count === this.segments.length && !this.active.isEmpty) {
+      this.roll(this.logEndOffset);
+      decision = segmentsToDelete(this.segments, policy);
+    }
+    const count = Math.min(decision.count, this.segments.length - 1);
+    if (count === 0) return { deleted: 0, reasons: [] };
+    await this.sealing;
+    const doomed = this.segments.splice(0, count);
+    const newStart = (this.segments[0] as Segment).baseOffset;
+    if (newStart > this.startOffset) this.startOffset = newStart;
+    this.writeCheckpoint();
+    for (const segment of doomed) segment.delete();
+    fsyncDirectory(this.dir);
+    return { deleted: count, reasons: decision.reasons.slice(0, count) };
+  }
+
+  /**
+   * Compacts the sealed segments if the cleanup policy includes `compact`: keeps the last record of
+   * each key, drops tombstones older than `deleteRetentionMs`, never changes an offset and never
+   * touches the active segment. One compaction runs at a time; appends and reads go on meanwhile.
+   */
+  async compact(): Promise<CompactionResult> {
+    this.assertWritable();
+    if (!this.config.cleanupPolicy.includes('compact') || this.compacting) return emptyCompactionResult();
+    this.compacting = true;
+    try {
+      await this.sealing;
+      return await compactLog({
+        dir: this.dir,
+        config: this.config,
+        now: this.clock(),
+        segments: this.segments.slice(0, -1),
+        commitSwap: (old) => this.swapInCleaned(old),
+      });
+    } finally {
+      this.compacting = false;
+    }
+  }
+
+  /**
+   * The last, synchronous step of a compaction: `<base>.log.swap` (complete and fsynced) replaces the
+   * live segment `old`. Returns false, discarding the swap file, if `old` was deleted or truncated
+   * away meanwhile. Readers holding `old` finish on its still-open descriptor; new readers see the new
+   * segment. The live indexes are deleted before the rename, so a crash at any point leaves either the
+   * old segment with its indexes or the new one with indexes to rebuild.
+   */
+  private swapInCleaned(old: Segment): boolean {
+    const swapFile = old.logFile + SWAP_SUFFIX;
+    const i = this.segments.indexOf(old);
+    if (i < 0 || i === this.segments.length - 1 || this.closed) {
+      fs.rmSync(swapFile, { force: true });
+      return false;
+    }
+    fs.rmSync(old.offsetIndex.file, { force: true });
+    fs.rmSync(old.timeIndex.file, { force: true });
+    fs.renameSync(swapFile, old.logFile);
+    const fresh = Segment.open(this.dir, old.baseOffset, this.config);
+    const check = fresh.recover(this.segments[i - 1]?.nextOffset ?? old.baseOffset);
+    invariant(check.reason === undefined, () => `compacted segment ${old.logFile} is invalid: ${check.reason}`);
+    this.segments[i] = fresh;
+    old.close();
+    this.sealInBackground(fresh, async () => undefined);
+    fsyncDirectory(this.dir);
+    return true;
+  }
+
+  /**
+   * Flushes everything, writes the indexes and the checkpoint, closes the files and leaves the clean
+   * shutdown marker, so the next open skips recovery. Further calls fail with LOG_CLOSED.
+   */
+  async close(): Promise<void> {
+    if (this.closed) return;
+    if (this.flushTimer !== undefined) clearInterval(this.flushTimer);
+    if (this.failure === undefined) {
+      await this.sealing;
+      await this.flush();
+      await this.active.seal();
+    }
+    this.closed = true;
+    const failed = this.failure !== undefined;
+    if (!failed) this.writeCheckpoint();
+    for (const segment of this.segments) segment.close();
+    if (!failed) {
+      fs.writeFileSync(path.join(this.dir, CLEAN_SHUTDOWN_FILE), '');
+      fsyncDirectory(this.dir);
+    }
+  }
+
+  private writeBatches(batches: Buffer, ends: number[], lastOffsets: Offset[], maxTimestamps: number[], firstOffset: Offset): void {
+    const now = this.clock();
+    let start = 0;
+    let chunkFirst = firstOffset;
+    let i = 0;
+    while (i < ends.length) {
+      // Take as many following batches as fit the active segment into one write.
+      let j = i;
+      let chunkMaxTs = -1;
+      let chunkOffsetOfMaxTs = chunkFirst;
+      if (!this.active.canAppend((ends[i] as number) - start, lastOffsets[i] as Offset, now)) this.roll(chunkFirst);
+      while (j < ends.length && this.active.canAppend((ends[j] as number) - start, lastOffsets[j] as Offset, now)) {
+        if ((maxTimestamps[j] as number) > chunkMaxTs) {
+          chunkMaxTs = maxTimestamps[j] as number;
+          chunkOffsetOfMaxTs = lastOffsets[j] as Offset;
+        }
+        j += 1;
+      }
+      invariant(j > i, 'an empty segment always takes a valid batch');
+      const end = ends[j - 1] as number;
+      this.active.append(batches, start, end - start, chunkFirst, lastOffsets[j - 1] as Offset, chunkMaxTs, chunkOffsetOfMaxTs);
+      start = end;
+      chunkFirst = asOffset((lastOffsets[j - 1] as Offset) + 1);
+      i = j;
+    }
+  }
+
+  /** Resolves per the flush policy once `result`'s batches are as durable as promised. */
+  private durable(result: AppendResult): Promise<AppendResult> {
+    if (this.config.flushPolicy !== 'always') return Promise.resolve(result);
+    return new Promise((resolve, reject) => {
+      this.waiters.push({ lastOffset: result.lastOffset, resolve: () => resolve(result), reject });
+      void this.runFlushes();
+    });
+  }
+
+  /**
+   * The group-commit loop: while appends wait, fsync every segment with unflushed data (and the
+   * directory if segments were created), then release every waiter the fsync covered. Appends that
+   * arrive during an fsync wait for the next one, which covers them all at once.
+   */
+  private async runFlushes(): Promise<void> {
+    if (this.flushing) return;
+    this.flushing = true;
+    try {
+      while (this.waiters.length > 0) {
+        const target = this.logEndOffset;
+        try {
+          if (this.directoryDirty) {
+            this.directoryDirty = false;
+            await fsyncDirectoryAsync(this.dir);
+          }
+          await Promise.all(this.segments.filter((s) => s.hasUnflushedData).map((s) => s.flush()));
+        } catch (error) {
+          this.fail(error instanceof LogError ? error : new LogError('KAFKA_STORAGE_ERROR', 'flush failed', { cause: error }));
+          return;
+        }
+        // A truncation during the fsync may have moved the log end below the target.
+        this.flushed = asOffset(Math.max(this.flushed, Math.min(target, this.logEndOffset)));
+        invariant(this.flushed <= this.logEndOffset, 'the flushed offset never passes the log end');
+        let released = 0;
+        while (released < this.waiters.length && (this.waiters[released] as FlushWaiter).lastOffset < this.flushed) released += 1;
+        for (const waiter of this.waiters.splice(0, released)) waiter.resolve();
+      }
+    } finally {
+      this.flushing = false;
+    }
+  }
+
+  /** Starts a new active segment at `baseOffset`; the old one is sealed (fsynced) in the background. */
+  private roll(baseOffset: Offset): void {
+    const previous = this.active;
+    invariant(baseOffset >= previous.nextOffset, () => `roll to ${baseOffset} below the log end ${previous.nextOffset}`);
+    if (previous.isEmpty) {
+      // An empty active segment is replaced rather than kept: segments never overlap in offsets.
+      this.segments.pop();
+      previous.delete();
+    }
+    this.segments.push(Segment.create(this.dir, baseOffset, this.config));
+    this.directoryDirty = true;
+    if (previous.isEmpty) return;
+    this.sealInBackground(previous, async () => {
+      await fsyncDirectoryAsync(this.dir);
+      this.recoveryPoint = asOffset(Math.max(this.recoveryPoint, baseOffset));
+      if (!this.closed) this.writeCheckpoint();
+    });
+  }
+
+  /** Queues `segment.seal()` and then `andThen` behind earlier seals; a failure poisons the log. */
+  private sealInBackground(segment: Segment, andThen: () => Promise<void>): void {
+    this.sealing = this.sealing
+      .then(() => segment.seal())
+      .then(andThen)
+      .catch((error: unknown) => this.fail(new LogError('KAFKA_STORAGE_ERROR', `sealing ${segment.logFile} failed`, { cause: error })));
+  }
+
+  private writeCheckpoint(): void {
+    const recoveryPoint = asOffset(Math.min(this.recoveryPoint, this.flushed, this.logEndOffset));
+    writeLogCheckpoint(this.dir, { recoveryPoint, logStartOffset: this.startOffset });
+  }
+
+  /** Index of the segment whose range holds `offset`: the last one with baseOffset <= offset. */
+  private segmentIndexFor(offset: Offset): number {
+    let low = 0;
+    let high = this.segments.length - 1;
+    while (low < high) {
+      const mid = (low + high + 1) >>> 1;
+      if ((this.segments[mid] as Segment).baseOffset <= offset) low = mid;
+      else high = mid - 1;
+    }
+    return low;
+  }
+
+  /** A storage failure poisons the log: later appends fail, waiting appends are rejected. */
+  private fail(error: LogError): void {
+    this.failure ??= error;
+    for (const waiter of this.waiters.splice(0)) waiter.reject(error);
+  }
+
+  private assertOpen(): void {
+    if (this.closed) throw new LogError('LOG_CLOSED', this.dir);
+  }
+
+  private assertWritable(): void {
+    this.assertOpen();
+    if (this.failure !== undefined) throw this.failure;
+  }
+}
+
+/** Length of the longest prefix of `bytes` made of whole batches. */
+function wholeBatchesLength(bytes: Buffer): number {
+  let position = 0;
+  while (position + LOG_OVERHEAD_BYTES <= bytes.length) {
+    const size = batchSizeAt(bytes, position);
+    if (position + size > bytes.length) break;
+    position += size;
+  }
+  return position;
+}
+
+function lastOffsetOfLastBatch(bytes: Buffer): Offset {
+  let position = 0;
+  let last = -1;
+  while (position < bytes.length) {
+    last = lastOffsetOf(bytes, position);
+    position += batchSizeAt(bytes, position);
+  }
+  return asOffset(last);
+}
+
+/** Base offsets of the `.log` files in `dir`, ascending. Index files without a `.log` are removed. */
+function listSegmentBases(dir: string): number[] {
+  const names = fs.readdirSync(dir);
+  const bases = new Set<number>();
+  for (const name of names) {
+    const match = /^(\d{20})\.log$/.exec(name);
+    if (match !== null) bases.add(Number(match[1]));
+  }
+  for (const name of names) {
+    const match = /^(\d{20})\.(index|timeindex)$/.exec(name);
+    if (match !== null && !bases.has(Number(match[1]))) fs.rmSync(path.join(dir, name), { force: true });
+  }
+  return [...bases].sort((a, b) => a - b);
+}
+
+/**
+ * Finishes or abandons a compaction that a crash interrupted. The cleaner writes `<base>.log.cleaned`
+ * (and its indexes), fsyncs them, renames all three to `.swap` (the log last: its `.log.swap` is the
+ * commit point), fsyncs the directory, then renames the indexes and finally the log over the live
+ * files. So: `.cleaned` files were never committed, delete them; a `.log.swap` was committed and
+ * replaces the live segment of its base offset, whose indexes may be old or new and are deleted for
+ * recovery to rebuild.
+ */
+function completeInterruptedSwaps(dir: string): void {
+  let changed = false;
+  const swappedLogs = new Set(fs.readdirSync(dir).filter((name) => /^\d{20}\.log\.swap$/.test(name)));
+  for (const name of fs.readdirSync(dir)) {
+    // Index swap files are renamed before their log's, so without a `.log.swap` they are already live.
+    if (name.endsWith(CLEANED_SUFFIX) || (name.endsWith(SWAP_SUFFIX) && !swappedLogs.has(name))) {
+      fs.rmSync(path.join(dir, name), { force: true });
+      changed = true;
+    }
+  }
+  for (const name of swappedLogs) {
+    const match = /^(\d{20})\.log\.swap$/.exec(name);
+    if (match === null) continue;
+    const base = asOffset(Number(match[1]));
+    for (const suffix of [OFFSET_INDEX_SUFFIX, TIME_INDEX_SUFFIX]) {
+      fs.rmSync(segmentFileName(dir, base, suffix), { force: true });
+      fs.rmSync(segmentFileName(dir, base, suffix) + SWAP_SUFFIX, { force: true });
+    }
+    fs.renameSync(path.join(dir, name), segmentFileName(dir, base, LOG_SUFFIX));
+    changed = true;
+  }
+  if (changed) fsyncDirectory(dir);
+}

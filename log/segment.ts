@@ -1,0 +1,497 @@
+/**
+ * One segment of a partition log: a `.log` file of consecutive record batches and its two sparse
+ * indexes, all named by the segment's base offset padded to 20 digits.
+ *
+ *   00000000000000000000.log        batches, byte for byte as produced (offsets and epoch stamped)
+ *   00000000000000000000.index      (offset - baseOffset: int32 BE, position: int32 BE) per ~indexIntervalBytes
+ *   00000000000000000000.timeindex  (max timestamp so far: int64 BE, offset - baseOffset: int32 BE)
+ *
+ * The offset index points at the first byte of a batch and holds that batch's base offset (Kafka stores
+ * the append's last offset; the base offset makes a lookup for an offset inside the batch exact; either
+ * is a valid floor for a scan). The time index follows Kafka: (T, O) says T is the largest timestamp up
+ * to and including the batch whose last offset is O.
+ *
+ * Invariants: batches are whole and their offsets strictly increase (each batch's base offset is above
+ * the previous batch's last offset); `sizeBytes` is the end of the last whole batch; `nextOffset` is
+ * the last batch's last offset + 1 (the base offset when empty); every offset in the segment is below
+ * baseOffset + 2^31.
+ *
+ * Concurrency: one thread. Appends and header scans use synchronous I/O (page-cache writes and reads of
+ * a few KiB; an async round trip would cost more than the work). Bulk reads and fsyncs are async, so
+ * the segment counts its readers and closes its file only when the last one is done: a segment can be
+ * deleted (retention) or replaced (compaction) while a reader still holds it, and that reader still
+ * gets the bytes it asked for (Linux keeps an unlinked file readable through an open descriptor).
+ */
+import fs from 'node:fs';
+import path from 'node:path';
+import { BatchField, batchSizeAt, lastOffsetOf, readInt64, validateBatch } from './batch-header.js';
+import type { LogConfig } from './config.js';
+import { LogError } from './errors.js';
+import { invariant } from './invariant.js';
+import { BATCH_HEADER_BYTES, LOG_OVERHEAD_BYTES, MAX_BATCH_BYTES_CEILING, SEGMENT_OFFSET_SPAN_MAX } from './limits.js';
+import { OffsetIndex } from './offset-index.js';
+import { TimeIndex } from './time-index.js';
+import { asOffset, asPosition, type Offset, type Position } from './units.js';
+
+export const LOG_SUFFIX = '.log';
+export const OFFSET_INDEX_SUFFIX = '.index';
+export const TIME_INDEX_SUFFIX = '.timeindex';
+
+/** `<20-digit base offset><suffix>` inside `dir`. */
+export function segmentFileName(dir: string, baseOffset: Offset, suffix: string): string {
+  return path.join(dir, String(baseOffset).padStart(20, '0') + suffix);
+}
+
+/** Where a batch lives in the segment file. */
+export interface BatchLocation {
+  position: Position;
+  sizeBytes: number;
+  baseOffset: Offset;
+  lastOffset: Offset;
+  maxTimestamp: number;
+}
+
+/** What a full scan of the file found: where the valid prefix ends, and why it stopped early if it did. */
+export interface RecoveryResult {
+  validBytes: number;
+  truncatedBytes: number;
+  batches: number;
+  reason?: string;
+}
+
+/** Bytes read at a time by a recovery scan: large reads keep it near disk speed. */
+const RECOVERY_CHUNK_BYTES = 8 * 1024 * 1024;
+
+export class Segment {
+  readonly baseOffset: Offset;
+  readonly logFile: string;
+  readonly offsetIndex: OffsetIndex;
+  readonly timeIndex: TimeIndex;
+  private readonly config: LogConfig;
+  private readonly fd: number;
+  private size = 0;
+  private next: Offset;
+  private maxTs = -1;
+  private offsetOfMaxTs: Offset;
+  private firstBatchTs: number | undefined;
+  private bytesSinceIndexEntry = 0;
+  private unflushed = false;
+  private readers = 0;
+  private state: 'open' | 'closing' | 'closed' = 'open';
+  private scratch: Buffer | undefined;
+
+  private constructor(dir: string, baseOffset: Offset, config: LogConfig, fd: number) {
+    this.baseOffset = baseOffset;
+    this.config = config;
+    this.fd = fd;
+    this.logFile = segmentFileName(dir, baseOffset, LOG_SUFFIX);
+    this.offsetIndex = OffsetIndex.open(segmentFileName(dir, baseOffset, OFFSET_INDEX_SUFFIX), baseOffset, config.maxIndexBytes);
+    this.timeIndex = TimeIndex.open(segmentFileName(dir, baseOffset, TIME_INDEX_SUFFIX), baseOffset, config.maxIndexBytes);
+    this.next = baseOffset;
+    this.offsetOfMaxTs = baseOffset;
+  }
+
+  /** Creates a new, empty segment; fails if its files exist. The caller fsyncs the directory. */
+  static create(dir: string, baseOffset: Offset, config: LogConfig): Segment {
+    const file = segmentFileName(dir, baseOffset, LOG_SUFFIX);
+    const fd = fs.openSync(file, 'wx+');
+    // A stale index from an earlier segment with this base offset must not describe the new file.
+    fs.rmSync(segmentFileName(dir, baseOffset, OFFSET_INDEX_SUFFIX), { force: true });
+    fs.rmSync(segmentFileName(dir, baseOffset, TIME_INDEX_SUFFIX), { force: true });
+    return new Segment(dir, baseOffset, config, fd);
+  }
+
+  /**
+   * Opens an existing segment. With `trusted` (a clean shutdown left it), its indexes are taken as they
+   * are if they pass a sanity check, and only the batches after the last index entry are scanned;
+   * otherwise (or if the check fails) the caller must run `recover()` before using it.
+   */
+  static open(dir: string, baseOffset: Offset, config: LogConfig): Segment {
+    const fd = fs.openSync(segmentFileName(dir, baseOffset, LOG_SUFFIX), 'r+');
+    const segment = new Segment(dir, baseOffset, config, fd);
+    segment.size = fs.fstatSync(fd).size;
+    return segment;
+  }
+
+  get sizeBytes(): number {
+    return this.size;
+  }
+
+  /** The offset the next batch appended here would get: last offset + 1. */
+  get nextOffset(): Offset {
+    return this.next;
+  }
+
+  /** Largest timestamp of any batch here, -1 when empty. */
+  get maxTimestamp(): number {
+    return this.maxTs;
+  }
+
+  /** Timestamp of the first batch, used to roll on `segment.ms`. */
+  get firstBatchTimestamp(): number | undefined {
+    return this.firstBatchTs;
+  }
+
+  get isEmpty(): boolean {
+    return this.size === 0;
+  }
+
+  get hasUnflushedData(): boolean {
+    return this.unflushed;
+  }
+
+  /** True if its indexes look consistent with the `.log`, so a clean open can trust them. */
+  indexesAreSane(): boolean {
+    return this.offsetIndex.isSane(this.size) && this.timeIndex.isSane();
+  }
+
+  /**
+   * After a clean open: derives `nextOffset`, the max timestamp and the first batch's timestamp by
+   * scanning headers from the last index entry to the end of the file, without checking CRCs (a
+   * clean shutdown or a flushed recovery point vouches for the bytes). Returns false if the headers
+   * do not tile the file or the scan ran longer than `scanLimitBytes` (a short or lost index): the
+   * caller then rebuilds with `recover()`.
+   */
+  loadTail(scanLimitBytes: number): boolean {
+    const last = this.offsetIndex.lastEntry();
+    const lastTime = this.timeIndex.lastEntry();
+    this.maxTs = lastTime?.timestamp ?? -1;
+    this.offsetOfMaxTs = lastTime?.offset ?? this.baseOffset;
+    this.next = this.baseOffset;
+    this.firstBatchTs = this.size === 0 ? undefined : this.headerAt(0)?.maxTimestamp;
+    const start = last?.position ?? 0;
+    let position = start;
+    while (position < this.size) {
+      const location = this.headerAt(position);
+      if (location === undefined || position - start > scanLimitBytes) return false;
+      this.next = asOffset(location.lastOffset + 1);
+      this.noteTimestamp(location.maxTimestamp, location.lastOffset);
+      position += location.sizeBytes;
+    }
+    this.bytesSinceIndexEntry = this.size - start;
+    return true;
+  }
+
+  /**
+   * Validates every batch from the start of the file and rebuilds both indexes. The first batch with a
+   * bad length, bad CRC, bad header or an offset not above its predecessor ends the segment: the file
+   * is truncated there. `minBaseOffset` is the offset the first batch must reach (the previous
+   * segment's next offset).
+   */
+  recover(minBaseOffset: Offset): RecoveryResult {
+    this.offsetIndex.reset();
+    this.timeIndex.reset();
+    this.next = this.baseOffset;
+    this.maxTs = -1;
+    this.offsetOfMaxTs = this.baseOffset;
+    this.firstBatchTs = undefined;
+    this.bytesSinceIndexEntry = 0;
+    let expectedMin = Math.max(minBaseOffset, this.baseOffset);
+    let position = 0;
+    let batches = 0;
+    let reason: string | undefined;
+    const fileSize = this.size;
+    const chunk = Buffer.allocUnsafe(Math.min(RECOVERY_CHUNK_BYTES, Math.max(fileSize, BATCH_HEADER_BYTES)));
+    let chunkStart = 0;
+    let chunkEnd = 0;
+    scan: while (position < fileSize) {
+      if (position + BATCH_HEADER_BYTES > chunkEnd) {
+        chunkStart = position;
+        chunkEnd = position + this.readFully(chunk, 0, Math.min(chunk.length, fileSize - position), position);
+      }
+      if (fileSize - position < BATCH_HEADER_BYTES) {
+        reason = `${fileSize - position} trailing bytes at ${position}, less than a batch header`;
+        break;
+      }
+      const batchSize = batchSizeAt(chunk, position - chunkStart);
+      // The ceiling, not the topic's current limit: a limit lowered since must not truncate old batches.
+      if (batchSize < BATCH_HEADER_BYTES || batchSize > MAX_BATCH_BYTES_CEILING || position + batchSize > fileSize) {
+        reason = `bad batch length ${batchSize} at ${position}`;
+        break;
+      }
+      let view = chunk;
+      let viewPos = position - chunkStart;
+      if (position + batchSize > chunkEnd) {
+        if (batchSize <= chunk.length) {
+          chunkStart = position;
+          chunkEnd = position + this.readFully(chunk, 0, Math.min(chunk.length, fileSize - position), position);
+          viewPos = 0;
+        } else {
+          view = Buffer.allocUnsafe(batchSize);
+          this.readFully(view, 0, batchSize, position);
+          viewPos = 0;
+        }
+      }
+      try {
+        const header = validateBatch(view, viewPos, viewPos + batchSize, MAX_BATCH_BYTES_CEILING, false);
+        const lastOffset = header.baseOffset + header.lastOffsetDelta;
+        if (header.baseOffset < expectedMin) {
+          reason = `batch at ${position} has base offset ${header.baseOffset}, expected at least ${expectedMin}`;
+          break scan;
+        }
+        if (lastOffset - this.baseOffset > SEGMENT_OFFSET_SPAN_MAX) {
+          reason = `batch at ${position} ends at offset ${lastOffset}, beyond this segment's range`;
+          break scan;
+        }
+        this.indexBatch(asPosition(position), header.baseOffset, batchSize);
+        this.next = asOffset(lastOffset + 1);
+        this.noteTimestamp(header.maxTimestamp, asOffset(lastOffset));
+        this.firstBatchTs ??= header.maxTimestamp;
+        expectedMin = lastOffset + 1;
+      } catch (error) {
+        if (!(error instanceof LogError)) throw error;
+        reason = error.message;
+        break;
+      }
+      position += batchSize;
+      batches += 1;
+    }
+    const truncatedBytes = fileSize - position;
+    if (truncatedBytes > 0) {
+      fs.ftruncateSync(this.fd, position);
+      this.size = position;
+      this.unflushed = true;
+    }
+    this.appendFinalTimeIndexEntry();
+    return reason === undefined
+      ? { validBytes: position, truncatedBytes, batches }
+      : { validBytes: position, truncatedBytes, batches, reason };
+  }
+
+  /** True if appending `bytes` more, up to `lastOffset`, keeps the segment within its limits. */
+  canAppend(bytes: number, lastOffset: Offset, now: number): boolean {
+    if (this.size === 0) return lastOffset - this.baseOffset <= SEGMENT_OFFSET_SPAN_MAX;
+    if (this.size + bytes > this.config.segmentBytes) return false;
+    if (this.offsetIndex.isFull || this.timeIndex.isFull) return false;
+    if (lastOffset - this.baseOffset > SEGMENT_OFFSET_SPAN_MAX) return false;
+    return this.firstBatchTs === undefined || now - this.firstBatchTs < this.config.segmentMs;
+  }
+
+  /**
+   * Appends `length` bytes of `bytes` from `start`: whole batches already stamped with offsets from
+   * `firstOffset` to `lastOffset`. `maxTimestamp` is the largest timestamp among them and
+   * `offsetOfMaxTimestamp` the last offset of the batch that holds it.
+   */
+  append(
+    bytes: Buffer,
+    start: number,
+    length: number,
+    firstOffset: Offset,
+    lastOffset: Offset,
+    maxTimestamp: number,
+    offsetOfMaxTimestamp: Offset,
+  ): void {
+    this.assertOpen();
+    invariant(firstOffset >= this.next, () => `append at ${firstOffset} below next offset ${this.next} in ${this.logFile}`);
+    invariant(lastOffset >= firstOffset, 'an append holds at least one offset');
+    invariant(lastOffset - this.baseOffset <= SEGMENT_OFFSET_SPAN_MAX, 'append fits the segment offset range');
+    const position = asPosition(this.size);
+    let written = 0;
+    while (written < length) {
+      written += fs.writeSync(this.fd, bytes, start + written, length - written, position + written);
+    }
+    this.size += length;
+    this.unflushed = true;
+    this.firstBatchTs ??= maxTimestamp;
+    this.indexBatch(position, firstOffset, length);
+    this.next = asOffset(lastOffset + 1);
+    this.noteTimestamp(maxTimestamp, offsetOfMaxTimestamp);
+  }
+
+  /**
+   * The first batch whose last offset is at least `target`, searching from the offset index's floor
+   * entry; undefined if every batch here ends below `target`.
+   */
+  locateOffset(target: Offset): BatchLocation | undefined {
+    if (target >= this.next) return undefined;
+    let position: number = this.offsetIndex.lookup(target).position;
+    while (position < this.size) {
+      const location = this.readHeaderAt(position);
+      if (location.lastOffset >= target) return location;
+      position += location.sizeBytes;
+    }
+    return undefined;
+  }
+
+  /** The first batch whose max timestamp is at least `target`, or undefined. */
+  locateTimestamp(target: number): BatchLocation | undefined {
+    if (this.maxTs < target) return undefined;
+    const floor = this.timeIndex.lookup(target);
+    let position: number = this.offsetIndex.lookup(floor.offset).position;
+    while (position < this.size) {
+      const location = this.readHeaderAt(position);
+      if (location.maxTimestamp >= target) return location;
+      position += location.sizeBytes;
+    }
+    return undefined;
+  }
+
+  /**
+   * Reads the bytes in [from, to) of the file. Counts as a reader, so the file stays open until the
+   * read completes even if the segment is deleted meanwhile.
+   */
+  async read(from: Position, to: Position): Promise<Buffer> {
+    invariant(from >= 0 && to >= from && to <= this.size, () => `read [${from}, ${to}) outside ${this.logFile} of ${this.size} bytes`);
+    this.assertOpen();
+    this.readers += 1;
+    try {
+      const buffer = Buffer.allocUnsafe(to - from);
+      let done = 0;
+      while (done < buffer.length) {
+        const n = await readAsync(this.fd, buffer, done, buffer.length - done, from + done);
+        if (n === 0) throw new LogError('KAFKA_STORAGE_ERROR', `${this.logFile} ended at ${from + done}, expected ${to}`);
+        done += n;
+      }
+      return buffer;
+    } finally {
+      this.releaseReader();
+    }
+  }
+
+  /**
+   * Removes every batch whose last offset is at least `offset` (a batch that straddles `offset` goes
+   * too: batches are never split). Returns the bytes removed.
+   */
+  truncateTo(offset: Offset): number {
+    this.assertOpen();
+    const location = this.locateOffset(offset);
+    if (location === undefined) return 0;
+    const removed = this.size - location.position;
+    fs.ftruncateSync(this.fd, location.position);
+    this.size = location.position;
+    this.unflushed = true;
+    this.offsetIndex.truncateToPosition(location.position);
+    this.timeIndex.truncateTo(location.baseOffset);
+    const consistent = this.loadTail(Number.POSITIVE_INFINITY);
+    invariant(consistent, () => `${this.logFile} does not parse after truncation to ${location.position}`);
+    return removed;
+  }
+
+  /** fsyncs the `.log` (data only: its size is data too, so fdatasync covers it). */
+  async flush(): Promise<void> {
+    if (!this.unflushed || this.state !== 'open') return;
+    this.unflushed = false;
+    this.readers += 1;
+    try {
+      await fdatasyncAsync(this.fd);
+    } catch (error) {
+      this.unflushed = true;
+      throw new LogError('KAFKA_STORAGE_ERROR', `fsync of ${this.logFile} failed`, { cause: error });
+    } finally {
+      this.releaseReader();
+    }
+  }
+
+  /**
+   * Seals the segment once it stops being the active one: records its max timestamp in the time
+   * index (so a reopen knows it without a scan) and fsyncs the log and both indexes.
+   */
+  async seal(): Promise<void> {
+    this.appendFinalTimeIndexEntry();
+    await this.flush();
+    await Promise.all([this.offsetIndex.sync(), this.timeIndex.sync()]);
+  }
+
+  /** Writes the index files and closes everything once in-flight reads and flushes finish. */
+  close(): void {
+    if (this.state !== 'open') return;
+    this.appendFinalTimeIndexEntry();
+    this.offsetIndex.persist();
+    this.timeIndex.persist();
+    this.state = 'closing';
+    if (this.readers === 0) this.closeFiles();
+  }
+
+  /** Unlinks the segment's files now; the descriptor closes once in-flight reads finish. */
+  delete(): void {
+    for (const file of [this.logFile, this.offsetIndex.file, this.timeIndex.file]) fs.rmSync(file, { force: true });
+    if (this.state === 'open') {
+      this.state = 'closing';
+      if (this.readers === 0) this.closeFiles();
+    }
+  }
+
+  /** Readers and fsyncs hold the file open; the last one out closes it if the segment was closed meanwhile. */
+  private releaseReader(): void {
+    this.readers -= 1;
+    if (this.readers === 0 && this.state === 'closing') this.closeFiles();
+  }
+
+  private closeFiles(): void {
+    this.state = 'closed';
+    fs.closeSync(this.fd);
+    this.offsetIndex.close();
+    this.timeIndex.close();
+  }
+
+  private assertOpen(): void {
+    if (this.state !== 'open') throw new LogError('LOG_CLOSED', `segment ${this.logFile} is closed`);
+  }
+
+  /** Kafka's rule: an entry for the append that starts after more than an interval of unindexed bytes. */
+  private indexBatch(position: Position, baseOffset: Offset, bytes: number): void {
+    if (this.bytesSinceIndexEntry > this.config.indexIntervalBytes) {
+      this.offsetIndex.append(baseOffset, position);
+      this.appendFinalTimeIndexEntry();
+      this.bytesSinceIndexEntry = 0;
+    }
+    this.bytesSinceIndexEntry += bytes;
+  }
+
+  /** Records the max timestamp so far in the time index, so it is known without a scan. */
+  private appendFinalTimeIndexEntry(): void {
+    if (this.maxTs >= 0) this.timeIndex.maybeAppend(this.maxTs, this.offsetOfMaxTs);
+  }
+
+  private noteTimestamp(timestamp: number, lastOffset: Offset): void {
+    if (timestamp > this.maxTs) {
+      this.maxTs = timestamp;
+      this.offsetOfMaxTs = lastOffset;
+    }
+  }
+
+  /** The header of the batch at `position`; it must be there (offsets were located through the index). */
+  private readHeaderAt(position: number): BatchLocation {
+    const location = this.headerAt(position);
+    invariant(location !== undefined, () => `no whole batch at ${position} of ${this.logFile} (${this.size} bytes)`);
+    return location;
+  }
+
+  /** Reads the header of the batch at `position` (sync); undefined if no whole batch fits there. */
+  private headerAt(position: number): BatchLocation | undefined {
+    if (position + BATCH_HEADER_BYTES > this.size) return undefined;
+    this.scratch ??= Buffer.allocUnsafe(BATCH_HEADER_BYTES);
+    this.readFully(this.scratch, 0, BATCH_HEADER_BYTES, position);
+    const sizeBytes = LOG_OVERHEAD_BYTES + this.scratch.readInt32BE(BatchField.batchLength);
+    if (sizeBytes < BATCH_HEADER_BYTES || position + sizeBytes > this.size) return undefined;
+    return {
+      position: asPosition(position),
+      sizeBytes,
+      baseOffset: asOffset(readInt64(this.scratch, BatchField.baseOffset)),
+      lastOffset: lastOffsetOf(this.scratch, 0),
+      maxTimestamp: readInt64(this.scratch, BatchField.maxTimestamp),
+    };
+  }
+
+  private readFully(buffer: Buffer, offset: number, length: number, position: number): number {
+    let done = 0;
+    while (done < length) {
+      const n = fs.readSync(this.fd, buffer, offset + done, length - done, position + done);
+      if (n === 0) break;
+      done += n;
+    }
+    return done;
+  }
+}
+
+function readAsync(fd: number, buffer: Buffer, offset: number, length: number, position: number): Promise<number> {
+  return new Promise((resolve, reject) => {
+    fs.read(fd, buffer, offset, length, position, (error, bytesRead) => (error ? reject(error) : resolve(bytesRead)));
+  });
+}
+
+function fdatasyncAsync(fd: number): Promise<void> {
+  return new Promise((resolve, reject) => {
+    fs.fdatasync(fd, (error) => (error ? reject(error) : resolve()));
+  });
+}
