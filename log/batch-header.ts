@@ -148,10 +148,11 @@ export function validateBatch(
   }
   const size = batchSizeAt(buf, pos);
   if (size < BATCH_HEADER_BYTES) throw new LogError('CORRUPT_MESSAGE', `batch length ${size} at ${pos} is too small`);
+  // A length past the end of the bytes at hand is damage, whatever its size; only a whole batch can be too large.
+  if (size > end - pos) throw new LogError('CORRUPT_MESSAGE', `batch of ${size} bytes at ${pos} runs past the end`);
   if (size > maxBatchBytes) {
     throw new LogError('MESSAGE_TOO_LARGE', `batch of ${size} bytes at ${pos}, limit ${maxBatchBytes}`);
   }
-  if (size > end - pos) throw new LogError('CORRUPT_MESSAGE', `batch of ${size} bytes at ${pos} runs past the end`);
   const header = readBatchHeader(buf, pos);
   if (header.magic !== MAGIC_V2) throw new LogError('CORRUPT_MESSAGE', `magic ${header.magic} at ${pos}, expected 2`);
   const crc = computeBatchCrc(buf, pos, size);

@@ -235,7 +235,12 @@ function readFrame(src: Uint8Array, start: number, out: Output): number {
         ? lz4.decodeBlock(data, out.buf.subarray(out.pos, out.pos + cap))
         : decodeLinkedBlock(data, out.buf, out.pos, out.pos + cap, contentStart);
       if (n < 0) {
-        if (cap < natural) throw new LogError('MESSAGE_TOO_LARGE', `lz4 block at ${pos} is corrupt or its content exceeds the limit of ${out.maxBytes} bytes`);
+        // LZ4 says "malformed" both for bad input and for too little room. Where the limit cut the
+        // room, decode again into a scratch of the block's natural room (at most 4 MiB, and only
+        // on this failure path) to tell a batch over the limit from a corrupt one.
+        const overLimit =
+          cap < natural && (independent ? lz4.decodeBlock(data, Buffer.allocUnsafe(natural)) >= 0 : n === LINKED_NO_ROOM);
+        if (overLimit) throw new LogError('MESSAGE_TOO_LARGE', `lz4 content exceeds the limit of ${out.maxBytes} bytes`);
         throw corrupt(`block at ${pos} is malformed`);
       }
       out.pos += n;
@@ -253,48 +258,52 @@ function readFrame(src: Uint8Array, start: number, out: Output): number {
   return pos;
 }
 
+const LINKED_MALFORMED = -1;
+const LINKED_NO_ROOM = -2;
+
 /**
  * Decodes one LZ4 block of a linked-block frame into `dst[dPos..dEnd)`, where a match may reach back
- * to `windowStart` (the frame's first decompressed byte). Returns the number of bytes written, or -1
- * when the block is malformed or does not fit, like LZ4_decompress_safe.
+ * to `windowStart` (the frame's first decompressed byte). Returns the number of bytes written,
+ * LINKED_MALFORMED, or LINKED_NO_ROOM when the output would pass `dEnd`.
  */
 function decodeLinkedBlock(src: Uint8Array, dst: Uint8Array, dPos: number, dEnd: number, windowStart: number): number {
   const start = dPos;
   const sEnd = src.length;
   let sPos = 0;
   for (;;) {
-    if (sPos >= sEnd) return -1;
+    if (sPos >= sEnd) return LINKED_MALFORMED;
     const token = src[sPos++]!;
     let literals = token >>> 4;
     if (literals === 15) {
       let b: number;
       do {
-        if (sPos >= sEnd) return -1;
+        if (sPos >= sEnd) return LINKED_MALFORMED;
         b = src[sPos++]!;
         literals += b;
       } while (b === 255);
     }
-    if (literals > sEnd - sPos || literals > dEnd - dPos) return -1;
+    if (literals > sEnd - sPos) return LINKED_MALFORMED;
+    if (literals > dEnd - dPos) return LINKED_NO_ROOM;
     dst.set(src.subarray(sPos, sPos + literals), dPos);
     sPos += literals;
     dPos += literals;
     // The last sequence of a block is literals only.
     if (sPos === sEnd) return dPos - start;
-    if (sEnd - sPos < 2) return -1;
+    if (sEnd - sPos < 2) return LINKED_MALFORMED;
     const offset = src[sPos]! | (src[sPos + 1]! << 8);
     sPos += 2;
-    if (offset === 0 || offset > dPos - windowStart) return -1;
+    if (offset === 0 || offset > dPos - windowStart) return LINKED_MALFORMED;
     let matchBytes = token & 0x0f;
     if (matchBytes === 15) {
       let b: number;
       do {
-        if (sPos >= sEnd) return -1;
+        if (sPos >= sEnd) return LINKED_MALFORMED;
         b = src[sPos++]!;
         matchBytes += b;
       } while (b === 255);
     }
     matchBytes += 4;
-    if (matchBytes > dEnd - dPos) return -1;
+    if (matchBytes > dEnd - dPos) return LINKED_NO_ROOM;
     // Byte by byte: a match may overlap the bytes it is producing (offset < length repeats them).
     for (let from = dPos - offset, stop = dPos + matchBytes; dPos < stop; ) dst[dPos++] = dst[from++]!;
   }

@@ -126,6 +126,7 @@ export class Log {
    */
   static async open(dir: string, config: Partial<LogConfig> | LogConfig = {}, options: LogOptions = {}): Promise<Log> {
     const parsed = parseLogConfig(config);
+    const clock = options.clock ?? Date.now;
     fs.mkdirSync(dir, { recursive: true });
     const marker = path.join(dir, CLEAN_SHUTDOWN_FILE);
     const clean = fs.existsSync(marker);
@@ -139,7 +140,7 @@ export class Log {
     const tailScanLimit = parsed.indexIntervalBytes + 2 * parsed.maxBatchBytes;
     for (let i = 0; i < bases.length; i++) {
       const base = bases[i] as Offset;
-      const segment = Segment.open(dir, base, parsed);
+      const segment = Segment.open(dir, base, parsed, clock());
       const previousNext = segments.at(-1)?.nextOffset ?? base;
       const nextBase = bases[i + 1];
       const trusted = clean || (nextBase !== undefined && nextBase <= recoveryPoint);
@@ -156,14 +157,14 @@ export class Log {
         report.reason = `${segment.logFile}: ${result.reason}`;
         // The first damage ends the log: nothing after it can be trusted to follow on.
         for (const later of bases.slice(i + 1)) {
-          Segment.open(dir, later as Offset, parsed).delete();
+          Segment.open(dir, later as Offset, parsed, clock()).delete();
           report.segmentsDeleted += 1;
         }
         break;
       }
     }
     if (segments.length === 0) {
-      segments.push(Segment.create(dir, checkpoint?.logStartOffset ?? asOffset(0), parsed));
+      segments.push(Segment.create(dir, checkpoint?.logStartOffset ?? asOffset(0), parsed, clock()));
     }
     const first = segments[0] as Segment;
     const last = segments.at(-1) as Segment;
@@ -173,7 +174,7 @@ export class Log {
     // Sealing also writes the rebuilt indexes, which the next open trusts below the recovery point.
     if (!clean) for (const segment of segments) await segment.seal();
     fs.rmSync(marker, { force: true });
-    const log = new Log(dir, parsed, options.clock ?? Date.now, segments, startOffset, report);
+    const log = new Log(dir, parsed, clock, segments, startOffset, report);
     log.writeCheckpoint();
     return log;
   }
@@ -456,7 +457,7 @@ export class Log {
     fs.rmSync(old.offsetIndex.file, { force: true });
     fs.rmSync(old.timeIndex.file, { force: true });
     fs.renameSync(swapFile, old.logFile);
-    const fresh = Segment.open(this.dir, old.baseOffset, this.config);
+    const fresh = Segment.open(this.dir, old.baseOffset, this.config, this.clock());
     const check = fresh.recover(this.segments[i - 1]?.nextOffset ?? old.baseOffset);
     invariant(check.reason === undefined, () => `compacted segment ${old.logFile} is invalid: ${check.reason}`);
     this.segments[i] = fresh;
@@ -498,8 +499,10 @@ export class Log {
       let j = i;
       let chunkMaxTs = -1;
       let chunkOffsetOfMaxTs = chunkFirst;
-      if (!this.active.canAppend((ends[i] as number) - start, lastOffsets[i] as Offset, now)) this.roll(chunkFirst);
-      while (j < ends.length && this.active.canAppend((ends[j] as number) - start, lastOffsets[j] as Offset, now)) {
+      const fits = (k: number): boolean =>
+        this.active.canAppend((ends[k] as number) - start, lastOffsets[k] as Offset, maxTimestamps[k] as number, now);
+      if (!fits(i)) this.roll(chunkFirst);
+      while (j < ends.length && fits(j)) {
         if ((maxTimestamps[j] as number) > chunkMaxTs) {
           chunkMaxTs = maxTimestamps[j] as number;
           chunkOffsetOfMaxTs = lastOffsets[j] as Offset;
@@ -566,7 +569,7 @@ export class Log {
       this.segments.pop();
       previous.delete();
     }
-    this.segments.push(Segment.create(this.dir, baseOffset, this.config));
+    this.segments.push(Segment.create(this.dir, baseOffset, this.config, this.clock()));
     this.directoryDirty = true;
     if (previous.isEmpty) return;
     this.sealInBackground(previous, async () => {

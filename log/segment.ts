@@ -74,14 +74,16 @@ export class Segment {
   private maxTs = -1;
   private offsetOfMaxTs: Offset;
   private firstBatchTs: number | undefined;
+  private readonly createdAt: number;
   private bytesSinceIndexEntry = 0;
   private unflushed = false;
   private readers = 0;
   private state: 'open' | 'closing' | 'closed' = 'open';
   private scratch: Buffer | undefined;
 
-  private constructor(dir: string, baseOffset: Offset, config: LogConfig, fd: number) {
+  private constructor(dir: string, baseOffset: Offset, config: LogConfig, fd: number, now: number) {
     this.baseOffset = baseOffset;
+    this.createdAt = now;
     this.config = config;
     this.fd = fd;
     this.logFile = segmentFileName(dir, baseOffset, LOG_SUFFIX);
@@ -92,13 +94,13 @@ export class Segment {
   }
 
   /** Creates a new, empty segment; fails if its files exist. The caller fsyncs the directory. */
-  static create(dir: string, baseOffset: Offset, config: LogConfig): Segment {
+  static create(dir: string, baseOffset: Offset, config: LogConfig, now: number): Segment {
     const file = segmentFileName(dir, baseOffset, LOG_SUFFIX);
     const fd = fs.openSync(file, 'wx+');
     // A stale index from an earlier segment with this base offset must not describe the new file.
     fs.rmSync(segmentFileName(dir, baseOffset, OFFSET_INDEX_SUFFIX), { force: true });
     fs.rmSync(segmentFileName(dir, baseOffset, TIME_INDEX_SUFFIX), { force: true });
-    return new Segment(dir, baseOffset, config, fd);
+    return new Segment(dir, baseOffset, config, fd, now);
   }
 
   /**
@@ -106,9 +108,9 @@ export class Segment {
    * are if they pass a sanity check, and only the batches after the last index entry are scanned;
    * otherwise (or if the check fails) the caller must run `recover()` before using it.
    */
-  static open(dir: string, baseOffset: Offset, config: LogConfig): Segment {
+  static open(dir: string, baseOffset: Offset, config: LogConfig, now: number): Segment {
     const fd = fs.openSync(segmentFileName(dir, baseOffset, LOG_SUFFIX), 'r+');
-    const segment = new Segment(dir, baseOffset, config, fd);
+    const segment = new Segment(dir, baseOffset, config, fd, now);
     segment.size = fs.fstatSync(fd).size;
     return segment;
   }
@@ -125,11 +127,6 @@ export class Segment {
   /** Largest timestamp of any batch here, -1 when empty. */
   get maxTimestamp(): number {
     return this.maxTs;
-  }
-
-  /** Timestamp of the first batch, used to roll on `segment.ms`. */
-  get firstBatchTimestamp(): number | undefined {
-    return this.firstBatchTs;
   }
 
   get isEmpty(): boolean {
@@ -258,13 +255,19 @@ export class Segment {
       : { validBytes: position, truncatedBytes, batches, reason };
   }
 
-  /** True if appending `bytes` more, up to `lastOffset`, keeps the segment within its limits. */
-  canAppend(bytes: number, lastOffset: Offset, now: number): boolean {
+  /**
+   * True if appending `bytes` more, up to `lastOffset`, with records as new as `maxTimestamp`, keeps
+   * the segment within its limits. Age is Kafka's: the new records' timestamp minus the first batch's
+   * (so a producer replaying old timestamps does not roll a segment per batch), or, for batches
+   * without timestamps, the time since this segment was created or opened.
+   */
+  canAppend(bytes: number, lastOffset: Offset, maxTimestamp: number, now: number): boolean {
     if (this.size === 0) return lastOffset - this.baseOffset <= SEGMENT_OFFSET_SPAN_MAX;
     if (this.size + bytes > this.config.segmentBytes) return false;
     if (this.offsetIndex.isFull || this.timeIndex.isFull) return false;
     if (lastOffset - this.baseOffset > SEGMENT_OFFSET_SPAN_MAX) return false;
-    return this.firstBatchTs === undefined || now - this.firstBatchTs < this.config.segmentMs;
+    const age = this.firstBatchTs !== undefined && this.firstBatchTs >= 0 ? maxTimestamp - this.firstBatchTs : now - this.createdAt;
+    return age < this.config.segmentMs;
   }
 
   /**

@@ -1,0 +1,32 @@
+/**
+ * The storage engine's public surface: the only file other folders import. The client uses the
+ * record batch codec; the broker and replication use the partition log.
+ */
+export {
+  BatchField,
+  CompressionCodec,
+  MAGIC_V2,
+  readBatchHeader,
+  stampBatch,
+  validateBatch,
+  type BatchHeader,
+  type CompressionName,
+} from './batch-header.js';
+export { DEFAULT_LOG_CONFIG, parseLogConfig, type CleanupPolicy, type FlushPolicy, type LogConfig } from './config.js';
+export { LOG_ERRORS, LogError, type LogErrorInfo, type LogErrorName } from './errors.js';
+export { InvariantViolation } from './invariant.js';
+export { BATCH_HEADER_BYTES, LOG_OVERHEAD_BYTES, MAX_BATCH_BYTES_CEILING, MAX_BATCH_BYTES_DEFAULT } from './limits.js';
+export { Log, type AppendResult, type LogOptions, type ReadOptions, type ReadResult, type RecoveryReport } from './log.js';
+export type { CompactionResult } from './log-cleaner.js';
+export {
+  decodeBatch,
+  decodeBatches,
+  encodeBatch,
+  type DecodedBatch,
+  type EncodeOptions,
+  type Record,
+  type RecordHeader,
+  type RecordInput,
+} from './record-batch.js';
+export type { RetentionReason } from './retention.js';
+export { asEpoch, asOffset, asPosition, NO_EPOCH, type Epoch, type Offset, type Position } from './units.js';
