@@ -30,6 +30,7 @@ export function describeMachine(dir: string): string[] {
     `temp dir: ${dir}`,
     `disk:     ${describeDisk(dir)}`,
     `vm:       ${describeDirtyLimits()}`,
+    `load:     ${describeLoad()}`,
   ];
   return lines;
 }
@@ -69,6 +70,15 @@ function blockDevice(device: string): string | undefined {
     name = path.basename(path.dirname(fs.realpathSync(link)));
   }
   return undefined;
+}
+
+/**
+ * Load averages over 1, 5 and 15 minutes. The benches share the machine with whatever else runs on it;
+ * a load near the core count means the figures are pessimistic.
+ */
+export function describeLoad(): string {
+  const [one = 0, five = 0, fifteen = 0] = os.loadavg();
+  return `load average ${one.toFixed(2)}, ${five.toFixed(2)}, ${fifteen.toFixed(2)} on ${os.cpus().length} cores`;
 }
 
 function describeDirtyLimits(): string {

@@ -17,7 +17,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
-import { describeMachine } from './machine.js';
+import { describeLoad, describeMachine } from './machine.js';
 
 /** One headline figure of a bench, with the target it is measured against. */
 export interface Figure {
@@ -86,7 +86,7 @@ async function main(): Promise<number> {
     console.log(`(${name} took ${((performance.now() - benchStarted) / 1000).toFixed(1)} s)`);
   }
 
-  console.log(`\n== summary (${((performance.now() - started) / 1000).toFixed(1)} s in all, scale ${scale})`);
+  console.log(`\n== summary (${((performance.now() - started) / 1000).toFixed(1)} s in all, scale ${scale}; ${describeLoad()})`);
   printSummary(rows);
   const quiet = selected.filter((name) => !failed.includes(name) && !rows.some((row) => row.bench === name));
   if (quiet.length > 0) console.log(`no headline figures returned by: ${quiet.join(', ')} (see their output above)`);
@@ -139,7 +139,7 @@ function printSummary(rows: Row[]): void {
 }
 
 /** Three significant digits, without exponent notation. */
-export function formatValue(value: number): string {
+function formatValue(value: number): string {
   if (!Number.isFinite(value)) return String(value);
   const magnitude = Math.abs(value);
   if (magnitude >= 100) return Math.round(value).toLocaleString('en-US');

@@ -9,12 +9,11 @@ import path from 'node:path';
 import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { batchSizeAt, lastOffsetOf, readInt64 } from './batch-header.js';
-import { LogError } from './errors.js';
-import { BATCH_HEADER_BYTES, LOG_OVERHEAD_BYTES, SEGMENT_OFFSET_SPAN_MAX } from './limits.js';
+import { BATCH_HEADER_BYTES, SEGMENT_OFFSET_SPAN_MAX } from './limits.js';
 import { CHECKPOINT_FILE, readLogCheckpoint, writeLogCheckpoint } from './log-checkpoint.js';
 import { CLEAN_SHUTDOWN_FILE, Log } from './log.js';
 import { decodeBatch, encodeBatch, type RecordInput } from './record-batch.js';
-import { asOffset, type Offset } from './units.js';
+import { asOffset } from './units.js';
 
 /** Small segments and a small index interval, so a few dozen batches make several indexed segments. */
 const CONFIG = {
@@ -91,10 +90,12 @@ function randomBytes(rng: () => number, length: number): Buffer {
 /** Writes batches of random keyed records, timestamps jittered so they are not monotonic. */
 class Producer {
   private readonly rng: () => number;
-  private records = 0;
+  private records: number;
 
-  constructor(seed: number) {
+  /** `firstRecord` places the timestamps: record n is stamped about T0 + 10 n. */
+  constructor(seed: number, firstRecord = 0) {
     this.rng = prng(seed);
+    this.records = firstRecord;
   }
 
   async append(log: Log, recordCount = int(this.rng, 1, 8)): Promise<Stored> {
@@ -586,35 +587,80 @@ describe('the recovery point and the clean-shutdown marker', () => {
 type IndexKind = '.index' | '.timeindex';
 const ENTRY_BYTES: Readonly<Record<IndexKind, number>> = { '.index': 8, '.timeindex': 12 };
 
-/** Ways to damage an index file, given the segment's `.log` size and next offset. */
-const INDEX_DAMAGE: Readonly<Record<string, (file: string, kind: IndexKind, logBytes: number, relativeNext: number) => void>> = {
-  deleted: (file) => fs.rmSync(file, { force: true }),
-  'cut to half': (file) => fs.truncateSync(file, Math.floor(fs.statSync(file).size / 2)),
-  'entries reversed': (file, kind) => {
-    const bytes = fs.readFileSync(file);
-    const size = ENTRY_BYTES[kind];
-    const entries: Buffer[] = [];
-    for (let at = 0; at + size <= bytes.length; at += size) entries.push(bytes.subarray(at, at + size));
-    // Reversed, plus a copy of the first at the end, so even a one-entry index is out of order.
-    fs.writeFileSync(file, Buffer.concat([...entries.reverse(), ...entries.slice(-1), ...entries.slice(-1)]));
-  },
-  'random bytes': (file, kind) => fs.writeFileSync(file, randomBytes(prng(fs.statSync(file).size), Math.max(4, fs.statSync(file).size) * ENTRY_BYTES[kind] / 4)),
-  'an entry past the end': (file, kind, logBytes, relativeNext) => {
-    const entry = Buffer.alloc(ENTRY_BYTES[kind]);
-    if (kind === '.index') {
-      // Offset and position above every real entry; the position is beyond the .log.
-      entry.writeInt32BE(relativeNext + 100, 0);
-      entry.writeInt32BE(logBytes + 100, 4);
-    } else {
-      // A newer timestamp than any entry, for an offset beyond the segment's last.
+/** What a damage function gets to know about the segment whose index it damages. */
+interface SegmentFacts {
+  logBytes: number;
+  /** nextOffset - baseOffset. */
+  relativeNext: number;
+  /** Position of the segment's last batch. */
+  lastBatchPosition: number;
+}
+
+type IndexDamage = (file: string, kind: IndexKind, segment: SegmentFacts) => void;
+
+/** Ways to damage an index file; `undefined` where a way does not apply to that kind of index. */
+const INDEX_DAMAGE: ReadonlyArray<[string, Partial<Record<IndexKind, IndexDamage>>]> = [
+  ['deleted', both((file) => fs.rmSync(file, { force: true }))],
+  ['cut to half', both((file) => fs.truncateSync(file, Math.floor(fs.statSync(file).size / 2)))],
+  [
+    'entries reversed',
+    both((file, kind) => {
       const bytes = fs.readFileSync(file);
-      const lastTimestamp = bytes.length >= 12 ? Number(bytes.readBigInt64BE(bytes.length - 12)) : T0;
-      entry.writeBigInt64BE(BigInt(lastTimestamp + 1), 0);
-      entry.writeInt32BE(relativeNext + 100, 8);
-    }
-    fs.appendFileSync(file, entry);
-  },
-};
+      const size = ENTRY_BYTES[kind];
+      const entries: Buffer[] = [];
+      for (let at = 0; at + size <= bytes.length; at += size) entries.push(bytes.subarray(at, at + size));
+      // Reversed, then the (old) first entry twice more, so even a short index is out of order.
+      fs.writeFileSync(file, Buffer.concat([...entries.reverse(), ...entries.slice(-1), ...entries.slice(-1)]));
+    }),
+  ],
+  [
+    'random bytes',
+    both((file, kind) => {
+      const entries = Math.max(4, Math.floor(fs.statSync(file).size / ENTRY_BYTES[kind]));
+      fs.writeFileSync(file, randomBytes(prng(entries), entries * ENTRY_BYTES[kind]));
+    }),
+  ],
+  [
+    'an entry past the end of the .log',
+    {
+      // Offset and position above every real entry; the position is beyond the .log.
+      '.index': (file, _kind, segment) => fs.appendFileSync(file, offsetEntry(segment.relativeNext + 100, segment.logBytes + 100)),
+    },
+  ],
+  [
+    'an entry past the last offset',
+    {
+      // A real batch position, but an offset beyond the segment's last.
+      '.index': (file, _kind, segment) => {
+        const bytes = fs.readFileSync(file);
+        const lastPosition = bytes.length >= 8 ? bytes.readInt32BE(bytes.length - 4) : -1;
+        if (segment.lastBatchPosition <= lastPosition) bytes.subarray(bytes.length - 8).fill(0);
+        const kept = segment.lastBatchPosition <= lastPosition ? bytes.subarray(0, bytes.length - 8) : bytes;
+        fs.writeFileSync(file, Buffer.concat([kept, offsetEntry(segment.relativeNext + 100, segment.lastBatchPosition)]));
+      },
+      // A newer timestamp than any entry, for an offset beyond the segment's last.
+      '.timeindex': (file, _kind, segment) => {
+        const bytes = fs.readFileSync(file);
+        const lastTimestamp = bytes.length >= 12 ? Number(bytes.readBigInt64BE(bytes.length - 12)) : T0;
+        const entry = Buffer.alloc(12);
+        entry.writeBigInt64BE(BigInt(lastTimestamp + 1), 0);
+        entry.writeInt32BE(segment.relativeNext + 100, 8);
+        fs.appendFileSync(file, entry);
+      },
+    },
+  ],
+];
+
+function both(damage: IndexDamage): Record<IndexKind, IndexDamage> {
+  return { '.index': damage, '.timeindex': damage };
+}
+
+function offsetEntry(relativeOffset: number, position: number): Buffer {
+  const entry = Buffer.alloc(8);
+  entry.writeInt32BE(relativeOffset, 0);
+  entry.writeInt32BE(position, 4);
+  return entry;
+}
 
 describe('damaged indexes are rebuilt', () => {
   let image: Image;
@@ -658,17 +704,23 @@ describe('damaged indexes are rebuilt', () => {
   });
 
   for (const kind of ['.index', '.timeindex'] as const) {
-    for (const [damage, apply] of Object.entries(INDEX_DAMAGE)) {
+    for (const [damage, ways] of INDEX_DAMAGE) {
+      const apply = ways[kind];
+      if (apply === undefined) continue;
       for (const clean of [true, false]) {
         it(`${kind} ${damage}, ${clean ? 'clean' : 'unclean'} shutdown: lookups, appends and a reopen stay right`, async () => {
           const dir = clean ? copyDir(image.dir) : uncleanCopy(image);
           for (const base of image.bases) {
-            const logBytes = fs.statSync(segmentFile(dir, base)).size;
-            const next = fileBatches(segmentFile(dir, base)).at(-1) as FileBatch;
-            apply(segmentFile(dir, base, kind), kind, logBytes, next.lastOffset + 1 - base);
+            const last = fileBatches(segmentFile(dir, base)).at(-1) as FileBatch;
+            apply(segmentFile(dir, base, kind), kind, {
+              logBytes: fs.statSync(segmentFile(dir, base)).size,
+              relativeNext: last.lastOffset + 1 - base,
+              lastBatchPosition: last.position,
+            });
           }
           const expected = [...image.expected];
-          const producer = new Producer(8);
+          // Newer timestamps than any so far, so appends add time index entries.
+          const producer = new Producer(8, records.length + 100);
           await withLog(dir, async (log) => {
             expect(log.recovery.clean).toBe(clean);
             expect(log.recovery.bytesTruncated).toBe(0);
@@ -688,8 +740,3 @@ describe('damaged indexes are rebuilt', () => {
     }
   }
 });
-
-// Keeps `LogError` and `Offset` referenced for the typed helpers above when assertions change.
-export type { Offset };
-void LogError;
-void LOG_OVERHEAD_BYTES;
