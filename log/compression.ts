@@ -35,7 +35,10 @@
  * Decompressed output never exceeds the caller's `maxBytes`, so a small hostile batch cannot make
  * the decoder allocate gigabytes: the output grows as blocks arrive and each block's room is
  * capped by the limit, by the frame's block size and by 255 × its compressed size (the most LZ4 can
- * expand: a sequence of 3 + k bytes yields at most 19 + 255·k).
+ * expand: a sequence of 3 + k bytes yields at most 19 + 255·k). The room is first tried at 4:1, so
+ * a frame with 4 MiB blocks does not cost megabytes of buffer for a small batch.
+ *
+ * Pure functions over buffers; no state survives a call.
  */
 import lz4 from 'lz4';
 import { CompressionCodec } from './batch-header.js';
@@ -230,10 +233,18 @@ function readFrame(src: Uint8Array, start: number, out: Output): number {
     } else {
       const natural = Math.min(blockMaxBytes, LZ4_MAX_EXPANSION * len);
       const cap = Math.min(natural, room);
-      ensureRoom(out, cap);
-      const n = independent
-        ? lz4.decodeBlock(data, out.buf.subarray(out.pos, out.pos + cap))
-        : decodeLinkedBlock(data, out.buf, out.pos, out.pos + cap, contentStart);
+      const decodeWithRoom = (bytes: number): number => {
+        ensureRoom(out, bytes);
+        return independent
+          ? lz4.decodeBlock(data, out.buf.subarray(out.pos, out.pos + bytes))
+          : decodeLinkedBlock(data, out.buf, out.pos, out.pos + bytes, contentStart);
+      };
+      // First with room for 4:1 (at least 64 KiB, all a Kafka frame's block needs): a 4 MiB-block
+      // frame holding a 20 KiB batch must not cost a megabyte of buffer. A block that expands
+      // further pays a second pass, wasted work bounded by the first try's room.
+      const first = Math.min(cap, Math.max(LZ4_KAFKA_BLOCK_BYTES, 4 * len));
+      let n = decodeWithRoom(first);
+      if (n < 0 && first < cap && (independent || n === LINKED_NO_ROOM)) n = decodeWithRoom(cap);
       if (n < 0) {
         // LZ4 says "malformed" both for bad input and for too little room. Where the limit cut the
         // room, decode again into a scratch of the block's natural room (at most 4 MiB, and only

@@ -29,7 +29,7 @@ export const OFFSET_INDEX_ENTRY_BYTES = 8;
 export const TIME_INDEX_ENTRY_BYTES = 12;
 
 /** Records in one batch: bounded so a decoder never allocates from a hostile count. */
-export const MAX_RECORDS_PER_BATCH = MAX_BATCH_BYTES_CEILING / 7;
+export const MAX_RECORDS_PER_BATCH = Math.floor(MAX_BATCH_BYTES_CEILING / 7);
 
 invariant(BATCH_HEADER_BYTES > LOG_OVERHEAD_BYTES, 'batch header includes the log overhead');
 invariant(MAX_BATCH_BYTES_DEFAULT <= MAX_BATCH_BYTES_CEILING, 'default batch size within ceiling');

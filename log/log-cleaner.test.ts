@@ -8,7 +8,8 @@ import path from 'node:path';
 import fc from 'fast-check';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import type { LogConfig } from './config.js';
-import { CLEAN_SHUTDOWN_FILE, CLEANED_SUFFIX, Log, SWAP_SUFFIX } from './log.js';
+import { CLEANED_SUFFIX, SWAP_SUFFIX } from './log-cleaner.js';
+import { CLEAN_SHUTDOWN_FILE, Log } from './log.js';
 import { decodeBatches, encodeBatch, type RecordInput } from './record-batch.js';
 import { LOG_SUFFIX, OFFSET_INDEX_SUFFIX, segmentFileName, TIME_INDEX_SUFFIX } from './segment.js';
 import { asOffset, type Offset } from './units.js';
@@ -184,7 +185,6 @@ describe('compaction against a model', () => {
 
           const result = await log.compact();
           const actual = await readAll(log);
-        console.log("STAT", bases.length, result.segmentsCleaned, result.recordsRemoved, result.tombstonesRemoved, appended.length, keySpace);
           expect(actual).toEqual(expected);
           expect(log.segmentBaseOffsets).toEqual(bases);
           expect(log.logEndOffset).toBe(appended.length);
@@ -217,6 +217,8 @@ describe('compaction against a model', () => {
           const expectedAgain = compactModel(actual, bases, clock.now);
           expect(await readAll(log)).toEqual(expectedAgain);
           expect(again.recordsRemoved).toBe(actual.length - expectedAgain.length);
+          const losingAgain = new Set(actual.filter((r) => !expectedAgain.includes(r)).map((r) => bases.filter((base) => base <= r.offset).length));
+          expect(again.segmentsCleaned).toBe(losingAgain.size);
           await closeLog(log);
           fs.rmSync(dir, { recursive: true, force: true });
         },
@@ -296,13 +298,23 @@ describe('reopening a compacted log', () => {
 });
 
 describe('a crash mid-swap', () => {
-  const files = (base: number): string[] => [LOG_SUFFIX, OFFSET_INDEX_SUFFIX, TIME_INDEX_SUFFIX].map((suffix) => path.basename(segmentFileName('', asOffset(base), suffix)));
+  /** The segment's `.log`, `.index` and `.timeindex` file names. */
+  const files = (base: number): string[] =>
+    [LOG_SUFFIX, OFFSET_INDEX_SUFFIX, TIME_INDEX_SUFFIX].map((suffix) => path.basename(segmentFileName('', asOffset(base), suffix)));
 
   /**
    * Builds a log, keeps a copy of it before compaction (`old`) and after (`new`), and returns the
    * records of each, the segment bases, and the bases of the segments compaction rewrote.
    */
-  async function oldAndNew(): Promise<{ oldDir: string; newDir: string; oldRecords: Rec[]; newRecords: Rec[]; bases: number[]; changed: number[]; now: number }> {
+  async function oldAndNew(): Promise<{
+    oldDir: string;
+    newDir: string;
+    oldRecords: Rec[];
+    newRecords: Rec[];
+    bases: number[];
+    changed: number[];
+    now: number;
+  }> {
     const clock = manualClock();
     const newDir = path.join(root, 'new');
     const oldDir = path.join(root, 'old');
@@ -391,6 +403,34 @@ describe('a crash mid-swap', () => {
     // Finishing the run from there reaches the same log as the uninterrupted one.
     await log.compact();
     expect(await readAll(log)).toEqual(newRecords);
+  });
+});
+
+describe('the file protocol', () => {
+  it('writes <base>.log.cleaned and commits it as <base>.log.swap, the names Log.open recovers', async () => {
+    const clock = manualClock();
+    const dir = path.join(root, 'log');
+    const log = await openLog(dir, clock.read);
+    await fillWithOverwrites(log, clock);
+    const renames: [string, string][] = [];
+    const realRename = fs.renameSync;
+    vi.spyOn(fs, 'renameSync').mockImplementation((from, to) => {
+      renames.push([path.basename(String(from)), path.basename(String(to))]);
+      realRename(from, to);
+    });
+    const result = await log.compact();
+    const live = /^\d{20}\.log$/;
+    const cleanerRenames = renames.filter(([from]) => from.endsWith(CLEANED_SUFFIX));
+    expect(cleanerRenames).toHaveLength(result.segmentsCleaned);
+    for (const [from, to] of cleanerRenames) {
+      expect(from.slice(0, -CLEANED_SUFFIX.length)).toMatch(live);
+      expect(to).toBe(from.slice(0, -CLEANED_SUFFIX.length) + SWAP_SUFFIX);
+    }
+    // Then the Log's commitSwap renames each `.swap` over its live file.
+    expect(renames.filter(([from]) => from.endsWith(SWAP_SUFFIX)).map(([from, to]) => from.slice(0, -SWAP_SUFFIX.length) === to)).toEqual(
+      cleanerRenames.map(() => true),
+    );
+    expect(leftovers(dir)).toEqual([]);
   });
 });
 

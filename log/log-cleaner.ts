@@ -53,21 +53,22 @@
  * - inside `commitSwap`, after the indexes are deleted but before the rename: as above, new segment
  *   (the old `.log` without indexes would also be fine: recovery rebuilds them).
  * - after the rename over `.log`: the new `.log`, with rebuilt or missing indexes. New segment.
- * The suffixes below must equal log.ts's `CLEANED_SUFFIX` and `SWAP_SUFFIX` (defined here too so
- * this file does not import log.ts, which imports it).
  *
  * Concurrency: one thread, and the Log runs one compaction at a time. Appends and reads go on at
  * every await here: appends only touch the active segment, which is never compacted, and readers
  * holding a replaced segment finish on its still-open descriptor. The cleaner reads segments through
  * `Segment.read` (a counted reader) and changes nothing the Log sees except inside `commitSwap`,
  * called synchronously right after a last check that the segments are as the map saw them.
- * Retention deleting old segments meanwhile is harmless: their records were older than anything
- * that supersedes the survivors (`commitSwap` returns false for a segment gone, and the run goes on).
- * A truncation meanwhile is not: the map may name offsets that no longer exist, and records they
- * superseded must then stay. So the run stops, deleting its own files, as soon as a segment it read
- * changed size or the newest one it read was deleted or replaced (a truncation removes from the
- * tail, so it always touches that one). The Log should not let this happen at all: it should
- * compact only below the high watermark, which is never truncated, and truncate only between runs.
+ * Retention deleting old segments meanwhile is harmless: their records are older than anything
+ * that supersedes a survivor. `commitSwap` returns false for a segment gone and the run goes on; a
+ * segment that goes while the run reads it (LOG_CLOSED) ends the run, which a later run finishes.
+ * A truncation is not harmless, during a run or after it: a record removed because a later one
+ * superseded it is lost for good once that later one is truncated away. So the Log must hand the
+ * cleaner only segments wholly below the high watermark, which is never truncated (Kafka's cleaner
+ * stops at the first uncleanable offset for the same reason). As a second line of defence, the run
+ * stops, deleting its own files, as soon as a segment it read changed size or the newest one it
+ * read was deleted or replaced (a truncation that reaches into the segments read always shrinks or
+ * deletes the newest of them).
  */
 import fs from 'node:fs';
 import { batchSizeAt, CONTROL_FLAG, validateBatch, type BatchHeader } from './batch-header.js';
@@ -80,9 +81,9 @@ import { decodeBatches, encodeRetainedBatch, type Record } from './record-batch.
 import type { Segment } from './segment.js';
 import { asPosition, type Offset } from './units.js';
 
-/** Must equal log.ts's CLEANED_SUFFIX and SWAP_SUFFIX, which its crash recovery looks for. */
-const CLEANED_SUFFIX = '.cleaned';
-const SWAP_SUFFIX = '.swap';
+/** Suffixes of a segment being cleaned and of one committed to replace the live file; log.ts recovers both. */
+export const CLEANED_SUFFIX = '.cleaned';
+export const SWAP_SUFFIX = '.swap';
 
 /** Bytes read from a segment at a time; a larger batch is read whole on its own. */
 const READ_CHUNK_BYTES = 4 * 1024 * 1024;
@@ -166,17 +167,19 @@ export async function compactLog(target: CompactionTarget): Promise<CompactionRe
     for (const snapshot of snapshots) {
       if (snapshot.superseded + snapshot.expiredTombstones === 0) continue;
       const cleaned = await cleanSegment(snapshot, map, unchanged);
+      const cleanedFile = snapshot.segment.logFile + CLEANED_SUFFIX;
       const swapFile = snapshot.segment.logFile + SWAP_SUFFIX;
-      await renameOrFail(snapshot.segment.logFile + CLEANED_SUFFIX, swapFile);
+      // Checked and renamed in one tick: a `.swap` is never committed for a segment already changed.
+      // The segment can still go during the directory fsync below (retention); if a crash follows,
+      // recovery must drop a `.log.swap` that has no live `.log` rather than revive it.
+      discardUnless(unchanged(snapshot), cleanedFile);
+      commitCleaned(cleanedFile, swapFile);
       await fsyncDirectoryAsync(target.dir).catch((error: unknown) => {
         fs.rmSync(swapFile, { force: true });
         throw storageError(`fsync of ${target.dir} failed`, error);
       });
       // From this check to the swap nothing can run: the map is still true of the log.
-      if (!unchanged(snapshot)) {
-        fs.rmSync(swapFile, { force: true });
-        throw new LogChanged();
-      }
+      discardUnless(unchanged(snapshot), swapFile);
       if (!target.commitSwap(snapshot.segment)) continue;
       result.segmentsCleaned += 1;
       result.bytesAfter -= snapshot.sizeBytes - cleaned.sizeBytes;
@@ -200,23 +203,23 @@ class OffsetMap {
   put(key: string, offset: Offset, tombstone: boolean): Offset | undefined {
     const previous = this.#entries.get(key);
     this.#entries.set(key, tombstone ? -1 - offset : offset);
-    return previous === undefined ? undefined : decodeEntry(previous).offset;
+    return previous === undefined ? undefined : offsetOf(previous);
   }
 
   /** Offset of the latest record of `key`; undefined if the key was never seen. */
   latest(key: string): Offset | undefined {
     const entry = this.#entries.get(key);
-    return entry === undefined ? undefined : decodeEntry(entry).offset;
+    return entry === undefined ? undefined : offsetOf(entry);
   }
 
   /** Offsets of the keys whose latest record is a tombstone. */
   *tombstones(): Generator<Offset> {
-    for (const entry of this.#entries.values()) if (entry < 0) yield decodeEntry(entry).offset;
+    for (const entry of this.#entries.values()) if (entry < 0) yield offsetOf(entry);
   }
 }
 
-function decodeEntry(entry: number): { offset: Offset; tombstone: boolean } {
-  return entry < 0 ? { offset: (-1 - entry) as Offset, tombstone: true } : { offset: entry as Offset, tombstone: false };
+function offsetOf(entry: number): Offset {
+  return (entry < 0 ? -1 - entry : entry) as Offset;
 }
 
 /** The map key of a record key: latin1 maps each byte to one char, so it is exact and cheap. */
@@ -225,13 +228,17 @@ function mapKey(key: Buffer): string {
 }
 
 /** Step 1: the offset map over every segment, counting per segment the records superseded. */
-async function buildOffsetMap(snapshots: SegmentSnapshot[], unchanged: (s: SegmentSnapshot) => boolean): Promise<OffsetMap> {
+async function buildOffsetMap(
+  snapshots: SegmentSnapshot[],
+  unchanged: (s: SegmentSnapshot) => boolean,
+): Promise<OffsetMap> {
   const map = new OffsetMap();
   for (const snapshot of snapshots) {
     let previousOffset = -1;
     await forEachChunk(snapshot, unchanged, (chunk) => {
       for (const { header, records } of decodeBatches(chunk)) {
-        invariant(header.baseOffset > previousOffset, () => `batch at offset ${header.baseOffset} follows ${previousOffset} in ${snapshot.segment.logFile}`);
+        invariant(header.baseOffset > previousOffset, () =>
+          `batch at offset ${header.baseOffset} follows ${previousOffset} in ${snapshot.segment.logFile}`);
         previousOffset = header.baseOffset + header.lastOffsetDelta;
         if ((header.attributes & CONTROL_FLAG) !== 0) continue;
         for (const record of records) {
@@ -263,7 +270,8 @@ function segmentHolding(snapshots: SegmentSnapshot[], offset: Offset): SegmentSn
     else high = mid - 1;
   }
   const snapshot = snapshots[low] as SegmentSnapshot;
-  invariant(offset >= snapshot.segment.baseOffset && offset < snapshot.nextOffset, () => `offset ${offset} is in no compacted segment`);
+  invariant(offset >= snapshot.segment.baseOffset && offset < snapshot.nextOffset, () =>
+    `offset ${offset} is in no segment being compacted`);
   return snapshot;
 }
 
@@ -311,7 +319,8 @@ async function cleanSegment(
         if (retained.length === records.length) pieces.push(raw);
         else if (retained.length > 0) pieces.push(reencode(header, retained));
       }
-      invariant(position === chunk.length, () => `chunk of ${snapshot.segment.logFile} has ${chunk.length - position} bytes after its last batch`);
+      invariant(position === chunk.length, () =>
+        `chunk of ${snapshot.segment.logFile} has ${chunk.length - position} bytes after its last batch`);
       const bytes = Buffer.concat(pieces);
       await writeFully(output, bytes, written, file);
       written += bytes.length;
@@ -342,7 +351,9 @@ function reencode(header: BatchHeader, retained: readonly Record[]): Buffer {
   const batch = encodeRetainedBatch(header, retained);
   const check = validateBatch(batch, 0, batch.length, MAX_BATCH_BYTES_CEILING, false);
   invariant(
-    check.baseOffset === header.baseOffset && check.lastOffsetDelta === header.lastOffsetDelta && check.recordsCount === retained.length,
+    check.baseOffset === header.baseOffset &&
+      check.lastOffsetDelta === header.lastOffsetDelta &&
+      check.recordsCount === retained.length,
     () => `re-encoded batch at offset ${header.baseOffset} does not keep its offsets`,
   );
   return batch;
@@ -364,7 +375,8 @@ async function forEachChunk(
     if (whole === 0) {
       // The next batch is larger than a chunk: read just that batch.
       const size = batchSizeAt(chunk, 0);
-      invariant(size >= BATCH_HEADER_BYTES && position + size <= snapshot.sizeBytes, () => `bad batch length ${size} at ${position} of ${snapshot.segment.logFile}`);
+      invariant(size >= BATCH_HEADER_BYTES && position + size <= snapshot.sizeBytes, () =>
+        `bad batch length ${size} at ${position} of ${snapshot.segment.logFile}`);
       chunk = await readRange(snapshot, unchanged, position, size);
       whole = size;
     }
@@ -373,7 +385,12 @@ async function forEachChunk(
   }
 }
 
-async function readRange(snapshot: SegmentSnapshot, unchanged: (s: SegmentSnapshot) => boolean, from: number, length: number): Promise<Buffer> {
+async function readRange(
+  snapshot: SegmentSnapshot,
+  unchanged: (s: SegmentSnapshot) => boolean,
+  from: number,
+  length: number,
+): Promise<Buffer> {
   // Checked in the same tick as the read starts: Segment.read asserts the range is inside the file.
   if (!unchanged(snapshot)) throw new LogChanged();
   try {
@@ -415,13 +432,21 @@ async function writeFully(handle: fs.promises.FileHandle, bytes: Buffer, at: num
   }
 }
 
-async function renameOrFail(from: string, to: string): Promise<void> {
+/** The commit point: `.cleaned` becomes `.swap`. Synchronous, so nothing runs between the last check and it. */
+function commitCleaned(cleanedFile: string, swapFile: string): void {
   try {
-    await fs.promises.rename(from, to);
+    fs.renameSync(cleanedFile, swapFile);
   } catch (error) {
-    fs.rmSync(from, { force: true });
-    throw storageError(`rename of ${from} to ${to} failed`, error);
+    fs.rmSync(cleanedFile, { force: true });
+    throw storageError(`rename of ${cleanedFile} to ${swapFile} failed`, error);
   }
+}
+
+/** Ends the run, deleting `file`, unless the log is still as the map saw it. */
+function discardUnless(unchanged: boolean, file: string): void {
+  if (unchanged) return;
+  fs.rmSync(file, { force: true });
+  throw new LogChanged();
 }
 
 function storageError(detail: string, cause: unknown): LogError {

@@ -369,7 +369,7 @@ describe('recovery of the active segment after an unclean stop', () => {
       ...[1, 11, 12, 60, 61, 62, 1000, 9000].map((n): [string, Buffer] => [`${n} zero bytes`, Buffer.alloc(n)]),
       ...[1, 13, 61, 200, 3000].map((n): [string, Buffer] => [`${n} random bytes`, randomBytes(rng, n)]),
       ['a copy of an earlier batch', oldBatch],
-      ['a batch whose length runs past the file', Buffer.concat([oldBatch.subarray(0, oldBatch.length - 1)])],
+      ['a batch whose length runs past the file', oldBatch.subarray(0, oldBatch.length - 1)],
     ];
     for (const [name, tail] of tails) {
       const dir = copyDir(image.dir);
@@ -546,6 +546,33 @@ describe('the recovery point and the clean-shutdown marker', () => {
     });
   });
 
+  // Known bug, reported (log.ts): under 'never' the checkpoint is capped by the flushed offset, which
+  // only flush() moves, so fsynced (rolled) segments never raise the recovery point and every unclean
+  // restart rescans all that was written since the last open. Switch `it.fails` to `it` once fixed.
+  for (const flushPolicy of ['always', 'never'] as const) {
+    (flushPolicy === 'never' ? it.fails : it)(`under flushPolicy '${flushPolicy}', rolled segments raise the recovery point: a crash rescans only the active segment`, async () => {
+      const dir = tempDir();
+      const log = await Log.open(dir, { ...CONFIG, flushPolicy });
+      let crash: string;
+      try {
+        const expected = await fill(log, new Producer(9), 4);
+        const activeBase = log.segmentBaseOffsets.at(-1) as number;
+        // Rolled segments are sealed in the background; give the seals time to checkpoint.
+        for (let waited = 0; waited < 500 && readLogCheckpoint(dir)?.recoveryPoint !== activeBase; waited += 10) {
+          await new Promise((resolve) => setTimeout(resolve, 10));
+        }
+        crash = copyDir(dir);
+        await withLog(crash, async (recovered) => {
+          expect(recovered.recovery).toMatchObject({ clean: false, segmentsScanned: 1, bytesTruncated: 0 });
+          await expectIntact(recovered, expected);
+        });
+        expect(readLogCheckpoint(dir)?.recoveryPoint).toBe(activeBase);
+      } finally {
+        await log.close();
+      }
+    });
+  }
+
   it('a garbage log.checkpoint is ignored: a full scan, no data lost', async () => {
     const image = await closedImage(5, 4);
     const rng = prng(5);
@@ -662,6 +689,19 @@ function offsetEntry(relativeOffset: number, position: number): Buffer {
   return entry;
 }
 
+/**
+ * Known bugs, reported, not fixed here (segment.ts is not this file's): `Segment.loadTail` trusts an
+ * index whose last entry names an offset past the segment's last batch, so on a clean open the next
+ * index append trips an invariant (`index offsets increase: 306 after 404`, or the time index's
+ * `offsets never decrease` at the next seal), and because `Segment.append` writes the batch before
+ * indexing it, each retried append leaves another copy of the same offset in the .log. Remove a
+ * name from this set when its test passes.
+ */
+const KNOWN_BUGS: ReadonlySet<string> = new Set([
+  '.index an entry past the last offset, clean shutdown: lookups, appends and a reopen stay right',
+  '.timeindex an entry past the last offset, clean shutdown: lookups, appends and a reopen stay right',
+]);
+
 describe('damaged indexes are rebuilt', () => {
   let image: Image;
   let records: Array<{ offset: number; timestamp: number }>;
@@ -708,7 +748,8 @@ describe('damaged indexes are rebuilt', () => {
       const apply = ways[kind];
       if (apply === undefined) continue;
       for (const clean of [true, false]) {
-        it(`${kind} ${damage}, ${clean ? 'clean' : 'unclean'} shutdown: lookups, appends and a reopen stay right`, async () => {
+        const name = `${kind} ${damage}, ${clean ? 'clean' : 'unclean'} shutdown: lookups, appends and a reopen stay right`;
+        (KNOWN_BUGS.has(name) ? it.fails : it)(name, async () => {
           const dir = clean ? copyDir(image.dir) : uncleanCopy(image);
           for (const base of image.bases) {
             const last = fileBatches(segmentFile(dir, base)).at(-1) as FileBatch;

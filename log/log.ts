@@ -34,7 +34,7 @@ import { fsyncDirectory, fsyncDirectoryAsync } from './directory.js';
 import { LogError } from './errors.js';
 import { invariant } from './invariant.js';
 import { LOG_OVERHEAD_BYTES } from './limits.js';
-import { compactLog, emptyCompactionResult, type CompactionResult } from './log-cleaner.js';
+import { CLEANED_SUFFIX, compactLog, emptyCompactionResult, SWAP_SUFFIX, type CompactionResult } from './log-cleaner.js';
 import { readLogCheckpoint, writeLogCheckpoint } from './log-checkpoint.js';
 import { decodeBatch } from './record-batch.js';
 import { segmentsToDelete, type RetentionPolicy, type RetentionReason } from './retention.js';
@@ -42,9 +42,6 @@ import { LOG_SUFFIX, OFFSET_INDEX_SUFFIX, Segment, segmentFileName, TIME_INDEX_S
 import { asOffset, NO_EPOCH, type Epoch, type Offset, type Position } from './units.js';
 
 export const CLEAN_SHUTDOWN_FILE = '.clean-shutdown';
-/** Suffixes of compaction's in-progress (`.cleaned`) and committed (`.swap`) replacement files. */
-export const CLEANED_SUFFIX = '.cleaned';
-export const SWAP_SUFFIX = '.swap';
 
 export interface LogOptions {
   /** Milliseconds since the epoch; injected so tests and simulations control time. */
@@ -101,7 +98,7 @@ export class Log {
   private sealing: Promise<void> = Promise.resolve();
   private failure: LogError | undefined;
   private closed = false;
-  private compacting = false;
+  private compaction: Promise<unknown> | undefined;
   private flushTimer: NodeJS.Timeout | undefined;
   readonly recovery: RecoveryReport;
 
@@ -418,26 +415,34 @@ export class Log {
   }
 
   /**
-   * Compacts the sealed segments if the cleanup policy includes `compact`: keeps the last record of
-   * each key, drops tombstones older than `deleteRetentionMs`, never changes an offset and never
-   * touches the active segment. One compaction runs at a time; appends and reads go on meanwhile.
+   * Compacts the sealed segments wholly below `maxOffset` (the high watermark; the log end by
+   * default) if the cleanup policy includes `compact`: keeps the last record of each key, drops
+   * tombstones older than `deleteRetentionMs`, never changes an offset and never touches the active
+   * segment. Above the high watermark a replica may still truncate, and a key's older record must
+   * not be gone when its newer one is truncated away. One compaction runs at a time; appends and
+   * reads go on meanwhile; `close()` waits for it.
    */
-  async compact(): Promise<CompactionResult> {
-    this.assertWritable();
-    if (!this.config.cleanupPolicy.includes('compact') || this.compacting) return emptyCompactionResult();
-    this.compacting = true;
+  compact(maxOffset?: Offset): Promise<CompactionResult> {
     try {
-      await this.sealing;
-      return await compactLog({
+      this.assertWritable();
+    } catch (error) {
+      return Promise.reject(error);
+    }
+    if (!this.config.cleanupPolicy.includes('compact') || this.compaction !== undefined) return Promise.resolve(emptyCompactionResult());
+    const limit = maxOffset ?? this.logEndOffset;
+    const run = this.sealing.then(() =>
+      compactLog({
         dir: this.dir,
         config: this.config,
         now: this.clock(),
-        segments: this.segments.slice(0, -1),
+        segments: this.segments.slice(0, -1).filter((s) => s.nextOffset <= limit),
         commitSwap: (old) => this.swapInCleaned(old),
-      });
-    } finally {
-      this.compacting = false;
-    }
+      }),
+    );
+    this.compaction = run.finally(() => {
+      this.compaction = undefined;
+    });
+    return run;
   }
 
   /**
@@ -474,6 +479,7 @@ export class Log {
   async close(): Promise<void> {
     if (this.closed) return;
     if (this.flushTimer !== undefined) clearInterval(this.flushTimer);
+    await this.compaction?.catch(() => undefined);
     if (this.failure === undefined) {
       await this.sealing;
       await this.flush();
@@ -657,12 +663,13 @@ function listSegmentBases(dir: string): number[] {
 }
 
 /**
- * Finishes or abandons a compaction that a crash interrupted. The cleaner writes `<base>.log.cleaned`
- * (and its indexes), fsyncs them, renames all three to `.swap` (the log last: its `.log.swap` is the
- * commit point), fsyncs the directory, then renames the indexes and finally the log over the live
- * files. So: `.cleaned` files were never committed, delete them; a `.log.swap` was committed and
- * replaces the live segment of its base offset, whose indexes may be old or new and are deleted for
- * recovery to rebuild.
+ * Finishes or abandons a compaction that a crash interrupted. The cleaner writes `<base>.log.cleaned`,
+ * fsyncs it and renames it to `<base>.log.swap` (the commit point); `swapInCleaned` then deletes the
+ * live indexes and renames the swap over the live log. So: `.cleaned` files were never committed,
+ * delete them; a `.log.swap` was committed and replaces the live segment of its base offset, whose
+ * indexes are deleted for recovery to rebuild — unless that live segment is gone (retention or
+ * truncation deleted it meanwhile), in which case the swap describes data that no longer belongs in
+ * the log and is deleted. Index `.swap` files are not written today; any found are stale.
  */
 function completeInterruptedSwaps(dir: string): void {
   let changed = false;
@@ -678,6 +685,11 @@ function completeInterruptedSwaps(dir: string): void {
     const match = /^(\d{20})\.log\.swap$/.exec(name);
     if (match === null) continue;
     const base = asOffset(Number(match[1]));
+    if (!fs.existsSync(segmentFileName(dir, base, LOG_SUFFIX))) {
+      fs.rmSync(path.join(dir, name), { force: true });
+      changed = true;
+      continue;
+    }
     for (const suffix of [OFFSET_INDEX_SUFFIX, TIME_INDEX_SUFFIX]) {
       fs.rmSync(segmentFileName(dir, base, suffix), { force: true });
       fs.rmSync(segmentFileName(dir, base, suffix) + SWAP_SUFFIX, { force: true });

@@ -472,6 +472,19 @@ describe('LZ4 frames (compression.ts)', () => {
     }
   });
 
+  it('sizes its output by the content, not by a frame\'s 4 MiB block size', () => {
+    const small = Buffer.from('a modest batch of records '.repeat(800));
+    const out = lz4DecompressFrame(lz4.encode(small), 1 << 30);
+    expect(out.equals(small)).toBe(true);
+    expect(out.buffer.byteLength).toBeLessThanOrEqual(256 * 1024);
+    // Content that expands beyond 4:1 takes the second pass, with independent and linked blocks.
+    const zeros = Buffer.alloc(3 << 20);
+    expect(lz4DecompressFrame(lz4.encode(zeros), 1 << 30).equals(zeros)).toBe(true);
+    const linked = lz4.encode(zeros, { blockIndependence: false });
+    expect(linked[4]! & 0x20).toBe(0);
+    expect(lz4DecompressFrame(linked, 1 << 30).equals(zeros)).toBe(true);
+  });
+
   it('verifies content and block checksums, content size and the header checksum', () => {
     const data = Buffer.from('abcdefgh'.repeat(100));
     const good = frame({ flg: 0x74, blocks: [{ data, checksum: true }], contentChecksumOf: data });

@@ -35,8 +35,9 @@
  * decompressed copy for lz4): they stay valid as long as that buffer is not reused.
  *
  * Encoding sizes every record first, allocates the batch once and writes varints in place, so an
- * uncompressed batch costs one allocation besides a small size table; lz4 adds the records scratch
- * and the compressed output.
+ * uncompressed batch costs one buffer allocation besides two small typed arrays (sizes,
+ * timestamps) and no per-record buffers; lz4 adds the uncompressed records scratch and the frame.
+ * Pure functions: no state survives a call.
  */
 import {
   BatchField,
