@@ -15,10 +15,11 @@
  * so neither pays for the other's writeback; 512 MiB stays under the kernel's dirty_background
  * threshold on the reference machine (see the machine lines), so both are memory copies into the
  * page cache plus the filesystem's block allocation. The log runs once untimed on a small warm-up log
- * first, so the JIT has compiled the append path. Five rounds each run dd, then the log, a second
- * apart; the figure is the median over the rounds of (log MB/s / dd MB/s). Page-cache write speed on a
- * shared virtual machine drifts by 2x within a minute, and pairing runs that are close in time cancels
- * most of that drift, where comparing each side's best run would reward whichever got luckier.
+ * first, so the JIT has compiled the append path. Five rounds each run dd and the log (and the bare
+ * loop below), seconds apart, in an order that rotates from round to round; the figure is the median
+ * over the rounds of (log MB/s / dd MB/s). Page-cache write speed on a shared virtual machine drifts
+ * by 2x within a minute, and pairing runs that are close in time cancels most of that drift, where
+ * comparing each side's best run would reward whichever got luckier.
  *
  * Beside them, for diagnosis only, a bare loop of positioned `fs.writeSync` calls on the same pooled
  * batches: it separates what Node's write costs next to dd's from what the Log adds on top.
@@ -58,24 +59,38 @@ export async function run(context: BenchContext): Promise<Figure[]> {
   const line = (round: number, label: string, mbps: number, detail: string): void =>
     console.log(`round ${round}: ${label.padEnd(13)} ${mbps.toFixed(0).padStart(6)} MB/s (${detail})`);
   for (let round = 1; round <= ROUNDS; round += 1) {
-    const ddFile = path.join(context.dir, 'dd.out');
-    syncFilesystems();
-    const dd = ddWrite(ddFile, batchBytes, count);
-    fs.rmSync(ddFile);
-    line(round, 'dd', dd.mbPerSecond, `${mib(dd.bytes)} MiB in ${dd.seconds.toFixed(3)} s`);
-
-    const logDir = path.join(context.dir, `log-${round}`);
-    syncFilesystems();
-    const seconds = await appendAll(logDir, pool, count);
-    fs.rmSync(logDir, { recursive: true, force: true });
-    line(round, 'log.append', bytes / seconds / 1e6, `${((seconds / count) * 1e6).toFixed(2)} µs per append; ${((dd.seconds / seconds) * 100).toFixed(0)}% of dd`);
-
-    const nodeFile = path.join(context.dir, 'write-sync.out');
-    syncFilesystems();
-    const nodeSeconds = writeAll(nodeFile, pool, count);
-    fs.rmSync(nodeFile);
-    line(round, 'fs.writeSync', bytes / nodeSeconds / 1e6, `${((nodeSeconds / count) * 1e6).toFixed(2)} µs per write`);
-    rounds.push({ dd: dd.mbPerSecond, node: bytes / nodeSeconds / 1e6, log: bytes / seconds / 1e6 });
+    const measured = { dd: 0, node: 0, log: 0 };
+    const phases: Record<keyof typeof measured, () => Promise<void>> = {
+      dd: async () => {
+        const ddFile = path.join(context.dir, 'dd.out');
+        const dd = ddWrite(ddFile, batchBytes, count);
+        fs.rmSync(ddFile);
+        measured.dd = dd.mbPerSecond;
+        line(round, 'dd', dd.mbPerSecond, `${mib(dd.bytes)} MiB in ${dd.seconds.toFixed(3)} s`);
+      },
+      log: async () => {
+        const logDir = path.join(context.dir, `log-${round}`);
+        const seconds = await appendAll(logDir, pool, count);
+        fs.rmSync(logDir, { recursive: true, force: true });
+        measured.log = bytes / seconds / 1e6;
+        line(round, 'log.append', measured.log, `${((seconds / count) * 1e6).toFixed(2)} µs per append`);
+      },
+      node: async () => {
+        const nodeFile = path.join(context.dir, 'write-sync.out');
+        const seconds = writeAll(nodeFile, pool, count);
+        fs.rmSync(nodeFile);
+        measured.node = bytes / seconds / 1e6;
+        line(round, 'fs.writeSync', measured.node, `${((seconds / count) * 1e6).toFixed(2)} µs per write`);
+      },
+    };
+    // Rotate the order from round to round, so no side always runs first (or right after a delete).
+    const order = (['dd', 'log', 'node'] as const).map((_, i, all) => all[(i + round - 1) % all.length] as keyof typeof measured);
+    for (const phase of order) {
+      syncFilesystems();
+      await phases[phase]();
+    }
+    console.log(`round ${round}: log / dd ${((measured.log / measured.dd) * 100).toFixed(0)}%, log / fs.writeSync ${((measured.log / measured.node) * 100).toFixed(0)}%`);
+    rounds.push(measured);
   }
   const ratio = median(rounds.map((r) => r.log / r.dd));
   const dd = median(rounds.map((r) => r.dd));

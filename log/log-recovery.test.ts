@@ -546,11 +546,9 @@ describe('the recovery point and the clean-shutdown marker', () => {
     });
   });
 
-  // Known bug, reported (log.ts): under 'never' the checkpoint is capped by the flushed offset, which
-  // only flush() moves, so fsynced (rolled) segments never raise the recovery point and every unclean
-  // restart rescans all that was written since the last open. Switch `it.fails` to `it` once fixed.
+  // Under 'never' the recovery point must still move when a rolled segment is sealed (fsynced).
   for (const flushPolicy of ['always', 'never'] as const) {
-    (flushPolicy === 'never' ? it.fails : it)(`under flushPolicy '${flushPolicy}', rolled segments raise the recovery point: a crash rescans only the active segment`, async () => {
+    it(`under flushPolicy '${flushPolicy}', rolled segments raise the recovery point: a crash rescans only the active segment`, async () => {
       const dir = tempDir();
       const log = await Log.open(dir, { ...CONFIG, flushPolicy });
       let crash: string;
@@ -697,11 +695,6 @@ function offsetEntry(relativeOffset: number, position: number): Buffer {
  * indexing it, each retried append leaves another copy of the same offset in the .log. Remove a
  * name from this set when its test passes.
  */
-const KNOWN_BUGS: ReadonlySet<string> = new Set([
-  '.index an entry past the last offset, clean shutdown: lookups, appends and a reopen stay right',
-  '.timeindex an entry past the last offset, clean shutdown: lookups, appends and a reopen stay right',
-]);
-
 describe('damaged indexes are rebuilt', () => {
   let image: Image;
   let records: Array<{ offset: number; timestamp: number }>;
@@ -749,7 +742,7 @@ describe('damaged indexes are rebuilt', () => {
       if (apply === undefined) continue;
       for (const clean of [true, false]) {
         const name = `${kind} ${damage}, ${clean ? 'clean' : 'unclean'} shutdown: lookups, appends and a reopen stay right`;
-        (KNOWN_BUGS.has(name) ? it.fails : it)(name, async () => {
+        it(name, async () => {
           const dir = clean ? copyDir(image.dir) : uncleanCopy(image);
           for (const base of image.bases) {
             const last = fileBatches(segmentFile(dir, base)).at(-1) as FileBatch;

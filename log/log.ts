@@ -244,7 +244,7 @@ export class Log {
       this.writeBatches(batches, ends, lastOffsets, maxTimestamps, baseOffset);
       return this.durable({ baseOffset, lastOffset: asOffset(nextOffset - 1), maxTimestamp });
     } catch (error) {
-      return Promise.reject(error);
+      return Promise.reject(this.appendFailed(error));
     }
   }
 
@@ -279,7 +279,7 @@ export class Log {
       this.writeBatches(batches, ends, lastOffsets, maxTimestamps, baseOffset);
       return this.durable({ baseOffset, lastOffset: asOffset(expected - 1), maxTimestamp });
     } catch (error) {
-      return Promise.reject(error);
+      return Promise.reject(this.appendFailed(error));
     }
   }
 
@@ -580,6 +580,8 @@ export class Log {
     if (previous.isEmpty) return;
     this.sealInBackground(previous, async () => {
       await fsyncDirectoryAsync(this.dir);
+      // Seals run in order, so everything below the new segment is on disk now, whatever the policy.
+      this.flushed = asOffset(Math.max(this.flushed, baseOffset));
       this.recoveryPoint = asOffset(Math.max(this.recoveryPoint, baseOffset));
       if (!this.closed) this.writeCheckpoint();
     });
@@ -608,6 +610,16 @@ export class Log {
       else high = mid - 1;
     }
     return low;
+  }
+
+  /**
+   * A LogError about the input leaves the log as it was. Anything else (an I/O error, a broken
+   * invariant) may have left a write half done: the log is poisoned rather than appended to again.
+   */
+  private appendFailed(error: unknown): unknown {
+    if (error instanceof LogError && error.errorName !== 'KAFKA_STORAGE_ERROR') return error;
+    this.fail(error instanceof LogError ? error : new LogError('KAFKA_STORAGE_ERROR', 'append failed', { cause: error }));
+    return error;
   }
 
   /** A storage failure poisons the log: later appends fail, waiting appends are rejected. */

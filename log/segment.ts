@@ -157,6 +157,8 @@ export class Segment {
     this.next = this.baseOffset;
     this.firstBatchTs = this.size === 0 ? undefined : this.headerAt(0)?.maxTimestamp;
     const start = last?.position ?? 0;
+    // The last entry must point at a batch with exactly its offset, or the index describes another file.
+    if (last !== undefined && this.headerAt(last.position)?.baseOffset !== last.offset) return false;
     let position = start;
     while (position < this.size) {
       const location = this.headerAt(position);
@@ -165,6 +167,7 @@ export class Segment {
       this.noteTimestamp(location.maxTimestamp, location.lastOffset);
       position += location.sizeBytes;
     }
+    if (lastTime !== undefined && lastTime.offset >= this.next) return false;
     this.bytesSinceIndexEntry = this.size - start;
     return true;
   }
