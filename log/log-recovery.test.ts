@@ -14,6 +14,7 @@ import { CHECKPOINT_FILE, readLogCheckpoint, writeLogCheckpoint } from './log-ch
 import { CLEAN_SHUTDOWN_FILE, Log } from './log.js';
 import { decodeBatch, encodeBatch, type RecordInput } from './record-batch.js';
 import { asOffset } from './units.js';
+import { prng } from '../test/fixtures/prng.js';
 
 /** Small segments and a small index interval, so a few dozen batches make several indexed segments. */
 const CONFIG = {
@@ -65,17 +66,6 @@ afterAll(() => {
   for (const dir of temps) removeDir(dir);
 });
 
-/** mulberry32: a seeded PRNG, so a failing layout can be rebuilt. */
-function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 function int(rng: () => number, min: number, max: number): number {
   return min + Math.floor(rng() * (max - min + 1));

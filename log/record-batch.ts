@@ -171,18 +171,10 @@ function checkTimestamp(timestamp: number, index: number): void {
 }
 
 /** What the header needs that the records do not say, shared by encodeBatch and encodeRetainedBatch. */
-interface HeaderFields {
+type HeaderFields = Omit<BatchHeader, 'sizeBytes' | 'magic' | 'crc' | 'baseOffset' | 'partitionLeaderEpoch'> & {
   baseOffset: number;
   partitionLeaderEpoch: number;
-  attributes: number;
-  lastOffsetDelta: number;
-  baseTimestamp: number;
-  maxTimestamp: number;
-  producerId: number;
-  producerEpoch: number;
-  baseSequence: number;
-  recordsCount: number;
-}
+};
 
 /**
  * The records of one batch in a form both encoders fill: per record its offset delta, timestamp

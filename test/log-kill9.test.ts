@@ -9,6 +9,7 @@ import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { decodeBatches, Log, type FlushPolicy } from '../log/index.js';
 import { APPENDER_CONFIG } from './fixtures/log-appender.js';
+import { prng } from './fixtures/prng.js';
 import { recordsDigest } from './fixtures/record-digest.js';
 
 const ROOT = path.resolve(import.meta.dirname, '..');
@@ -203,7 +204,7 @@ describe('kill -9 while appending', () => {
   for (const policy of ['always', 'never'] as const) {
     it(`flushPolicy '${policy}': every acknowledged batch survives at its offsets, round after round`, async () => {
       const seed = Number(process.env['STRATA_SEED'] ?? Math.floor(Math.random() * 2 ** 31));
-      const random = mulberry32(seed);
+      const random = prng(seed);
       const dir = tempDir();
       const history = new Map<string, Invocation>();
       let recoveredEnd = 0;
@@ -224,14 +225,3 @@ describe('kill -9 while appending', () => {
   }
 });
 
-/** mulberry32: the test's own randomness (kill delays), seeded so a run can be described. */
-function mulberry32(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
