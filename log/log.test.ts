@@ -233,6 +233,28 @@ describe('Log durability', () => {
     expect(fsyncs.mock.calls.length).toBeLessThan(50);
   });
 
+  it('after an unclean stop, fsyncs the recovered segments before the recovery point vouches for them', async () => {
+    const log = await openLog({ flushPolicy: 'never', segmentBytes: 4096 });
+    for (let i = 0; i < 20; i++) await log.append(batchOf(10, `u${i}`));
+    const copy = `${dir}-copy`;
+    fs.cpSync(dir, copy, { recursive: true });
+    const synced: string[] = [];
+    const real = fs.fdatasync;
+    vi.spyOn(fs, 'fdatasync').mockImplementation((fd, callback) => {
+      synced.push(fs.readlinkSync(`/proc/self/fd/${fd}`));
+      real(fd, callback);
+    });
+    try {
+      const recovered = await Log.open(copy, { flushPolicy: 'never', segmentBytes: 4096 });
+      expect(recovered.recovery.clean).toBe(false);
+      const activeLog = path.join(copy, `${String(recovered.segmentBaseOffsets.at(-1)).padStart(20, '0')}.log`);
+      expect(synced).toContain(activeLog);
+      await recovered.close();
+    } finally {
+      fs.rmSync(copy, { recursive: true, force: true });
+    }
+  });
+
   it('under flush policy never, leaves the flushed offset behind until flush()', async () => {
     const log = await openLog({ flushPolicy: 'never' });
     await log.append(batchOf(3, 'n'));

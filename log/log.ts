@@ -560,6 +560,9 @@ export class Log {
         let released = 0;
         while (released < this.waiters.length && (this.waiters[released] as FlushWaiter).lastOffset < this.flushed) released += 1;
         for (const waiter of this.waiters.splice(0, released)) waiter.resolve();
+        // Let the appenders just released append again before the next fsync starts, so that it
+        // covers them too; without this turn, concurrent appenders split into two alternating groups.
+        if (released > 0) await new Promise((resolve) => setImmediate(resolve));
       }
     } finally {
       this.flushing = false;

@@ -61,6 +61,8 @@ export interface RecoveryResult {
 
 /** Bytes read at a time by a recovery scan: large reads keep it near disk speed. */
 const RECOVERY_CHUNK_BYTES = 8 * 1024 * 1024;
+/** Bytes read at a time by header scans: covers an index interval of small batches in one read. */
+const HEADER_WINDOW_BYTES = 8 * 1024;
 
 export class Segment {
   readonly baseOffset: Offset;
@@ -79,7 +81,8 @@ export class Segment {
   private unflushed = false;
   private readers = 0;
   private state: 'open' | 'closing' | 'closed' = 'open';
-  private scratch: Buffer | undefined;
+  /** The bytes around the last header read: a scan over small batches costs one read, not one per batch. */
+  private window: { start: number; bytes: Buffer } | undefined;
 
   private constructor(dir: string, baseOffset: Offset, config: LogConfig, fd: number, now: number) {
     this.baseOffset = baseOffset;
@@ -250,8 +253,11 @@ export class Segment {
     if (truncatedBytes > 0) {
       fs.ftruncateSync(this.fd, position);
       this.size = position;
-      this.unflushed = true;
     }
+    // What the scan read may still sit only in the page cache (the process died, the OS did not):
+    // the next flush must fsync it before a recovery point vouches for it.
+    this.unflushed = true;
+    this.window = undefined;
     this.appendFinalTimeIndexEntry();
     return reason === undefined
       ? { validBytes: position, truncatedBytes, batches }
@@ -363,6 +369,7 @@ export class Segment {
     const location = this.locateOffset(offset);
     if (location === undefined) return 0;
     const removed = this.size - location.position;
+    this.window = undefined;
     fs.ftruncateSync(this.fd, location.position);
     this.size = location.position;
     this.unflushed = true;
@@ -463,19 +470,28 @@ export class Segment {
     return location;
   }
 
-  /** Reads the header of the batch at `position` (sync); undefined if no whole batch fits there. */
+  /**
+   * Reads the header of the batch at `position` (sync); undefined if no whole batch fits there.
+   * Headers come from a window of the file read in one call; the bytes below `size` never change
+   * while the segment is open except through truncation or recovery, which drop the window.
+   */
   private headerAt(position: number): BatchLocation | undefined {
     if (position + BATCH_HEADER_BYTES > this.size) return undefined;
-    this.scratch ??= Buffer.allocUnsafe(BATCH_HEADER_BYTES);
-    this.readFully(this.scratch, 0, BATCH_HEADER_BYTES, position);
-    const sizeBytes = LOG_OVERHEAD_BYTES + this.scratch.readInt32BE(BatchField.batchLength);
+    let window = this.window;
+    if (window === undefined || position < window.start || position + BATCH_HEADER_BYTES > window.start + window.bytes.length) {
+      const bytes = window?.bytes.length === HEADER_WINDOW_BYTES ? window.bytes : Buffer.allocUnsafe(HEADER_WINDOW_BYTES);
+      const length = this.readFully(bytes, 0, Math.min(HEADER_WINDOW_BYTES, this.size - position), position);
+      window = this.window = { start: position, bytes: length === HEADER_WINDOW_BYTES ? bytes : bytes.subarray(0, length) };
+    }
+    const at = position - window.start;
+    const sizeBytes = LOG_OVERHEAD_BYTES + window.bytes.readInt32BE(at + BatchField.batchLength);
     if (sizeBytes < BATCH_HEADER_BYTES || position + sizeBytes > this.size) return undefined;
     return {
       position: asPosition(position),
       sizeBytes,
-      baseOffset: asOffset(readInt64(this.scratch, BatchField.baseOffset)),
-      lastOffset: lastOffsetOf(this.scratch, 0),
-      maxTimestamp: readInt64(this.scratch, BatchField.maxTimestamp),
+      baseOffset: asOffset(readInt64(window.bytes, at + BatchField.baseOffset)),
+      lastOffset: lastOffsetOf(window.bytes, at),
+      maxTimestamp: readInt64(window.bytes, at + BatchField.maxTimestamp),
     };
   }
 
