@@ -586,6 +586,8 @@ export class Log {
       // Seals run in order, so everything below the new segment is on disk now, whatever the policy.
       this.flushed = asOffset(Math.max(this.flushed, baseOffset));
       this.recoveryPoint = asOffset(Math.max(this.recoveryPoint, baseOffset));
+      // Synchronous (a few ms once per roll) so that it never interleaves with the other checkpoint
+      // writes, which must not be overtaken by an older one (log start offset).
       if (!this.closed) this.writeCheckpoint();
     });
   }
