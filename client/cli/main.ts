@@ -1,23 +1,21 @@
-#!/usr/bin/env node
 /**
- * The `strata` command. Today it holds the storage tools; the broker, topic, produce and consume
- * commands arrive with the broker (issue 3). Exit 0 on success; on bad input or failure, one line on
- * stderr and a non-zero exit.
+ * The client side of the `strata` command (everything but `strata broker …`, which `broker/cli.ts`
+ * runs before it hands the rest here). Exit 0 on success; on bad input or failure, one line on stderr
+ * and a non-zero exit.
  */
 import fs from 'node:fs';
 import { parseArgs } from 'node:util';
 import { dumpLog } from './dump-log.js';
 
-const USAGE = `usage:
-  strata log dump FILE.log [--records] [--format text|json]   print a segment's batches (and records)
-  strata --help`;
+export const CLIENT_USAGE = `  strata log dump FILE.log [--records] [--format text|json]   print a segment's batches (and records)`;
+const USAGE = `usage:\n${CLIENT_USAGE}`;
 
 function fail(message: string, code = 1): never {
   process.stderr.write(`strata: ${message}\n`);
   process.exit(code);
 }
 
-function main(argv: string[]): void {
+function run(argv: string[]): void {
   const { values, positionals } = parseArgs({
     args: argv,
     allowPositionals: true,
@@ -38,8 +36,11 @@ function main(argv: string[]): void {
   if (summary.error !== undefined) fail(summary.error, 2);
 }
 
-try {
-  main(process.argv.slice(2));
-} catch (error) {
-  fail(error instanceof Error ? error.message : String(error));
+/** Runs one client command; exits the process with a one-line error on failure. */
+export function runClientCommand(argv: string[]): void {
+  try {
+    run(argv);
+  } catch (error) {
+    fail(error instanceof Error ? error.message : String(error));
+  }
 }

@@ -1,0 +1,120 @@
+/**
+ * A running single-node broker: configuration, partition manager (logs), long-poll purgatory,
+ * protocol server, counters. `startBroker` wires them up; `close()` shuts them down in order:
+ *
+ * 1. wake parked fetches and park no more (they answer with what they have);
+ * 2. stop accepting connections, finish the requests already read, write their answers;
+ * 3. stop the cleanup task and close every log (flush, indexes, clean-shutdown marker);
+ * 4. remove the data dir if it was a temporary one made for this broker.
+ */
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { BrokerStats } from './broker-stats.js';
+import { parseBrokerConfig, type BrokerConfig, type HostPort } from './config.js';
+import { FetchPurgatory } from './delayed-fetch.js';
+import { brokerLogger, createLogger, type Logger } from './logger.js';
+import { PartitionManager } from './partition-manager.js';
+import type { BrokerServices } from './request-context.js';
+import { Server } from './server.js';
+
+export interface BrokerOptions extends Partial<BrokerConfig> {
+  /** Where logs go; by default pino JSON lines on stdout at level info. */
+  readonly logger?: Logger;
+  /** Milliseconds since the epoch, for the logs' segment ages and retention (tests inject one). */
+  readonly clock?: () => number;
+}
+
+export interface Broker {
+  readonly config: BrokerConfig;
+  readonly nodeId: number;
+  readonly dataDir: string;
+  /** The protocol listener's bound address (the real port when 0 was asked for). */
+  readonly address: HostPort;
+  /** Request, byte and connection counters (for a metrics module). */
+  readonly stats: BrokerStats;
+  /** Topics, partitions, high watermarks (for an admin API or dashboard). */
+  readonly partitions: PartitionManager;
+  readonly logger: Logger;
+  /** Long-poll fetches parked right now. */
+  readonly pendingFetches: number;
+  /** Graceful shutdown; safe to call more than once. */
+  close(): Promise<void>;
+}
+
+/**
+ * Starts a broker. Without `dataDir` it uses a fresh temporary directory that `close()` deletes;
+ * `listen: { host, port: 0 }` picks a free port (see `broker.address`).
+ */
+export async function startBroker(options: BrokerOptions = {}): Promise<Broker> {
+  const { logger: givenLogger, clock, ...configInput } = options;
+  const temporaryDir = configInput.dataDir === undefined ? fs.mkdtempSync(path.join(os.tmpdir(), 'strata-broker-')) : undefined;
+  try {
+    const config = parseBrokerConfig({ ...configInput, dataDir: configInput.dataDir ?? temporaryDir });
+    const logger = brokerLogger(givenLogger ?? createLogger(), config.nodeId);
+    const stats = new BrokerStats();
+    const fetches = new FetchPurgatory(config.maxPendingFetches);
+    const partitions = await PartitionManager.open({
+      dataDir: config.dataDir,
+      nodeId: config.nodeId,
+      defaultTopicConfigs: config.defaultTopicConfigs,
+      logger,
+      ...(clock === undefined ? {} : { clock }),
+    });
+    partitions.subscribe(fetches);
+    let shuttingDown = false;
+    let server: Server | undefined;
+    const services: BrokerServices = {
+      nodeId: config.nodeId,
+      partitions,
+      fetches,
+      stats,
+      advertisedAddress: () => server?.address ?? config.listen,
+      isShuttingDown: () => shuttingDown,
+    };
+    try {
+      server = await Server.listen({
+        listen: config.listen,
+        maxConnections: config.maxConnections,
+        maxFrameBytes: config.maxFrameBytes,
+        maxInFlightRequestsPerConnection: config.maxInFlightRequestsPerConnection,
+        connectionIdleMs: config.connectionIdleMs,
+        services,
+        stats,
+        logger,
+      });
+    } catch (error) {
+      await partitions.close();
+      throw error;
+    }
+    partitions.startCleanup(config.logCleanupIntervalMs);
+    const listening = server;
+    logger.info({ address: listening.address, dataDir: config.dataDir, topics: partitions.topics().length }, 'broker started');
+
+    let closing: Promise<void> | undefined;
+    const close = async (): Promise<void> => {
+      shuttingDown = true;
+      fetches.close();
+      await listening.close(config.shutdownGraceMs);
+      await partitions.close();
+      if (temporaryDir !== undefined) fs.rmSync(temporaryDir, { recursive: true, force: true });
+      logger.info('broker stopped');
+    };
+    return {
+      config,
+      nodeId: config.nodeId,
+      dataDir: config.dataDir,
+      address: listening.address,
+      stats,
+      partitions,
+      logger,
+      get pendingFetches() {
+        return fetches.pending;
+      },
+      close: () => (closing ??= close()),
+    };
+  } catch (error) {
+    if (temporaryDir !== undefined) fs.rmSync(temporaryDir, { recursive: true, force: true });
+    throw error;
+  }
+}

@@ -1,0 +1,143 @@
+/**
+ * The broker's configuration: its type, frozen defaults, and a parser that checks ranges and rejects
+ * unknown keys with a clear message (the same shape as `log/config.ts`). Addresses are written
+ * `host:port` (or `{ host, port }`); port 0 asks the OS for a free port.
+ */
+import {
+  CONNECTION_IDLE_MS_DEFAULT,
+  LOG_CLEANUP_INTERVAL_MS_DEFAULT,
+  LOG_CLEANUP_INTERVAL_MS_MIN,
+  MAX_CONNECTIONS_CEILING,
+  MAX_CONNECTIONS_DEFAULT,
+  MAX_FRAME_BYTES_CEILING,
+  MAX_FRAME_BYTES_DEFAULT,
+  MAX_FRAME_BYTES_MIN,
+  MAX_IN_FLIGHT_REQUESTS_CEILING,
+  MAX_IN_FLIGHT_REQUESTS_DEFAULT,
+  MAX_PENDING_FETCHES_CEILING,
+  MAX_PENDING_FETCHES_DEFAULT,
+  SHUTDOWN_GRACE_MS_DEFAULT,
+} from './limits.js';
+import { StrataError } from '../client/protocol/index.js';
+import { parseTopicConfigs, type TopicConfigs } from './topic-config.js';
+
+export interface HostPort {
+  readonly host: string;
+  readonly port: number;
+}
+
+export interface BrokerConfig {
+  /** This broker's id in metadata responses (Kafka's `node.id`). */
+  readonly nodeId: number;
+  /** Where `topics.json` and the partition directories live. */
+  readonly dataDir: string;
+  /** The protocol listener. */
+  readonly listen: HostPort;
+  /** The HTTP admin/metrics listener (not served yet; reserved for the admin API). */
+  readonly http: HostPort;
+  readonly maxFrameBytes: number;
+  readonly maxConnections: number;
+  readonly maxInFlightRequestsPerConnection: number;
+  /** A connection idle this long (no bytes, nothing in flight) is closed; 0 never closes one. */
+  readonly connectionIdleMs: number;
+  /** Long-poll fetches parked at once across all connections. */
+  readonly maxPendingFetches: number;
+  /** Period of the retention and compaction task. */
+  readonly logCleanupIntervalMs: number;
+  /** How long `close()` waits for in-flight requests before closing connections hard. */
+  readonly shutdownGraceMs: number;
+  /** Topic configs (Kafka names) every topic starts from; a topic's own configs override them. */
+  readonly defaultTopicConfigs: TopicConfigs;
+}
+
+export const DEFAULT_BROKER_CONFIG: Omit<BrokerConfig, 'dataDir'> = Object.freeze({
+  nodeId: 0,
+  listen: Object.freeze({ host: '127.0.0.1', port: 7401 }),
+  http: Object.freeze({ host: '127.0.0.1', port: 7481 }),
+  maxFrameBytes: MAX_FRAME_BYTES_DEFAULT,
+  maxConnections: MAX_CONNECTIONS_DEFAULT,
+  maxInFlightRequestsPerConnection: MAX_IN_FLIGHT_REQUESTS_DEFAULT,
+  connectionIdleMs: CONNECTION_IDLE_MS_DEFAULT,
+  maxPendingFetches: MAX_PENDING_FETCHES_DEFAULT,
+  logCleanupIntervalMs: LOG_CLEANUP_INTERVAL_MS_DEFAULT,
+  shutdownGraceMs: SHUTDOWN_GRACE_MS_DEFAULT,
+  defaultTopicConfigs: Object.freeze({}),
+});
+
+export class BrokerConfigError extends Error {
+  constructor(message: string) {
+    super(`invalid broker config: ${message}`);
+    this.name = 'BrokerConfigError';
+  }
+}
+
+type Check = (value: unknown, key: string) => unknown;
+
+const integerIn = (min: number, max: number): Check => (value, key) => {
+  if (typeof value === 'number' && Number.isSafeInteger(value) && value >= min && value <= max) return value;
+  throw new BrokerConfigError(`'${key}' must be an integer from ${min} to ${max}, got ${JSON.stringify(value)}`);
+};
+
+const nonEmptyString: Check = (value, key) => {
+  if (typeof value === 'string' && value.length > 0) return value;
+  throw new BrokerConfigError(`'${key}' must be a non-empty string, got ${JSON.stringify(value)}`);
+};
+
+/** Parses `host:port`, `[v6]:port` or `{ host, port }`. */
+export function parseHostPort(value: unknown, key = 'address'): HostPort {
+  let host: unknown;
+  let port: unknown;
+  if (typeof value === 'string') {
+    const match = /^(?:\[([^\]]+)\]|([^:]*)):(\d+)$/.exec(value);
+    if (match === null) throw new BrokerConfigError(`'${key}' must look like HOST:PORT, got ${JSON.stringify(value)}`);
+    host = match[1] ?? match[2];
+    port = Number(match[3]);
+  } else if (typeof value === 'object' && value !== null && !Array.isArray(value)) {
+    const extra = Object.keys(value).filter((k) => k !== 'host' && k !== 'port');
+    if (extra.length > 0) throw new BrokerConfigError(`'${key}' has unknown key '${extra[0]}'; known keys: host, port`);
+    ({ host, port } = value as { host?: unknown; port?: unknown });
+  } else {
+    throw new BrokerConfigError(`'${key}' must be HOST:PORT or { host, port }, got ${JSON.stringify(value)}`);
+  }
+  if (typeof host !== 'string' || host.length === 0) throw new BrokerConfigError(`'${key}' needs a host, got ${JSON.stringify(value)}`);
+  integerIn(0, 65535)(port, `${key}.port`);
+  return Object.freeze({ host, port: port as number });
+}
+
+const CHECKS: Readonly<Record<keyof BrokerConfig, Check>> = {
+  nodeId: integerIn(0, 2 ** 31 - 1),
+  dataDir: nonEmptyString,
+  listen: (value, key) => parseHostPort(value, key),
+  http: (value, key) => parseHostPort(value, key),
+  maxFrameBytes: integerIn(MAX_FRAME_BYTES_MIN, MAX_FRAME_BYTES_CEILING),
+  maxConnections: integerIn(1, MAX_CONNECTIONS_CEILING),
+  maxInFlightRequestsPerConnection: integerIn(1, MAX_IN_FLIGHT_REQUESTS_CEILING),
+  connectionIdleMs: integerIn(0, 2 ** 31 - 1),
+  maxPendingFetches: integerIn(0, MAX_PENDING_FETCHES_CEILING),
+  logCleanupIntervalMs: integerIn(LOG_CLEANUP_INTERVAL_MS_MIN, 2 ** 31 - 1),
+  shutdownGraceMs: integerIn(0, 2 ** 31 - 1),
+  defaultTopicConfigs: (value, key) => {
+    try {
+      return parseTopicConfigs(value);
+    } catch (error) {
+      throw new BrokerConfigError(`'${key}': ${error instanceof StrataError ? error.message : String(error)}`);
+    }
+  },
+};
+
+/**
+ * Builds a config from `input` on top of the defaults. `dataDir` is required. Throws
+ * `BrokerConfigError` naming the key and the rule it breaks: unknown key, wrong type or range.
+ */
+export function parseBrokerConfig(input: unknown): BrokerConfig {
+  if (typeof input !== 'object' || input === null || Array.isArray(input)) throw new BrokerConfigError('config must be an object');
+  const config: Record<string, unknown> = { ...DEFAULT_BROKER_CONFIG };
+  for (const [key, value] of Object.entries(input)) {
+    if (value === undefined) continue;
+    const check = CHECKS[key as keyof BrokerConfig] as Check | undefined;
+    if (check === undefined) throw new BrokerConfigError(`unknown key '${key}'; known keys: ${Object.keys(CHECKS).join(', ')}`);
+    config[key] = check(value, key);
+  }
+  if (config['dataDir'] === undefined) throw new BrokerConfigError(`'dataDir' is required`);
+  return Object.freeze(config) as unknown as BrokerConfig;
+}

@@ -1,0 +1,31 @@
+/**
+ * The numeric registry of request handlers: api key → the function that serves it, one file per
+ * API in `handlers/`. Typed over the protocol's own registry, so adding an API to the protocol
+ * without a handler here is a compile error (and ApiVersions can answer the protocol's list).
+ */
+import { API_KEYS, type ApiKey, type RequestOf, type ResponseOf } from '../client/protocol/index.js';
+import { handleApiVersions } from './handlers/api-versions.js';
+import { handleCreateTopics } from './handlers/create-topics.js';
+import { handleDeleteTopics } from './handlers/delete-topics.js';
+import { handleFetch } from './handlers/fetch.js';
+import { handleListOffsets } from './handlers/list-offsets.js';
+import { handleMetadata } from './handlers/metadata.js';
+import { handleProduce } from './handlers/produce.js';
+import type { RequestContext } from './request-context.js';
+
+/** Serves one request; resolves to the response body, or undefined when the request is not answered. */
+export type Handler<K extends ApiKey> = (request: RequestOf<K>, context: RequestContext) => Promise<ResponseOf<K> | undefined>;
+
+export const HANDLERS: { readonly [K in ApiKey]: Handler<K> } = Object.freeze({
+  [API_KEYS.produce]: handleProduce,
+  [API_KEYS.fetch]: handleFetch,
+  [API_KEYS.listOffsets]: handleListOffsets,
+  [API_KEYS.metadata]: handleMetadata,
+  [API_KEYS.apiVersions]: handleApiVersions,
+  [API_KEYS.createTopics]: handleCreateTopics,
+  [API_KEYS.deleteTopics]: handleDeleteTopics,
+});
+
+export function handlerFor<K extends ApiKey>(apiKey: K): Handler<K> {
+  return HANDLERS[apiKey] as Handler<K>;
+}

@@ -1,0 +1,59 @@
+/**
+ * Produce (api 0): append each partition's batches to its log.
+ *
+ * Each partition answers on its own: one partition's bad batch never fails another's. The log
+ * validates every batch before writing anything (size, magic, CRC-32C, codec, counts), so the
+ * answers are the log's codes: CORRUPT_MESSAGE (bad CRC or header), MESSAGE_TOO_LARGE (over the
+ * topic's `max.message.bytes`), INVALID_RECORD, UNSUPPORTED_COMPRESSION_TYPE; plus
+ * UNKNOWN_TOPIC_OR_PARTITION and NOT_LEADER_OR_FOLLOWER (with the leader hint) from the broker.
+ * acks outside {0, 1, -1} fail every partition with INVALID_REQUIRED_ACKS and append nothing.
+ *
+ * acks 1 answers once the append is as durable as the topic's flush policy says; acks -1 waits for
+ * every in-sync replica, which on one node is the same. acks 0 is never answered (Kafka's rule);
+ * its failures are only logged. `timeout_ms` bounds replication waits, which one node has none of.
+ */
+import type { ProducePartitionResult, ProduceRequest, ProduceResponse } from '../../client/protocol/index.js';
+import { errorResult, namedError } from '../error-result.js';
+import type { RequestContext } from '../request-context.js';
+
+const VALID_ACKS: ReadonlySet<number> = new Set([0, 1, -1]);
+
+export async function handleProduce(request: ProduceRequest, context: RequestContext): Promise<ProduceResponse | undefined> {
+  const { partitions, stats } = context.services;
+  const acksValid = VALID_ACKS.has(request.acks);
+  const topics = await Promise.all(
+    request.topics.map(async (topic) => ({
+      name: topic.name,
+      partitions: await Promise.all(
+        topic.partitions.map(async ({ partition: index, records }): Promise<ProducePartitionResult> => {
+          const failed = (error: { errorCode: number; errorMessage: string; leaderHint: number }, logStartOffset = -1): ProducePartitionResult => ({
+            partition: index,
+            ...error,
+            baseOffset: -1,
+            logStartOffset,
+          });
+          if (!acksValid) return failed(namedError('INVALID_REQUIRED_ACKS', `got ${request.acks}`));
+          const partition = partitions.partition(topic.name, index);
+          if (partition === undefined) return failed(namedError('UNKNOWN_TOPIC_OR_PARTITION', `${topic.name}-${index}`));
+          try {
+            const result = await partition.appendAsLeader(records);
+            stats.producedBytes += records.length;
+            if (partition.logger.isLevelEnabled('trace')) partition.logger.trace({ baseOffset: result.baseOffset, lastOffset: result.lastOffset, bytes: records.length }, 'appended');
+            return { partition: index, errorCode: 0, errorMessage: '', baseOffset: result.baseOffset, logStartOffset: partition.logStartOffset, leaderHint: -1 };
+          } catch (error) {
+            return failed(errorResult(error, partition.logger, 'produce'), partition.isRemoved ? -1 : partition.logStartOffset);
+          }
+        }),
+      ),
+    })),
+  );
+  if (request.acks === 0) {
+    for (const topic of topics) {
+      for (const result of topic.partitions) {
+        if (result.errorCode !== 0) context.logger.warn({ topic: topic.name, partition: result.partition, errorCode: result.errorCode }, `acks=0 produce failed: ${result.errorMessage}`);
+      }
+    }
+    return undefined;
+  }
+  return { topics };
+}

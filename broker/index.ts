@@ -1,0 +1,13 @@
+/**
+ * The broker's public surface: the only file other folders (tests, benchmarks, a future CLI
+ * launcher) import.
+ */
+export { startBroker, type Broker, type BrokerOptions } from './broker.js';
+export { UNKNOWN_API_KEY, type ApiCounters, type BrokerStats, type BrokerStatsSnapshot } from './broker-stats.js';
+export { BrokerConfigError, DEFAULT_BROKER_CONFIG, parseBrokerConfig, parseHostPort, type BrokerConfig, type HostPort } from './config.js';
+export { createLogger, silentLogger, type Logger } from './logger.js';
+export type { Partition, PartitionLeadership } from './partition.js';
+export type { PartitionManager } from './partition-manager.js';
+export { parseTopicConfigs, TOPIC_CONFIG_KEYS, toLogConfig, type TopicConfigs } from './topic-config.js';
+export { isValidTopicName, topicNameProblem } from './topic-name.js';
+export type { TopicMetadata } from './topic-store.js';

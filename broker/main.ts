@@ -1,0 +1,104 @@
+#!/usr/bin/env node
+/**
+ * `strata broker start`: runs one broker until SIGTERM or SIGINT, then shuts it down gracefully
+ * (answers in-flight requests, flushes and closes every log) and exits 0.
+ *
+ *   node dist/broker/main.js [broker] start [--config FILE.json] [--node-id N] [--data DIR]
+ *                                          [--listen HOST:PORT] [--http HOST:PORT] [--log-level LEVEL]
+ *
+ * Flags override the config file, whose keys are `BrokerConfig`'s (unknown keys are rejected). When
+ * the listener is up it prints one line on stdout:
+ *
+ *   strata broker 0 listening on 127.0.0.1:7401 (data /var/lib/strata)
+ *
+ * JSON logs go to stderr, so stdout stays that one line. Bad flags or config: one line on stderr,
+ * exit 1.
+ */
+import fs from 'node:fs';
+import path from 'node:path';
+import { pathToFileURL } from 'node:url';
+import { parseArgs } from 'node:util';
+import { pino } from 'pino';
+import { startBroker, type Broker } from './broker.js';
+import { parseBrokerConfig, parseHostPort, type BrokerConfig } from './config.js';
+
+const USAGE = `usage: strata broker start [--config FILE.json] [--node-id N] [--data DIR] [--listen HOST:PORT] [--http HOST:PORT] [--log-level LEVEL]`;
+
+/** Builds the broker config from the command line (and the config file it names). Throws on bad input. */
+export function configFromArgs(argv: readonly string[]): { config: BrokerConfig; logLevel: string } {
+  const { values, positionals } = parseArgs({
+    args: [...argv],
+    allowPositionals: true,
+    strict: true,
+    options: {
+      config: { type: 'string' },
+      'node-id': { type: 'string' },
+      data: { type: 'string' },
+      listen: { type: 'string' },
+      http: { type: 'string' },
+      'log-level': { type: 'string', default: 'info' },
+    },
+  });
+  const words = positionals[0] === 'broker' ? positionals.slice(1) : positionals;
+  if (words.length !== 1 || words[0] !== 'start') throw new Error(`unknown command '${positionals.join(' ')}'\n${USAGE}`);
+  let input: Record<string, unknown> = {};
+  if (values.config !== undefined) {
+    const parsed: unknown = JSON.parse(fs.readFileSync(values.config, 'utf8'));
+    if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed)) throw new Error(`${values.config} must hold a JSON object`);
+    input = { ...(parsed as Record<string, unknown>) };
+    // A relative data dir in a config file is relative to the file.
+    if (typeof input['dataDir'] === 'string') input['dataDir'] = path.resolve(path.dirname(values.config), input['dataDir']);
+  }
+  if (values['node-id'] !== undefined) {
+    if (!/^\d+$/.test(values['node-id'])) throw new Error(`--node-id must be a non-negative integer, got '${values['node-id']}'`);
+    input['nodeId'] = Number(values['node-id']);
+  }
+  if (values.data !== undefined) input['dataDir'] = path.resolve(values.data);
+  if (values.listen !== undefined) input['listen'] = parseHostPort(values.listen, '--listen');
+  if (values.http !== undefined) input['http'] = parseHostPort(values.http, '--http');
+  if (input['dataDir'] === undefined) throw new Error(`a data directory is required: --data DIR or "dataDir" in --config\n${USAGE}`);
+  return { config: parseBrokerConfig(input), logLevel: values['log-level'] };
+}
+
+export async function main(argv: readonly string[]): Promise<void> {
+  let parsed: ReturnType<typeof configFromArgs>;
+  try {
+    parsed = configFromArgs(argv);
+  } catch (error) {
+    process.stderr.write(`strata: ${error instanceof Error ? error.message : String(error)}\n`);
+    process.exitCode = 1;
+    return;
+  }
+  const logger = pino({ level: parsed.logLevel, base: { service: 'strata-broker' } }, pino.destination(2));
+  let broker: Broker;
+  try {
+    broker = await startBroker({ ...parsed.config, logger });
+  } catch (error) {
+    logger.fatal({ err: error }, 'broker failed to start');
+    process.stderr.write(`strata: broker failed to start: ${error instanceof Error ? error.message : String(error)}\n`);
+    process.exitCode = 1;
+    return;
+  }
+  process.stdout.write(`strata broker ${broker.nodeId} listening on ${broker.address.host}:${broker.address.port} (data ${broker.dataDir})\n`);
+  let stopping = false;
+  const stop = (signal: string): void => {
+    if (stopping) return;
+    stopping = true;
+    broker.logger.info({ signal }, 'shutting down');
+    broker.close().then(
+      () => {
+        process.exitCode = 0;
+      },
+      (error: unknown) => {
+        logger.fatal({ err: error }, 'shutdown failed');
+        process.exitCode = 1;
+      },
+    );
+  };
+  process.on('SIGTERM', () => stop('SIGTERM'));
+  process.on('SIGINT', () => stop('SIGINT'));
+}
+
+if (process.argv[1] !== undefined && import.meta.url === pathToFileURL(path.resolve(process.argv[1])).href) {
+  void main(process.argv.slice(2));
+}

@@ -1,0 +1,344 @@
+/**
+ * The partitions this broker hosts: one `Log` per partition under `<dataDir>/<topic>-<partition>/`,
+ * topic creation and deletion, the periodic retention/compaction task, and the notifications that
+ * wake long-poll fetches when a high watermark moves.
+ *
+ * On disk, next to the log's own files, each partition directory holds `partition.metadata`
+ * (`{"version":1,"topic","partition","topicId"}`, Kafka's file of the same name): a directory whose
+ * topic id is not the topic's current one is the remains of an older topic of the same name and is
+ * replaced by an empty log.
+ *
+ * Crash safety of topic changes rests on `topics.json` (`topic-store.ts`) being the commit point:
+ * - create: commit the topic, then open its logs (a crash in between opens them empty on restart);
+ * - delete: commit the removal, then close the logs and remove the directories (a crash in between
+ *   leaves directories no topic owns; `open` removes them, recognising them by `partition.metadata`).
+ * A data dir holding partition directories but no `topics.json` is refused rather than emptied.
+ *
+ * Concurrency: one thread; topic changes run one at a time (a promise chain), so a create and a
+ * delete of the same name never interleave across their awaits. Appends and reads never wait for
+ * that chain.
+ */
+import fs from 'node:fs';
+import path from 'node:path';
+import { asEpoch, Log, type LogConfig } from '../log/index.js';
+import { StrataError } from '../client/protocol/index.js';
+import { MAX_PARTITIONS_PER_TOPIC, MAX_TOPICS } from './limits.js';
+import { errorFields, partitionLogger, topicLogger, type Logger } from './logger.js';
+import { Partition } from './partition.js';
+import { parseTopicConfigs, toLogConfig, type TopicConfigs } from './topic-config.js';
+import { topicNameProblem } from './topic-name.js';
+import { fsyncDirectory, TopicStore, type TopicMetadata } from './topic-store.js';
+
+export const PARTITION_METADATA_FILE = 'partition.metadata';
+
+/** What the long-poll machinery (and later metrics) hears about partitions. */
+export interface PartitionListener {
+  /** The high watermark of `partition` moved; about `visibleBytes` became readable. */
+  highWatermarkAdvanced(partition: Partition, visibleBytes: number): void;
+  /** The partition's topic was deleted; anything waiting on it should answer now. */
+  partitionRemoved(partition: Partition): void;
+}
+
+export interface PartitionManagerOptions {
+  readonly dataDir: string;
+  readonly nodeId: number;
+  readonly defaultTopicConfigs: TopicConfigs;
+  readonly logger: Logger;
+  readonly clock?: () => number;
+}
+
+export interface CreateTopicRequest {
+  readonly name: string;
+  readonly partitions: number;
+  readonly replicationFactor: number;
+  readonly configs: Readonly<Record<string, string>>;
+}
+
+export class PartitionManager {
+  readonly dataDir: string;
+  readonly nodeId: number;
+  private readonly defaults: TopicConfigs;
+  private readonly logger: Logger;
+  private readonly clock: () => number;
+  private readonly store: TopicStore;
+  private readonly partitionsByTopic = new Map<string, Partition[]>();
+  private readonly listeners = new Set<PartitionListener>();
+  private adminChain: Promise<unknown> = Promise.resolve();
+  private cleanupTimer: NodeJS.Timeout | undefined;
+  private cleanupRun: Promise<void> | undefined;
+  private closed = false;
+
+  private constructor(options: PartitionManagerOptions, store: TopicStore) {
+    this.dataDir = options.dataDir;
+    this.nodeId = options.nodeId;
+    this.defaults = options.defaultTopicConfigs;
+    this.logger = options.logger;
+    this.clock = options.clock ?? Date.now;
+    this.store = store;
+  }
+
+  /** Loads `topics.json`, removes leftovers of committed deletions and opens every partition's log. */
+  static async open(options: PartitionManagerOptions): Promise<PartitionManager> {
+    const store = TopicStore.load(options.dataDir);
+    const manager = new PartitionManager(options, store);
+    manager.sweepOrphans();
+    try {
+      for (const topic of store.list()) await manager.openTopic(topic);
+    } catch (error) {
+      await manager.close();
+      throw error;
+    }
+    return manager;
+  }
+
+  subscribe(listener: PartitionListener): () => void {
+    this.listeners.add(listener);
+    return () => this.listeners.delete(listener);
+  }
+
+  topics(): TopicMetadata[] {
+    return this.store.list();
+  }
+
+  topic(name: string): TopicMetadata | undefined {
+    return this.store.get(name);
+  }
+
+  partitionsOf(topic: string): readonly Partition[] {
+    return this.partitionsByTopic.get(topic) ?? [];
+  }
+
+  /** The partition, or undefined if this broker does not host it. */
+  partition(topic: string, index: number): Partition | undefined {
+    return this.partitionsByTopic.get(topic)?.[index];
+  }
+
+  /** Like `partition`, but throws UNKNOWN_TOPIC_OR_PARTITION. */
+  requirePartition(topic: string, index: number): Partition {
+    const partition = this.partition(topic, index);
+    if (partition === undefined) throw new StrataError('UNKNOWN_TOPIC_OR_PARTITION', `${topic}-${index}`);
+    return partition;
+  }
+
+  allPartitions(): Partition[] {
+    return [...this.partitionsByTopic.values()].flat();
+  }
+
+  /**
+   * Checks a topic creation (name, partitions, replication factor 1 on this single node, configs,
+   * that it does not exist) and, unless `validateOnly`, creates it durably and opens its logs.
+   * Throws StrataError with the code to answer.
+   */
+  createTopic(request: CreateTopicRequest, validateOnly = false): Promise<TopicMetadata> {
+    return this.serialize(async () => {
+      const topic = this.checkCreate(request);
+      if (validateOnly) return topic;
+      this.store.put(topic);
+      try {
+        await this.openTopic(topic);
+      } catch (error) {
+        // The logs could not be opened (disk): undo the commit so the topic does not half-exist.
+        this.logger.error({ ...errorFields(error), topic: topic.name }, 'could not open the logs of a new topic; rolling back');
+        await this.removeTopicFiles(topic.name);
+        throw new StrataError('KAFKA_STORAGE_ERROR', `creating ${topic.name}: ${(error as Error).message}`, { cause: error });
+      }
+      topicLogger(this.logger, topic.name).info({ topicId: topic.topicId, partitions: topic.partitions, configs: topic.configs }, 'topic created');
+      return topic;
+    });
+  }
+
+  /** Deletes a topic: durably forgets it, closes its logs and removes its directories. */
+  deleteTopic(name: string): Promise<void> {
+    return this.serialize(async () => {
+      if (this.store.get(name) === undefined) throw new StrataError('UNKNOWN_TOPIC_OR_PARTITION', `topic '${name}' does not exist`);
+      await this.removeTopicFiles(name);
+      topicLogger(this.logger, name).info('topic deleted');
+    });
+  }
+
+  /** Starts the periodic retention and compaction task. */
+  startCleanup(intervalMs: number): void {
+    if (this.cleanupTimer !== undefined) return;
+    this.cleanupTimer = setInterval(() => {
+      if (this.cleanupRun === undefined) {
+        this.cleanupRun = this.runCleanup().finally(() => {
+          this.cleanupRun = undefined;
+        });
+      }
+    }, intervalMs);
+    this.cleanupTimer.unref();
+  }
+
+  /**
+   * One pass of retention (age, size) and, for compacted topics, compaction over every partition,
+   * never at or above the high watermark. Failures are logged per partition; the pass goes on.
+   */
+  async runCleanup(): Promise<void> {
+    for (const partition of this.allPartitions()) {
+      if (this.closed || partition.isRemoved) continue;
+      try {
+        const retention = await partition.log.enforceRetention(partition.highWatermark);
+        if (retention.deleted > 0) partition.logger.info({ deleted: retention.deleted, reasons: retention.reasons, logStartOffset: partition.logStartOffset }, 'retention deleted segments');
+        if (partition.log.config.cleanupPolicy.includes('compact')) {
+          const compaction = await partition.log.compact(partition.highWatermark);
+          partition.logger.debug({ compaction }, 'compaction pass');
+        }
+      } catch (error) {
+        if (partition.isRemoved || this.closed) continue;
+        partition.logger.error(errorFields(error), 'log cleanup failed');
+      }
+    }
+  }
+
+  /** Stops the cleanup task, waits for topic changes, then closes every log (clean-shutdown markers). */
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    if (this.cleanupTimer !== undefined) clearInterval(this.cleanupTimer);
+    await this.adminChain.catch(() => undefined);
+    await this.cleanupRun;
+    const partitions = this.allPartitions();
+    this.partitionsByTopic.clear();
+    const results = await Promise.allSettled(partitions.map((p) => p.log.close()));
+    results.forEach((result, i) => {
+      if (result.status === 'rejected') (partitions[i] as Partition).logger.error(errorFields(result.reason), 'log close failed');
+    });
+  }
+
+  private serialize<T>(work: () => Promise<T>): Promise<T> {
+    if (this.closed) return Promise.reject(new StrataError('BROKER_SHUTTING_DOWN'));
+    const run = this.adminChain.then(work, work);
+    this.adminChain = run.catch(() => undefined);
+    return run;
+  }
+
+  private checkCreate(request: CreateTopicRequest): TopicMetadata {
+    const problem = topicNameProblem(request.name);
+    if (problem !== undefined) throw new StrataError('INVALID_TOPIC_EXCEPTION', problem);
+    if (!Number.isSafeInteger(request.partitions) || request.partitions < 1 || request.partitions > MAX_PARTITIONS_PER_TOPIC) {
+      throw new StrataError('INVALID_PARTITIONS', `partitions must be from 1 to ${MAX_PARTITIONS_PER_TOPIC}, got ${request.partitions}`);
+    }
+    if (request.replicationFactor !== 1) {
+      throw new StrataError('INVALID_REPLICATION_FACTOR', `replication factor must be 1 on this single-node broker, got ${request.replicationFactor}`);
+    }
+    if (this.store.get(request.name) !== undefined) throw new StrataError('TOPIC_ALREADY_EXISTS', `topic '${request.name}' already exists`);
+    if (this.store.size >= MAX_TOPICS) throw new StrataError('INVALID_REQUEST', `the broker holds its limit of ${MAX_TOPICS} topics`);
+    // Both throw INVALID_CONFIG naming the key: unknown keys and non-strings, then values and ranges.
+    const configs = parseTopicConfigs(request.configs);
+    toLogConfig(configs, this.defaults);
+    return TopicStore.newTopic(request.name, request.partitions, configs, this.clock());
+  }
+
+  private async openTopic(topic: TopicMetadata): Promise<void> {
+    const config = toLogConfig(topic.configs, this.defaults);
+    const partitions: Partition[] = [];
+    this.partitionsByTopic.set(topic.name, partitions);
+    for (let index = 0; index < topic.partitions; index++) {
+      partitions.push(await this.openPartition(topic, index, config));
+    }
+  }
+
+  private async openPartition(topic: TopicMetadata, index: number, config: LogConfig): Promise<Partition> {
+    const dir = this.partitionDir(topic.name, index);
+    const logger = partitionLogger(this.logger, topic.name, index);
+    const recorded = readPartitionMetadata(dir);
+    if (recorded !== undefined && recorded.topicId !== topic.topicId) {
+      logger.warn({ dir, staleTopicId: recorded.topicId, topicId: topic.topicId }, 'removing the directory of an older topic of the same name');
+      fs.rmSync(dir, { recursive: true, force: true });
+    }
+    const log = await Log.open(dir, config, { clock: this.clock });
+    if (recorded?.topicId !== topic.topicId) writePartitionMetadata(dir, topic, index);
+    if (!log.recovery.clean && log.recovery.segmentsScanned > 0) logger.warn({ recovery: log.recovery }, 'log recovered after an unclean stop');
+    logger.debug({ logStartOffset: log.logStartOffset, logEndOffset: log.logEndOffset }, 'partition opened');
+    return new Partition({
+      topic: topic.name,
+      index,
+      topicId: topic.topicId,
+      log,
+      localNodeId: this.nodeId,
+      leadership: { leaderId: this.nodeId, leaderEpoch: asEpoch(0), replicas: [this.nodeId], isr: [this.nodeId] },
+      replicated: false,
+      logger,
+      onHighWatermark: (partition, bytes) => {
+        for (const listener of this.listeners) listener.highWatermarkAdvanced(partition, bytes);
+      },
+    });
+  }
+
+  /** Commits the topic's removal, then closes its logs and deletes its directories. */
+  private async removeTopicFiles(name: string): Promise<void> {
+    const partitions = this.partitionsByTopic.get(name) ?? [];
+    const count = Math.max(partitions.length, this.store.get(name)?.partitions ?? 0);
+    this.store.remove(name);
+    this.partitionsByTopic.delete(name);
+    for (const partition of partitions) {
+      partition.markRemoved();
+      for (const listener of this.listeners) listener.partitionRemoved(partition);
+    }
+    await Promise.allSettled(partitions.map((p) => p.log.close()));
+    for (let index = 0; index < count; index++) fs.rmSync(this.partitionDir(name, index), { recursive: true, force: true });
+    fsyncDirectory(this.dataDir);
+  }
+
+  private partitionDir(topic: string, index: number): string {
+    return path.join(this.dataDir, `${topic}-${index}`);
+  }
+
+  /**
+   * Removes partition directories no topic owns (a deletion committed before its files went). Only
+   * directories with a `partition.metadata` are ours to remove; anything else is left with a warning.
+   */
+  private sweepOrphans(): void {
+    const owned = new Set<string>();
+    for (const topic of this.store.list()) for (let i = 0; i < topic.partitions; i++) owned.add(`${topic.name}-${i}`);
+    const orphans: string[] = [];
+    for (const entry of fs.readdirSync(this.dataDir, { withFileTypes: true })) {
+      if (!entry.isDirectory() || owned.has(entry.name)) continue;
+      const dir = path.join(this.dataDir, entry.name);
+      if (readPartitionMetadata(dir) === undefined) {
+        this.logger.warn({ dir }, 'data dir holds a directory that is not a partition of any topic; leaving it');
+        continue;
+      }
+      orphans.push(dir);
+    }
+    if (orphans.length === 0) return;
+    if (!this.store.existed) {
+      throw new Error(`${this.store.file} is missing but ${this.dataDir} holds partition directories (${orphans.length}); refusing to start rather than delete them`);
+    }
+    for (const dir of orphans) {
+      this.logger.info({ dir }, 'removing the directory of a deleted topic');
+      fs.rmSync(dir, { recursive: true, force: true });
+    }
+    fsyncDirectory(this.dataDir);
+  }
+}
+
+interface PartitionMetadataFile {
+  version: 1;
+  topic: string;
+  partition: number;
+  topicId: string;
+}
+
+function readPartitionMetadata(dir: string): PartitionMetadataFile | undefined {
+  try {
+    const parsed = JSON.parse(fs.readFileSync(path.join(dir, PARTITION_METADATA_FILE), 'utf8')) as Partial<PartitionMetadataFile>;
+    return typeof parsed.topicId === 'string' ? (parsed as PartitionMetadataFile) : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+function writePartitionMetadata(dir: string, topic: TopicMetadata, index: number): void {
+  const file = path.join(dir, PARTITION_METADATA_FILE);
+  const body: PartitionMetadataFile = { version: 1, topic: topic.name, partition: index, topicId: topic.topicId };
+  const fd = fs.openSync(`${file}.tmp`, 'w');
+  try {
+    fs.writeFileSync(fd, JSON.stringify(body));
+    fs.fsyncSync(fd);
+  } finally {
+    fs.closeSync(fd);
+  }
+  fs.renameSync(`${file}.tmp`, file);
+  fsyncDirectory(dir);
+}

@@ -1,0 +1,32 @@
+/**
+ * What a request handler gets besides its request body: the request's header and connection (for
+ * logs), a signal that fires if the client goes away, and the broker's services. Handlers are plain
+ * async functions of (body, context); they return the response body, or undefined for a request
+ * that is not answered (produce with acks 0).
+ */
+import type { RequestHeader } from '../client/protocol/index.js';
+import type { BrokerStats } from './broker-stats.js';
+import type { HostPort } from './config.js';
+import type { FetchPurgatory } from './delayed-fetch.js';
+import type { Logger } from './logger.js';
+import type { PartitionManager } from './partition-manager.js';
+
+export interface BrokerServices {
+  readonly nodeId: number;
+  readonly partitions: PartitionManager;
+  readonly fetches: FetchPurgatory;
+  readonly stats: BrokerStats;
+  /** The address clients reach this broker at (Metadata's broker list). */
+  advertisedAddress(): HostPort;
+  /** True once shutdown began: long polls answer at once. */
+  isShuttingDown(): boolean;
+}
+
+export interface RequestContext {
+  readonly header: RequestHeader;
+  /** Fires when the connection closes before the answer is written. */
+  readonly signal: AbortSignal;
+  /** Carries the connection id, client id, api and correlation id. */
+  readonly logger: Logger;
+  readonly services: BrokerServices;
+}

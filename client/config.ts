@@ -1,0 +1,161 @@
+/**
+ * The client library's options: their types, frozen defaults, and parsers that check ranges and
+ * reject unknown keys with a clear message (a misspelt `lingerMS` must not silently mean 5 ms).
+ */
+import { DEFAULT_RETRY, type RetryOptions } from './retry.js';
+
+export interface ClientConfig {
+  /** Bootstrap brokers, `host:port`. Any one reachable broker is enough; metadata names the rest. */
+  brokers: readonly string[];
+  clientId?: string;
+  /** Default 30 s. */
+  requestTimeoutMs?: number;
+  /** Default 10 s. */
+  connectTimeoutMs?: number;
+  /** How long cached metadata is trusted without an error saying otherwise. Default 5 min (Kafka's). */
+  metadataMaxAgeMs?: number;
+  retry?: Partial<RetryOptions>;
+}
+
+export type Acks = 0 | 1 | -1 | 'all';
+
+export interface ProducerConfig {
+  /** Default -1 (all in-sync replicas). */
+  acks?: Acks;
+  /** How long a batch waits for more records. Default 5 ms. */
+  lingerMs?: number;
+  /** A batch is sent once it holds this many (uncompressed, estimated) bytes. Default 16 KiB. */
+  batchSize?: number;
+  compression?: 'none' | 'lz4';
+  /** Produce requests in flight per broker connection. Default 5. */
+  maxInFlight?: number;
+  /** Retries of a batch that failed retriably. Default: the client's `retry.retries`. */
+  retries?: number;
+  /** Bytes of records waiting or in flight; `send` waits when full. Default 32 MiB. */
+  bufferMemory?: number;
+  /** The broker's wait for acks before it answers with REQUEST_TIMED_OUT. Default 30 s. */
+  timeoutMs?: number;
+}
+
+export interface ConsumerConfig {
+  /** Bytes of one fetch response. Default 50 MiB (Kafka's fetch.max.bytes). */
+  maxBytes?: number;
+  /** Bytes per partition in one fetch. Default 1 MiB. */
+  maxBytesPerPartition?: number;
+  /** Long-poll wait of a fetch. Default 500 ms. */
+  maxWaitMs?: number;
+  /** Bytes the broker waits for before answering early. Default 1. */
+  minBytes?: number;
+  /** Where an assigned partition without a `seek` starts. Default 'latest' (Kafka's). */
+  initialOffset?: 'earliest' | 'latest';
+}
+
+export interface ResolvedClientConfig {
+  brokers: ReadonlyArray<{ host: string; port: number }>;
+  clientId: string;
+  requestTimeoutMs: number;
+  connectTimeoutMs: number;
+  metadataMaxAgeMs: number;
+  retry: RetryOptions;
+}
+
+export interface ResolvedProducerConfig {
+  acks: 0 | 1 | -1;
+  lingerMs: number;
+  batchSize: number;
+  compression: 'none' | 'lz4';
+  maxInFlight: number;
+  retries: number;
+  bufferMemory: number;
+  timeoutMs: number;
+}
+
+export type ResolvedConsumerConfig = Required<ConsumerConfig>;
+
+export const PRODUCER_DEFAULTS = Object.freeze({
+  acks: -1,
+  lingerMs: 5,
+  batchSize: 16 * 1024,
+  compression: 'none',
+  maxInFlight: 5,
+  bufferMemory: 32 * 1024 * 1024,
+  timeoutMs: 30_000,
+} as const);
+
+export const CONSUMER_DEFAULTS: Readonly<ResolvedConsumerConfig> = Object.freeze({
+  maxBytes: 50 * 1024 * 1024,
+  maxBytesPerPartition: 1024 * 1024,
+  maxWaitMs: 500,
+  minBytes: 1,
+  initialOffset: 'latest',
+});
+
+function rejectUnknown(what: string, config: object, known: readonly string[]): void {
+  const unknown = Object.keys(config).filter((key) => !known.includes(key));
+  if (unknown.length > 0) throw new TypeError(`${what}: unknown option ${unknown.map((k) => `'${k}'`).join(', ')}; known: ${known.join(', ')}`);
+}
+
+function int(what: string, value: unknown, min: number, max = Number.MAX_SAFE_INTEGER): number {
+  if (typeof value !== 'number' || !Number.isInteger(value) || value < min || value > max) {
+    throw new RangeError(`${what} must be an integer in [${min}, ${max}], got ${String(value)}`);
+  }
+  return value;
+}
+
+export function parseAddress(address: string): { host: string; port: number } {
+  const match = /^(.*):(\d+)$/.exec(address);
+  if (match === null || match[1] === '') throw new TypeError(`broker address '${address}' is not host:port`);
+  const host = match[1]!.replace(/^\[(.*)\]$/, '$1');
+  return { host, port: int(`port of '${address}'`, Number(match[2]), 1, 65535) };
+}
+
+export function parseClientConfig(config: ClientConfig): ResolvedClientConfig {
+  rejectUnknown('Client', config, ['brokers', 'clientId', 'requestTimeoutMs', 'connectTimeoutMs', 'metadataMaxAgeMs', 'retry']);
+  if (!Array.isArray(config.brokers) || config.brokers.length === 0) throw new TypeError('Client: brokers must list at least one host:port');
+  const retry = { ...DEFAULT_RETRY, ...(config.retry ?? {}) };
+  rejectUnknown('Client retry', retry, ['retries', 'initialRetryTimeMs', 'maxRetryTimeMs']);
+  int('retry.retries', retry.retries, 0, 1000);
+  int('retry.initialRetryTimeMs', retry.initialRetryTimeMs, 0);
+  int('retry.maxRetryTimeMs', retry.maxRetryTimeMs, retry.initialRetryTimeMs);
+  return {
+    brokers: config.brokers.map(parseAddress),
+    clientId: config.clientId ?? 'strata',
+    requestTimeoutMs: int('requestTimeoutMs', config.requestTimeoutMs ?? 30_000, 1),
+    connectTimeoutMs: int('connectTimeoutMs', config.connectTimeoutMs ?? 10_000, 1),
+    metadataMaxAgeMs: int('metadataMaxAgeMs', config.metadataMaxAgeMs ?? 5 * 60_000, 0),
+    retry,
+  };
+}
+
+export function parseProducerConfig(config: ProducerConfig, retry: RetryOptions): ResolvedProducerConfig {
+  rejectUnknown('producer', config, ['acks', 'lingerMs', 'batchSize', 'compression', 'maxInFlight', 'retries', 'bufferMemory', 'timeoutMs']);
+  const acks = config.acks ?? PRODUCER_DEFAULTS.acks;
+  if (acks !== 0 && acks !== 1 && acks !== -1 && acks !== 'all') throw new RangeError(`producer: acks must be 0, 1, -1 or 'all', got ${String(acks)}`);
+  const compression = config.compression ?? PRODUCER_DEFAULTS.compression;
+  if (compression !== 'none' && compression !== 'lz4') throw new RangeError(`producer: compression must be 'none' or 'lz4', got ${String(compression)}`);
+  const batchSize = int('producer batchSize', config.batchSize ?? PRODUCER_DEFAULTS.batchSize, 1, 64 * 1024 * 1024);
+  return {
+    acks: acks === 'all' ? -1 : acks,
+    lingerMs: int('producer lingerMs', config.lingerMs ?? PRODUCER_DEFAULTS.lingerMs, 0, 60_000),
+    batchSize,
+    compression,
+    maxInFlight: int('producer maxInFlight', config.maxInFlight ?? PRODUCER_DEFAULTS.maxInFlight, 1, 100),
+    retries: int('producer retries', config.retries ?? retry.retries, 0, 1000),
+    bufferMemory: int('producer bufferMemory', config.bufferMemory ?? PRODUCER_DEFAULTS.bufferMemory, batchSize),
+    timeoutMs: int('producer timeoutMs', config.timeoutMs ?? PRODUCER_DEFAULTS.timeoutMs, 1, 2 ** 32 - 1),
+  };
+}
+
+export function parseConsumerConfig(config: ConsumerConfig): ResolvedConsumerConfig {
+  rejectUnknown('consumer', config, ['maxBytes', 'maxBytesPerPartition', 'maxWaitMs', 'minBytes', 'initialOffset']);
+  const initialOffset = config.initialOffset ?? CONSUMER_DEFAULTS.initialOffset;
+  if (initialOffset !== 'earliest' && initialOffset !== 'latest') throw new RangeError(`consumer: initialOffset must be 'earliest' or 'latest'`);
+  const maxBytes = int('consumer maxBytes', config.maxBytes ?? CONSUMER_DEFAULTS.maxBytes, 1, 2 ** 32 - 1);
+  return {
+    maxBytes,
+    maxBytesPerPartition: int('consumer maxBytesPerPartition', config.maxBytesPerPartition ?? CONSUMER_DEFAULTS.maxBytesPerPartition, 1, 2 ** 32 - 1),
+    maxWaitMs: int('consumer maxWaitMs', config.maxWaitMs ?? CONSUMER_DEFAULTS.maxWaitMs, 0, 2 ** 32 - 1),
+    minBytes: int('consumer minBytes', config.minBytes ?? CONSUMER_DEFAULTS.minBytes, 0, 2 ** 32 - 1),
+    initialOffset,
+  };
+}

@@ -1,0 +1,20 @@
+/**
+ * The client library's public surface: the only file other folders (and users) import.
+ * Errors are `StrataError`s with the wire protocol's codes (`ERRORS`).
+ */
+export { Admin, type ITopicConfig, type PartitionDescription, type PartitionOffsets, type TopicDescription } from './admin.js';
+export { Client } from './client.js';
+export type { BrokerInfo, PartitionInfo, TopicInfo } from './cluster-metadata.js';
+export type { Acks, ClientConfig, ConsumerConfig, ProducerConfig } from './config.js';
+export {
+  Consumer,
+  type ConsumerBatch,
+  type ConsumerMessage,
+  type RunOptions,
+  type SeekOffset,
+  type TopicPartition,
+} from './consumer.js';
+export { createStickyPartitioner, murmur2, partitionForKey, type Partitioner, type PartitionerInput } from './partitioner.js';
+export { Producer, type ProducerMessage, type ProducerRecord, type RecordMetadata } from './producer.js';
+export type { RetryOptions } from './retry.js';
+export { ERRORS, StrataError, errorByCode, type ErrorName } from './protocol/index.js';

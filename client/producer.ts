@@ -1,0 +1,380 @@
+/**
+ * The producer: `send()` partitions each message, appends it to the record accumulator and resolves
+ * once the acks are met; a sender loop drains ready batches and ships them, one Produce request per
+ * leader broker carrying every ready partition it leads.
+ *
+ * Guarantees:
+ * - `send` resolves to one `{ topic, partition, offset }` per message, in the order given. With
+ *   acks=0 the broker says nothing, so every offset is -1 and the promise resolves once the request
+ *   is written to the socket.
+ * - Per-partition order: messages of one partition are appended in send order and their batches are
+ *   sent in order. When batches may be retried (`retries > 0` and acks != 0) at most one batch per
+ *   partition is in flight (the accumulator mutes the partition), so a retried batch can never be
+ *   overtaken by the next one. Different partitions still share requests and pipeline freely.
+ * - At-least-once on retry: a batch that failed with a retriable error (or whose request was lost
+ *   with the connection) is sent again, byte for byte; if the broker had appended it before the
+ *   error, it is now in the log twice. Strata has no idempotent producer yet.
+ * - A non-retriable error, or running out of retries, rejects the messages of that batch (and so
+ *   their `send` calls) with a StrataError carrying the broker's code.
+ *
+ * Concurrency: single-threaded. `wake()` schedules one sender pass (setImmediate); a pass drains what
+ * is ready and arms one timer for the next linger or backoff expiry. A response, a metadata refresh
+ * or a new full batch wakes it again.
+ */
+import { encodeBatch, type RecordInput } from '../log/index.js';
+import type { Client } from './client.js';
+import { parseProducerConfig, type ProducerConfig, type ResolvedProducerConfig } from './config.js';
+import { createStickyPartitioner, type Partitioner } from './partitioner.js';
+import { API_KEYS, ERRORS, StrataError, type ProduceRequest } from './protocol/index.js';
+import { RecordAccumulator, estimateRecordBytes, type ProducerBatch } from './record-accumulator.js';
+import { backoffMs, isRetriable } from './retry.js';
+
+export interface ProducerMessage {
+  key?: Buffer | string | null;
+  value: Buffer | string | null;
+  headers?: { readonly [key: string]: Buffer | string | null };
+  /** Milliseconds since the epoch; default the time of `send`. */
+  timestamp?: number;
+  /** Overrides the partitioner. */
+  partition?: number;
+}
+
+export interface ProducerRecord {
+  topic: string;
+  messages: readonly ProducerMessage[];
+}
+
+export interface RecordMetadata {
+  topic: string;
+  partition: number;
+  /** The offset the leader assigned; -1 with acks=0. */
+  offset: number;
+}
+
+export interface ProducerInternals {
+  partitioner?: Partitioner;
+  now?: () => number;
+}
+
+export class Producer {
+  readonly config: ResolvedProducerConfig;
+  private readonly client: Client;
+  private readonly accumulator: RecordAccumulator;
+  private readonly partitioner: Partitioner;
+  private readonly now: () => number;
+  /** Produce requests awaiting a response, per leader node id. */
+  private readonly inFlightByNode = new Map<number, number>();
+  private readonly refreshing = new Set<string>();
+  private readonly sends = new Set<Promise<unknown>>();
+  /** Per topic, the end of the last send's append phase. */
+  private readonly appending = new Map<string, Promise<void>>();
+  private flushes = 0;
+  private idleWaiters: Array<() => void> = [];
+  private scheduled = false;
+  private timer: NodeJS.Timeout | undefined;
+  private closing = false;
+  private isClosed = false;
+
+  constructor(client: Client, config: ProducerConfig = {}, internals: ProducerInternals = {}) {
+    this.client = client;
+    this.config = parseProducerConfig(config, client.config.retry);
+    this.partitioner = internals.partitioner ?? createStickyPartitioner();
+    this.now = internals.now ?? Date.now;
+    this.accumulator = new RecordAccumulator({
+      batchSizeBytes: this.config.batchSize,
+      lingerMs: this.config.lingerMs,
+      bufferMemoryBytes: this.config.bufferMemory,
+      onePerPartitionInFlight: this.config.retries > 0 && this.config.acks !== 0,
+    });
+  }
+
+  /** Sends messages to one topic; resolves with their offsets, in the order given, once acked. */
+  send(record: ProducerRecord): Promise<RecordMetadata[]> {
+    const sending = this.doSend(record);
+    this.sends.add(sending);
+    const forget = () => this.sends.delete(sending);
+    sending.then(forget, forget);
+    return sending;
+  }
+
+  private async doSend(record: ProducerRecord): Promise<RecordMetadata[]> {
+    if (this.closing) throw new StrataError('NETWORK_EXCEPTION', 'The producer is closed.');
+    const { topic, messages } = record;
+    if (messages.length === 0) return [];
+    // Sends to one topic append one after the other, in call order, so that two sends to a
+    // partition land in the order they were made even when one waits for metadata or memory.
+    const previous = this.appending.get(topic) ?? Promise.resolve();
+    const appended = previous.then(() => this.appendAll(topic, messages));
+    const done = appended.then(
+      () => undefined,
+      () => undefined,
+    );
+    this.appending.set(topic, done);
+    void done.then(() => {
+      if (this.appending.get(topic) === done) this.appending.delete(topic);
+    });
+    const placed = await appended;
+    // Wait per batch, not per message: a send of 10,000 messages waits on a handful of promises.
+    const batches = [...new Set(placed.map((p) => p.batch))];
+    const baseOffsets = new Map<ProducerBatch, number>();
+    await Promise.all(batches.map(async (batch) => baseOffsets.set(batch, await batch.result)));
+    return placed.map(({ batch, index }) => {
+      const base = baseOffsets.get(batch)!;
+      return { topic, partition: batch.partition, offset: base < 0 ? -1 : base + index };
+    });
+  }
+
+  private async appendAll(topic: string, messages: readonly ProducerMessage[]): Promise<Array<{ batch: ProducerBatch; index: number }>> {
+    const info = await this.client.topicMetadata(topic);
+    const numPartitions = info.partitions.length;
+    const availablePartitions = info.partitions.filter((p) => p.leaderId >= 0).map((p) => p.partition);
+    // Choose every partition first, so that a bad explicit partition fails the call before any append.
+    const partitions = messages.map((message) =>
+      this.partitioner.partition({ topic, key: message.key, partition: message.partition, numPartitions, availablePartitions }),
+    );
+    const nowMs = this.now();
+    const placed: Array<{ batch: ProducerBatch; index: number }> = [];
+    for (let i = 0; i < messages.length; i++) {
+      const message = messages[i]!;
+      const input: RecordInput = {
+        key: message.key ?? null,
+        value: message.value,
+        timestamp: message.timestamp ?? nowMs,
+        ...(message.headers === undefined ? {} : { headers: message.headers }),
+      };
+      const bytes = estimateRecordBytes(input);
+      if (!this.accumulator.tryReserve(bytes)) {
+        // The buffer is full: let the sender make room (records may be lingering), then wait in line.
+        this.wake();
+        await this.accumulator.reserve(bytes);
+      }
+      // Batches opened by one send linger from the same instant, so they tend to leave together.
+      const result = this.accumulator.append(topic, partitions[i]!, input, bytes, nowMs);
+      placed.push(result);
+      if (result.newBatch && placed.length > 1) this.wake();
+    }
+    this.wake();
+    return placed;
+  }
+
+  /** Sends everything buffered now, without waiting for linger, and resolves when all of it completed. */
+  async flush(): Promise<void> {
+    this.flushes++;
+    try {
+      // Sends already made but still appending (waiting for metadata or memory) are part of it.
+      await Promise.all([...this.appending.values()]);
+      while (this.accumulator.hasPending()) {
+        const idle = new Promise<void>((resolve) => this.idleWaiters.push(resolve));
+        this.wake();
+        await idle;
+      }
+    } finally {
+      this.flushes--;
+    }
+  }
+
+  /** Waits for sends in progress, flushes, and stops the sender. Later sends reject. */
+  async close(): Promise<void> {
+    if (this.isClosed) return;
+    this.closing = true;
+    while (this.sends.size > 0 || this.accumulator.hasPending()) {
+      await Promise.race([Promise.allSettled([...this.sends]), this.flush()]);
+      await this.flush();
+    }
+    this.isClosed = true;
+    if (this.timer !== undefined) clearTimeout(this.timer);
+    this.client.release(this);
+  }
+
+  // -------------------------------------------------------------------------------------------
+  // The sender
+
+  private wake(): void {
+    if (this.scheduled || this.isClosed) return;
+    this.scheduled = true;
+    setImmediate(() => {
+      this.scheduled = false;
+      this.runOnce();
+    });
+  }
+
+  private notifyIfIdle(): void {
+    if (this.accumulator.hasPending()) return;
+    for (const resolve of this.idleWaiters.splice(0)) resolve();
+  }
+
+  private runOnce(): void {
+    const nowMs = this.now();
+    const flushing = this.flushes > 0 || this.closing;
+    const metadata = this.client.metadata;
+    const staleTopics = new Set<string>();
+    const room = (nodeId: number) => (this.inFlightByNode.get(nodeId) ?? 0) < this.config.maxInFlight || this.config.acks === 0;
+    const canSend = (topic: string, partition: number): boolean => {
+      const leader = metadata.leaderOf(topic, partition);
+      if (leader === undefined) {
+        staleTopics.add(topic);
+        return false;
+      }
+      return room(leader);
+    };
+    const drained = this.accumulator.drain(nowMs, flushing, canSend);
+    const byNode = new Map<number, ProducerBatch[]>();
+    for (const batch of drained) {
+      const leader = metadata.leaderOf(batch.topic, batch.partition)!;
+      let list = byNode.get(leader);
+      if (list === undefined) byNode.set(leader, (list = []));
+      list.push(batch);
+      this.partitioner.onBatchSent(batch.topic, batch.partition, metadata.partitionCount(batch.topic) ?? 1);
+    }
+    for (const [nodeId, batches] of byNode) void this.sendTo(nodeId, batches);
+
+    if (this.timer !== undefined) clearTimeout(this.timer);
+    this.timer = undefined;
+    // Partitions still queued whose leader is unknown (waiting on a backoff, say) need metadata too,
+    // or nothing would wake the sender for them.
+    const next = this.accumulator.nextReadyInMs(this.now(), canSend);
+    for (const topic of staleTopics) this.refresh(topic);
+    if (next !== undefined) this.timer = setTimeout(() => this.wake(), Math.max(1, next));
+    this.notifyIfIdle();
+  }
+
+  /** Fetches metadata for a topic whose partitions have no known leader, then wakes the sender. */
+  private refresh(topic: string): void {
+    if (this.refreshing.has(topic)) return;
+    this.refreshing.add(topic);
+    this.client.metadata.invalidate(topic);
+    this.client
+      .topicMetadata(topic)
+      .then(
+        () => undefined,
+        (error: unknown) => {
+          // The topic is gone or no broker answers after the client's retries: fail what waits for it.
+          const failure = error instanceof Error ? error : new StrataError('UNKNOWN_SERVER_ERROR', String(error));
+          for (const batch of this.accumulator.abortQueued((t) => t === topic)) batch.reject(failure);
+        },
+      )
+      .finally(() => {
+        this.refreshing.delete(topic);
+        // Leaders may still be unknown (an election): come back after a pause, not in a tight loop.
+        const stillUnknown = this.client.metadata.topic(topic)?.partitions.some((p) => this.client.metadata.leaderOf(topic, p.partition) === undefined) ?? false;
+        if (stillUnknown) setTimeout(() => this.wake(), this.client.config.retry.initialRetryTimeMs);
+        else this.wake();
+        this.notifyIfIdle();
+      });
+  }
+
+  private encode(batch: ProducerBatch): Buffer {
+    batch.encoded ??= encodeBatch(batch.records, { compression: this.config.compression });
+    return batch.encoded;
+  }
+
+  private async sendTo(nodeId: number, batches: ProducerBatch[]): Promise<void> {
+    const encoded: Array<{ batch: ProducerBatch; records: Buffer }> = [];
+    for (const batch of batches) {
+      try {
+        encoded.push({ batch, records: this.encode(batch) });
+      } catch (error) {
+        // MESSAGE_TOO_LARGE or INVALID_RECORD from the encoder: never retriable.
+        this.finish(batch, error instanceof Error ? error : new Error(String(error)));
+      }
+    }
+    if (encoded.length === 0) return;
+    const requests = buildRequests(this.config.acks, this.config.timeoutMs, encoded);
+
+    this.inFlightByNode.set(nodeId, (this.inFlightByNode.get(nodeId) ?? 0) + 1);
+    try {
+      let connection;
+      try {
+        connection = await this.client.connectionToNode(nodeId);
+      } catch (error) {
+        for (const { batch } of encoded) this.fail(batch, asError(error));
+        return;
+      }
+      if (this.config.acks === 0) {
+        for (const { body, batches: sent } of requests) {
+          try {
+            connection.send(API_KEYS.produce, body);
+            for (const batch of sent) this.finish(batch, -1);
+          } catch (error) {
+            for (const batch of sent) this.fail(batch, asError(error));
+          }
+        }
+        return;
+      }
+      const timeoutMs = Math.max(this.client.config.requestTimeoutMs, this.config.timeoutMs + 1000);
+      const outcomes = await Promise.allSettled(requests.map(({ body }) => connection.request(API_KEYS.produce, body, { timeoutMs })));
+      outcomes.forEach((outcome, i) => {
+        const sent = requests[i]!.batches;
+        if (outcome.status === 'rejected') {
+          // The request may or may not have been appended: retrying is what makes this at-least-once.
+          for (const batch of sent) this.fail(batch, asError(outcome.reason));
+          return;
+        }
+        for (const batch of sent) {
+          const result = outcome.value.topics.find((t) => t.name === batch.topic)?.partitions.find((p) => p.partition === batch.partition);
+          if (result === undefined) {
+            this.fail(batch, new StrataError('INVALID_RESPONSE', `No result for ${batch.topic}-${batch.partition}.`));
+          } else if (result.errorCode === 0) {
+            this.finish(batch, result.baseOffset);
+          } else {
+            const hint = result.leaderHint >= 0 ? { leaderHint: result.leaderHint } : {};
+            this.fail(batch, StrataError.fromCode(result.errorCode, result.errorMessage === '' ? undefined : result.errorMessage, hint));
+          }
+        }
+      });
+    } finally {
+      this.inFlightByNode.set(nodeId, (this.inFlightByNode.get(nodeId) ?? 1) - 1);
+      this.wake();
+      this.notifyIfIdle();
+    }
+  }
+
+  /** A batch is done: resolve or reject it and free its memory. */
+  private finish(batch: ProducerBatch, outcome: number | Error): void {
+    if (typeof outcome === 'number') batch.resolve(outcome);
+    else batch.reject(outcome);
+    this.accumulator.complete(batch);
+  }
+
+  /** A batch failed: retry it if the error allows and attempts remain, else reject it. */
+  private fail(batch: ProducerBatch, error: Error): void {
+    const code = error instanceof StrataError ? error.code : ERRORS.UNKNOWN_SERVER_ERROR.code;
+    if (error instanceof StrataError) this.client.onPartitionError(batch.topic, batch.partition, code, error.leaderHint);
+    if (isRetriable(error) && batch.attempts <= this.config.retries && !this.client.closed) {
+      this.accumulator.requeue(batch, this.now() + backoffMs(batch.attempts - 1, this.client.config.retry));
+      return;
+    }
+    this.finish(batch, error);
+  }
+}
+
+function asError(error: unknown): Error {
+  return error instanceof Error ? error : new StrataError('UNKNOWN_SERVER_ERROR', String(error));
+}
+
+/**
+ * The Produce requests for one broker: normally one, carrying every batch. When nothing is muted a
+ * partition may have several batches ready; the n-th batch of each partition goes in the n-th
+ * request, so each request names a partition once and, as the broker answers a connection's
+ * requests in order, the batches append in order.
+ */
+export function buildRequests(
+  acks: number,
+  timeoutMs: number,
+  encoded: ReadonlyArray<{ batch: ProducerBatch; records: Buffer }>,
+): Array<{ body: ProduceRequest; batches: ProducerBatch[] }> {
+  const requests: Array<{ body: ProduceRequest; batches: ProducerBatch[] }> = [];
+  const rounds = new Map<string, number>();
+  for (const { batch, records } of encoded) {
+    const key = `${batch.topic}\u0000${batch.partition}`;
+    const round = rounds.get(key) ?? 0;
+    rounds.set(key, round + 1);
+    while (requests.length <= round) requests.push({ body: { acks, timeoutMs, topics: [] }, batches: [] });
+    const target = requests[round]!;
+    let entry = target.body.topics.find((t) => t.name === batch.topic);
+    if (entry === undefined) target.body.topics.push((entry = { name: batch.topic, partitions: [] }));
+    entry.partitions.push({ partition: batch.partition, records });
+    target.batches.push(batch);
+  }
+  return requests;
+}

@@ -1,0 +1,16 @@
+/**
+ * Numeric api keys. They follow Kafka's numbering where Kafka has the API, so logs and metrics read the
+ * same; a key is never reused for another API.
+ */
+export const API_KEYS = {
+  produce: 0,
+  fetch: 1,
+  listOffsets: 2,
+  metadata: 3,
+  apiVersions: 18,
+  createTopics: 19,
+  deleteTopics: 20,
+} as const;
+
+export type ApiName = keyof typeof API_KEYS;
+export type ApiKey = (typeof API_KEYS)[ApiName];

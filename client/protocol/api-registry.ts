@@ -1,0 +1,102 @@
+/**
+ * The numeric registry: api key -> the API's definition (name, versions, schema, body codecs), and the
+ * type map from key to request and response body types. Adding an API means one file in `apis/`, one
+ * key in `api-keys.ts` and one line in each of the maps below; the compiler checks the rest.
+ */
+import type { ApiDefinition } from './api-definition.js';
+import { API_KEYS, type ApiKey } from './api-keys.js';
+import { API_VERSIONS_API, type ApiVersionsRequest, type ApiVersionsResponse } from './apis/api-versions.js';
+import { CREATE_TOPICS_API, type CreateTopicsRequest, type CreateTopicsResponse } from './apis/create-topics.js';
+import { DELETE_TOPICS_API, type DeleteTopicsRequest, type DeleteTopicsResponse } from './apis/delete-topics.js';
+import { FETCH_API, type FetchRequest, type FetchResponse } from './apis/fetch.js';
+import { LIST_OFFSETS_API, type ListOffsetsRequest, type ListOffsetsResponse } from './apis/list-offsets.js';
+import { METADATA_API, type MetadataRequest, type MetadataResponse } from './apis/metadata.js';
+import { PRODUCE_API, type ProduceRequest, type ProduceResponse } from './apis/produce.js';
+import { Reader, Writer } from './message-codec.js';
+
+export interface RequestTypes {
+  0: ProduceRequest;
+  1: FetchRequest;
+  2: ListOffsetsRequest;
+  3: MetadataRequest;
+  18: ApiVersionsRequest;
+  19: CreateTopicsRequest;
+  20: DeleteTopicsRequest;
+}
+
+export interface ResponseTypes {
+  0: ProduceResponse;
+  1: FetchResponse;
+  2: ListOffsetsResponse;
+  3: MetadataResponse;
+  18: ApiVersionsResponse;
+  19: CreateTopicsResponse;
+  20: DeleteTopicsResponse;
+}
+
+export type RequestOf<K extends ApiKey> = RequestTypes[K];
+export type ResponseOf<K extends ApiKey> = ResponseTypes[K];
+
+export type ApiEntry<K extends ApiKey> = ApiDefinition<RequestOf<K>, ResponseOf<K>> & { readonly key: K };
+
+export const API_REGISTRY: { readonly [K in ApiKey]: ApiEntry<K> } = Object.freeze({
+  [API_KEYS.produce]: PRODUCE_API as ApiEntry<0>,
+  [API_KEYS.fetch]: FETCH_API as ApiEntry<1>,
+  [API_KEYS.listOffsets]: LIST_OFFSETS_API as ApiEntry<2>,
+  [API_KEYS.metadata]: METADATA_API as ApiEntry<3>,
+  [API_KEYS.apiVersions]: API_VERSIONS_API as ApiEntry<18>,
+  [API_KEYS.createTopics]: CREATE_TOPICS_API as ApiEntry<19>,
+  [API_KEYS.deleteTopics]: DELETE_TOPICS_API as ApiEntry<20>,
+});
+
+/** Every registered key, ascending. */
+export const API_KEY_LIST: readonly ApiKey[] = Object.freeze(
+  Object.values(API_KEYS).slice().sort((a, b) => a - b),
+);
+
+export function isApiKey(value: number): value is ApiKey {
+  return Object.hasOwn(API_REGISTRY, value);
+}
+
+export function isSupportedVersion(apiKey: number, apiVersion: number): boolean {
+  if (!isApiKey(apiKey)) return false;
+  const api = API_REGISTRY[apiKey];
+  return Number.isInteger(apiVersion) && apiVersion >= api.minVersion && apiVersion <= api.maxVersion;
+}
+
+/** The body of an ApiVersions response describing this registry (what a broker built from it serves). */
+export function apiVersionsOfRegistry(): ApiVersionsResponse {
+  return {
+    apis: API_KEY_LIST.map((apiKey) => {
+      const api = API_REGISTRY[apiKey];
+      return { apiKey, minVersion: api.minVersion, maxVersion: api.maxVersion };
+    }),
+  };
+}
+
+function api<K extends ApiKey>(apiKey: K): ApiEntry<K> {
+  return API_REGISTRY[apiKey] as ApiEntry<K>;
+}
+
+// Body codecs on their own (no frame, no header). Decoding throws protobufjs's errors; frame.ts wraps
+// them in ProtocolError.
+
+export function encodeRequestBody<K extends ApiKey>(apiKey: K, body: RequestOf<K>): Buffer {
+  const writer = Writer.create();
+  api(apiKey).request.encode(body, writer);
+  return writer.finish() as Buffer;
+}
+
+export function decodeRequestBody<K extends ApiKey>(apiKey: K, bytes: Buffer): RequestOf<K> {
+  return api(apiKey).request.decode(Reader.create(bytes));
+}
+
+export function encodeResponseBody<K extends ApiKey>(apiKey: K, body: ResponseOf<K>): Buffer {
+  const writer = Writer.create();
+  api(apiKey).response.encode(body, writer);
+  return writer.finish() as Buffer;
+}
+
+export function decodeResponseBody<K extends ApiKey>(apiKey: K, bytes: Buffer): ResponseOf<K> {
+  return api(apiKey).response.decode(Reader.create(bytes));
+}

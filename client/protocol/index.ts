@@ -1,0 +1,84 @@
+/**
+ * Strata's wire protocol: the only file of `client/protocol` that other folders import. The broker
+ * uses the frame codec, FrameReader and error table; the client library uses Connection.
+ */
+export { API_KEYS, type ApiKey, type ApiName } from './api-keys.js';
+export type { ApiDefinition } from './api-definition.js';
+export {
+  API_KEY_LIST,
+  API_REGISTRY,
+  apiVersionsOfRegistry,
+  decodeRequestBody,
+  decodeResponseBody,
+  encodeRequestBody,
+  encodeResponseBody,
+  isApiKey,
+  isSupportedVersion,
+  type ApiEntry,
+  type RequestOf,
+  type RequestTypes,
+  type ResponseOf,
+  type ResponseTypes,
+} from './api-registry.js';
+export { API_VERSIONS_SCHEMA, type ApiVersionsRequest, type ApiVersionsResponse } from './apis/api-versions.js';
+export { CREATE_TOPICS_SCHEMA, type CreateTopicsRequest, type CreateTopicsResponse } from './apis/create-topics.js';
+export { DELETE_TOPICS_SCHEMA, type DeleteTopicsRequest, type DeleteTopicsResponse } from './apis/delete-topics.js';
+export { FETCH_SCHEMA, type FetchPartitionResult, type FetchRequest, type FetchResponse } from './apis/fetch.js';
+export {
+  LIST_OFFSETS_EARLIEST,
+  LIST_OFFSETS_LATEST,
+  LIST_OFFSETS_SCHEMA,
+  type ListOffsetsPartitionResult,
+  type ListOffsetsRequest,
+  type ListOffsetsResponse,
+} from './apis/list-offsets.js';
+export {
+  METADATA_SCHEMA,
+  type MetadataBroker,
+  type MetadataPartition,
+  type MetadataRequest,
+  type MetadataResponse,
+  type MetadataTopic,
+} from './apis/metadata.js';
+export { PRODUCE_SCHEMA, type ProducePartitionResult, type ProduceRequest, type ProduceResponse } from './apis/produce.js';
+export {
+  Connection,
+  type CloseListener,
+  type ConnectionOptions,
+  type RequestOptions,
+} from './connection.js';
+export {
+  ERRORS,
+  errorByCode,
+  errorByName,
+  errorCodeOf,
+  FrameTooLargeError,
+  ProtocolError,
+  StrataError,
+  type ErrorInfo,
+  type ErrorName,
+  type StrataErrorOptions,
+} from './errors.js';
+export {
+  decodeRequestFrame,
+  decodeResponseFrame,
+  encodeRequestFrame,
+  encodeResponseFrame,
+  HEADER_SCHEMA,
+  peekResponseCorrelationId,
+  RequestDecodeError,
+  type DecodedRequest,
+  type DecodedResponse,
+  type RequestHeader,
+  type ResponseHeader,
+} from './frame.js';
+export { FrameReader } from './frame-reader.js';
+export {
+  CLIENT_ID_MAX_CHARS,
+  CONNECT_TIMEOUT_MS_DEFAULT,
+  FRAME_LENGTH_BYTES,
+  MAX_FRAME_BYTES_CEILING,
+  MAX_FRAME_BYTES_DEFAULT,
+  MAX_IN_FLIGHT_REQUESTS_DEFAULT,
+  REQUEST_TIMEOUT_MS_DEFAULT,
+} from './limits.js';

@@ -1,0 +1,315 @@
+/**
+ * The producer's per-partition batching: records wait here until their batch is worth sending.
+ * Plain state with an injected clock and no I/O; the producer's sender drains it.
+ *
+ * Each partition has a queue of batches, oldest first; records are appended to the newest one, and a
+ * batch that would grow past `batchSizeBytes` is closed and a new one opened (a record bigger than
+ * that travels alone in its batch, as in Kafka). A partition's head batch is *ready* when
+ *
+ *   - it is full (a later batch exists behind it, or it reached `batchSizeBytes`), or
+ *   - it has waited `lingerMs` since its first record, or
+ *   - the producer is flushing or closing,
+ *
+ * and it is not held back by a retry backoff (`notBeforeMs`) or by the partition being *muted*.
+ *
+ * Ordering: when the producer may retry (`retries > 0`) a partition is muted from the moment its
+ * batch is drained until that batch completes, so at most one batch per partition is in flight and a
+ * retried batch can never land behind the one that followed it (Kafka gets the same guarantee from
+ * `max.in.flight.requests.per.connection=1` or idempotence). A batch to retry goes back to the head
+ * of its queue. Without retries nothing is muted and several batches of a partition may be in flight
+ * on the one connection to its leader, whose responses come back in order.
+ *
+ * Memory: every record's estimated size is reserved against `bufferMemoryBytes` before it is
+ * appended and released when its batch completes (acknowledged or failed). `reserve` waits, first
+ * come first served, while the buffer is full: this is what makes `send()` await under pressure.
+ */
+import type { RecordInput } from '../log/index.js';
+
+/** A RecordBatch v2 header (61 bytes) plus the log overhead is already in the 61. */
+export const BATCH_OVERHEAD_BYTES = 61;
+/** A generous bound on one record's framing: length, attributes, deltas, lengths, header count. */
+const RECORD_OVERHEAD_BYTES = 21;
+
+/** Estimated bytes of one record in an uncompressed batch (an upper bound, close enough for limits). */
+export function estimateRecordBytes(record: RecordInput): number {
+  let bytes = RECORD_OVERHEAD_BYTES + fieldBytes(record.key) + fieldBytes(record.value);
+  const headers = record.headers;
+  if (headers !== undefined) {
+    const pairs: Array<[string, Buffer | string | null]> = Array.isArray(headers)
+      ? (headers as ReadonlyArray<{ key: string; value: Buffer | null }>).map((h) => [h.key, h.value])
+      : Object.entries(headers as { readonly [key: string]: Buffer | string | null });
+    for (const [key, value] of pairs) bytes += 10 + Buffer.byteLength(key, 'utf8') + fieldBytes(value);
+  }
+  return bytes;
+}
+
+function fieldBytes(field: Buffer | string | null | undefined): number {
+  if (field === null || field === undefined) return 0;
+  return typeof field === 'string' ? Buffer.byteLength(field, 'utf8') : field.length;
+}
+
+export interface TopicPartition {
+  topic: string;
+  partition: number;
+}
+
+/** One batch of records for one partition, and the promise its records' senders wait on. */
+export class ProducerBatch {
+  readonly topic: string;
+  readonly partition: number;
+  readonly records: RecordInput[] = [];
+  /** Estimated uncompressed bytes, header included. */
+  sizeBytes = BATCH_OVERHEAD_BYTES;
+  readonly createdMs: number;
+  /** Set when no more records may join (a newer batch exists, or it was drained). */
+  closed = false;
+  /** Sends so far. */
+  attempts = 0;
+  /** Earliest time of the next send (retry backoff). */
+  notBeforeMs = 0;
+  /** The encoded batch, kept for retries so a retry resends the same bytes. */
+  encoded: Buffer | undefined = undefined;
+  /** Resolves to the base offset the leader assigned (-1 with acks=0); rejects with the final error. */
+  readonly result: Promise<number>;
+  private settle!: { resolve: (baseOffset: number) => void; reject: (error: Error) => void };
+  private settled = false;
+
+  constructor(topic: string, partition: number, createdMs: number) {
+    this.topic = topic;
+    this.partition = partition;
+    this.createdMs = createdMs;
+    this.result = new Promise<number>((resolve, reject) => {
+      this.settle = { resolve, reject };
+    });
+    // Senders attach their own handlers; a batch whose senders all went away must not crash the process.
+    this.result.catch(() => undefined);
+  }
+
+  get recordCount(): number {
+    return this.records.length;
+  }
+
+  get isSettled(): boolean {
+    return this.settled;
+  }
+
+  resolve(baseOffset: number): void {
+    if (this.settled) return;
+    this.settled = true;
+    this.settle.resolve(baseOffset);
+  }
+
+  reject(error: Error): void {
+    if (this.settled) return;
+    this.settled = true;
+    this.settle.reject(error);
+  }
+}
+
+export interface RecordAccumulatorOptions {
+  batchSizeBytes: number;
+  lingerMs: number;
+  bufferMemoryBytes: number;
+  /** Mute a partition while its batch is in flight (set when the producer retries). */
+  onePerPartitionInFlight: boolean;
+}
+
+/** Where an appended record went: its batch and its index (offset delta) inside it. */
+export interface AppendResult {
+  batch: ProducerBatch;
+  index: number;
+  /** The append opened a new batch. */
+  newBatch: boolean;
+}
+
+interface Waiter {
+  bytes: number;
+  resolve: () => void;
+  reject: (error: Error) => void;
+}
+
+function keyOf(topic: string, partition: number): string {
+  return `${topic}\u0000${partition}`;
+}
+
+export class RecordAccumulator {
+  private readonly options: RecordAccumulatorOptions;
+  private readonly queues = new Map<string, ProducerBatch[]>();
+  private readonly muted = new Set<string>();
+  private readonly waiters: Waiter[] = [];
+  private bufferedBytes = 0;
+  /** Batches drained and not yet completed. */
+  private inFlight = 0;
+
+  constructor(options: RecordAccumulatorOptions) {
+    if (!(options.batchSizeBytes > 0)) throw new RangeError(`batchSizeBytes ${options.batchSizeBytes}`);
+    if (!(options.lingerMs >= 0)) throw new RangeError(`lingerMs ${options.lingerMs}`);
+    if (!(options.bufferMemoryBytes >= options.batchSizeBytes)) {
+      throw new RangeError(`bufferMemoryBytes ${options.bufferMemoryBytes} below batchSizeBytes ${options.batchSizeBytes}`);
+    }
+    this.options = options;
+  }
+
+  /** Bytes reserved by records not yet completed. */
+  get bufferedBytesNow(): number {
+    return this.bufferedBytes;
+  }
+
+  /**
+   * Waits until `bytes` fit in the buffer, then reserves them. Waiters are served in order, so a big
+   * record is not starved by small ones. A single record larger than the whole buffer is refused.
+   */
+  reserve(bytes: number): Promise<void> {
+    if (bytes > this.options.bufferMemoryBytes) {
+      return Promise.reject(new RangeError(`a record of ~${bytes} bytes exceeds bufferMemory ${this.options.bufferMemoryBytes}`));
+    }
+    if (this.waiters.length === 0 && this.bufferedBytes + bytes <= this.options.bufferMemoryBytes) {
+      this.bufferedBytes += bytes;
+      return Promise.resolve();
+    }
+    return new Promise<void>((resolve, reject) => this.waiters.push({ bytes, resolve, reject }));
+  }
+
+  /** Reserves `bytes` at once if they fit and nobody is waiting; returns whether it did. */
+  tryReserve(bytes: number): boolean {
+    if (this.waiters.length > 0 || this.bufferedBytes + bytes > this.options.bufferMemoryBytes) return false;
+    this.bufferedBytes += bytes;
+    return true;
+  }
+
+  /** Returns reserved bytes (a batch completed) and wakes waiters that now fit. */
+  release(bytes: number): void {
+    this.bufferedBytes -= bytes;
+    if (this.bufferedBytes < 0) throw new Error(`released more than reserved (${this.bufferedBytes})`);
+    while (this.waiters.length > 0 && this.bufferedBytes + this.waiters[0]!.bytes <= this.options.bufferMemoryBytes) {
+      const waiter = this.waiters.shift()!;
+      this.bufferedBytes += waiter.bytes;
+      waiter.resolve();
+    }
+  }
+
+  /** Fails every `reserve` still waiting (the producer is closing without flushing). */
+  rejectWaiters(error: Error): void {
+    for (const waiter of this.waiters.splice(0)) waiter.reject(error);
+  }
+
+  /** Appends a record whose bytes were reserved. */
+  append(topic: string, partition: number, record: RecordInput, recordBytes: number, nowMs: number): AppendResult {
+    const key = keyOf(topic, partition);
+    let queue = this.queues.get(key);
+    if (queue === undefined) {
+      queue = [];
+      this.queues.set(key, queue);
+    }
+    let batch = queue[queue.length - 1];
+    let newBatch = false;
+    if (batch === undefined || batch.closed || (batch.recordCount > 0 && batch.sizeBytes + recordBytes > this.options.batchSizeBytes)) {
+      if (batch !== undefined) batch.closed = true;
+      batch = new ProducerBatch(topic, partition, nowMs);
+      queue.push(batch);
+      newBatch = true;
+    }
+    batch.records.push(record);
+    batch.sizeBytes += recordBytes;
+    return { batch, index: batch.recordCount - 1, newBatch };
+  }
+
+  /** Whether any record is waiting or in flight. */
+  hasPending(): boolean {
+    return this.inFlight > 0 || this.queues.size > 0;
+  }
+
+  /** Whether any record is waiting to be drained. */
+  hasQueued(): boolean {
+    return this.queues.size > 0;
+  }
+
+  private isFull(queue: readonly ProducerBatch[], head: ProducerBatch): boolean {
+    return queue.length > 1 || head.closed || head.sizeBytes >= this.options.batchSizeBytes;
+  }
+
+  private headIsReady(key: string, queue: readonly ProducerBatch[], nowMs: number, flushing: boolean): boolean {
+    const head = queue[0];
+    if (head === undefined || this.muted.has(key) || head.notBeforeMs > nowMs) return false;
+    return flushing || this.isFull(queue, head) || nowMs - head.createdMs >= this.options.lingerMs;
+  }
+
+  /**
+   * Removes and returns the ready head batches of the partitions `canSend` accepts (their leader is
+   * known and its connection has room), oldest partition queue first. With muting off, a partition
+   * gives every ready batch it has; with muting on, one. Drained batches are closed and counted as
+   * in flight until `complete` or `requeue`.
+   */
+  drain(nowMs: number, flushing: boolean, canSend: (topic: string, partition: number) => boolean): ProducerBatch[] {
+    const drained: ProducerBatch[] = [];
+    for (const [key, queue] of this.queues) {
+      while (this.headIsReady(key, queue, nowMs, flushing) && canSend(queue[0]!.topic, queue[0]!.partition)) {
+        const batch = queue.shift()!;
+        batch.closed = true;
+        batch.attempts++;
+        drained.push(batch);
+        this.inFlight++;
+        if (this.options.onePerPartitionInFlight) this.muted.add(key);
+        if (queue.length === 0) this.queues.delete(key);
+        if (this.options.onePerPartitionInFlight || queue.length === 0) break;
+      }
+    }
+    return drained;
+  }
+
+  /**
+   * Milliseconds until the next batch of a partition `canSend` accepts may become ready by time
+   * alone (linger or backoff expiring); undefined when none is waiting on time.
+   */
+  nextReadyInMs(nowMs: number, canSend: (topic: string, partition: number) => boolean = () => true): number | undefined {
+    let next: number | undefined;
+    for (const [key, queue] of this.queues) {
+      const head = queue[0];
+      if (head === undefined || this.muted.has(key) || !canSend(head.topic, head.partition)) continue;
+      const lingerDone = this.isFull(queue, head) ? nowMs : head.createdMs + this.options.lingerMs;
+      const at = Math.max(lingerDone, head.notBeforeMs);
+      const wait = Math.max(0, at - nowMs);
+      if (next === undefined || wait < next) next = wait;
+    }
+    return next;
+  }
+
+  /** A drained batch finished (acknowledged or failed for good): unmute its partition, free its memory. */
+  complete(batch: ProducerBatch): void {
+    this.inFlight--;
+    this.muted.delete(keyOf(batch.topic, batch.partition));
+    this.release(batch.sizeBytes - BATCH_OVERHEAD_BYTES);
+  }
+
+  /** A drained batch failed retriably: back to the head of its partition's queue, not before `notBeforeMs`. */
+  requeue(batch: ProducerBatch, notBeforeMs: number): void {
+    this.inFlight--;
+    const key = keyOf(batch.topic, batch.partition);
+    this.muted.delete(key);
+    batch.notBeforeMs = notBeforeMs;
+    let queue = this.queues.get(key);
+    if (queue === undefined) {
+      queue = [];
+      this.queues.set(key, queue);
+    }
+    queue.unshift(batch);
+  }
+
+  /**
+   * Removes the queued (not in-flight) batches `which` selects (all by default) and frees their
+   * memory, for failing them: their topic is gone, or the producer is closing without flushing.
+   */
+  abortQueued(which: (topic: string, partition: number) => boolean = () => true): ProducerBatch[] {
+    const aborted: ProducerBatch[] = [];
+    for (const [key, queue] of this.queues) {
+      const head = queue[0];
+      if (head === undefined || !which(head.topic, head.partition)) continue;
+      this.queues.delete(key);
+      for (const batch of queue) {
+        this.release(batch.sizeBytes - BATCH_OVERHEAD_BYTES);
+        aborted.push(batch);
+      }
+    }
+    return aborted;
+  }
+}
