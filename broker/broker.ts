@@ -1,18 +1,22 @@
 /**
  * A running single-node broker: configuration, partition manager (logs), long-poll purgatory,
- * protocol server, counters. `startBroker` wires them up; `close()` shuts them down in order:
+ * protocol server, HTTP server (admin API, metrics), counters. `startBroker` wires them up;
+ * `close()` shuts them down in order:
  *
  * 1. wake parked fetches and park no more (they answer with what they have);
- * 2. stop accepting connections, finish the requests already read, write their answers;
+ * 2. stop accepting connections, finish the requests already read, write their answers; the HTTP
+ *    server likewise, at the same time;
  * 3. stop the cleanup task and close every log (flush, indexes, clean-shutdown marker);
  * 4. remove the data dir if it was a temporary one made for this broker.
  */
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import { performance } from 'node:perf_hooks';
 import { BrokerStats } from './broker-stats.js';
 import { parseBrokerConfig, type BrokerConfig, type HostPort } from './config.js';
 import { FetchPurgatory } from './delayed-fetch.js';
+import { HttpServer } from './http-server.js';
 import { brokerLogger, createLogger, type Logger } from './logger.js';
 import { PartitionManager } from './partition-manager.js';
 import type { BrokerServices } from './request-context.js';
@@ -31,6 +35,8 @@ export interface Broker {
   readonly dataDir: string;
   /** The protocol listener's bound address (the real port when 0 was asked for). */
   readonly address: HostPort;
+  /** The HTTP listener's bound address, or undefined when `http` is null. */
+  readonly httpAddress: HostPort | undefined;
   /** Request, byte and connection counters (for a metrics module). */
   readonly stats: BrokerStats;
   /** Topics, partitions, high watermarks (for an admin API or dashboard). */
@@ -47,6 +53,7 @@ export interface Broker {
  * `listen: { host, port: 0 }` picks a free port (see `broker.address`).
  */
 export async function startBroker(options: BrokerOptions = {}): Promise<Broker> {
+  const startedAt = performance.now();
   const { logger: givenLogger, clock, ...configInput } = options;
   const temporaryDir = configInput.dataDir === undefined ? fs.mkdtempSync(path.join(os.tmpdir(), 'strata-broker-')) : undefined;
   try {
@@ -87,15 +94,34 @@ export async function startBroker(options: BrokerOptions = {}): Promise<Broker> 
       await partitions.close();
       throw error;
     }
-    partitions.startCleanup(config.logCleanupIntervalMs);
     const listening = server;
-    logger.info({ address: listening.address, dataDir: config.dataDir, topics: partitions.topics().length }, 'broker started');
+    let http: HttpServer | undefined;
+    if (config.http !== null) {
+      try {
+        http = await HttpServer.listen({
+          listen: config.http,
+          nodeId: config.nodeId,
+          partitions,
+          stats,
+          pendingFetches: () => fetches.pending,
+          uptimeMs: () => performance.now() - startedAt,
+          logger: logger.child({ component: 'http' }),
+        });
+      } catch (error) {
+        fetches.close();
+        await listening.close(0);
+        await partitions.close();
+        throw error;
+      }
+    }
+    partitions.startCleanup(config.logCleanupIntervalMs);
+    logger.info({ address: listening.address, httpAddress: http?.address, dataDir: config.dataDir, topics: partitions.topics().length }, 'broker started');
 
     let closing: Promise<void> | undefined;
     const close = async (): Promise<void> => {
       shuttingDown = true;
       fetches.close();
-      await listening.close(config.shutdownGraceMs);
+      await Promise.all([listening.close(config.shutdownGraceMs), http?.close()]);
       await partitions.close();
       if (temporaryDir !== undefined) fs.rmSync(temporaryDir, { recursive: true, force: true });
       logger.info('broker stopped');
@@ -105,6 +131,7 @@ export async function startBroker(options: BrokerOptions = {}): Promise<Broker> 
       nodeId: config.nodeId,
       dataDir: config.dataDir,
       address: listening.address,
+      httpAddress: http?.address,
       stats,
       partitions,
       logger,

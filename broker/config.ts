@@ -2,6 +2,10 @@
  * The broker's configuration: its type, frozen defaults, and a parser that checks ranges and rejects
  * unknown keys with a clear message (the same shape as `log/config.ts`). Addresses are written
  * `host:port` (or `{ host, port }`); port 0 asks the OS for a free port.
+ *
+ * `http` defaults to 127.0.0.1:7481, except that a broker whose `listen` port is 0 gets HTTP on a free
+ * port too (127.0.0.1:0): brokers started on free ports (tests, several on one machine) must not
+ * compete for the well-known one. `http: null` serves no HTTP (an embedded broker).
  */
 import {
   CONNECTION_IDLE_MS_DEFAULT,
@@ -33,8 +37,8 @@ export interface BrokerConfig {
   readonly dataDir: string;
   /** The protocol listener. */
   readonly listen: HostPort;
-  /** The HTTP admin/metrics listener (not served yet; reserved for the admin API). */
-  readonly http: HostPort;
+  /** The HTTP admin/metrics listener (`http-server.ts`); null serves none. */
+  readonly http: HostPort | null;
   readonly maxFrameBytes: number;
   readonly maxConnections: number;
   readonly maxInFlightRequestsPerConnection: number;
@@ -108,7 +112,7 @@ const CHECKS: Readonly<Record<keyof BrokerConfig, Check>> = {
   nodeId: integerIn(0, 2 ** 31 - 1),
   dataDir: nonEmptyString,
   listen: (value, key) => parseHostPort(value, key),
-  http: (value, key) => parseHostPort(value, key),
+  http: (value, key) => (value === null ? null : parseHostPort(value, key)),
   maxFrameBytes: integerIn(MAX_FRAME_BYTES_MIN, MAX_FRAME_BYTES_CEILING),
   maxConnections: integerIn(1, MAX_CONNECTIONS_CEILING),
   maxInFlightRequestsPerConnection: integerIn(1, MAX_IN_FLIGHT_REQUESTS_CEILING),
@@ -139,5 +143,7 @@ export function parseBrokerConfig(input: unknown): BrokerConfig {
     config[key] = check(value, key);
   }
   if (config['dataDir'] === undefined) throw new BrokerConfigError(`'dataDir' is required`);
+  const httpGiven = (input as Record<string, unknown>)['http'] !== undefined;
+  if (!httpGiven && (config['listen'] as HostPort).port === 0) config['http'] = Object.freeze({ host: DEFAULT_BROKER_CONFIG.http?.host ?? '127.0.0.1', port: 0 });
   return Object.freeze(config) as unknown as BrokerConfig;
 }

@@ -62,7 +62,7 @@ export class Client {
   readonly pool: BrokerPool;
   private readonly now: () => number;
   private readonly children = new Set<Closeable>();
-  private readonly refreshes = new Map<string, Promise<void>>();
+  private readonly refreshes = new Map<string, Promise<MetadataResponse>>();
   /** The broker that answered last; any-broker requests try it first. */
   private preferred: BrokerAddress | undefined;
   private isClosed = false;
@@ -189,7 +189,7 @@ export class Client {
   refreshMetadata(topics?: readonly string[]): Promise<MetadataResponse> {
     const names = topics === undefined ? undefined : [...new Set(topics)].sort();
     const key = names === undefined ? '\u0000all' : names.join('\u0000');
-    const pending = this.refreshes.get(key) as Promise<MetadataResponse> | undefined;
+    const pending = this.refreshes.get(key);
     if (pending !== undefined) return pending;
     const refresh = this.requestAny(API_KEYS.metadata, { topics: names ?? [], allTopics: names === undefined })
       .then((response) => {
@@ -197,7 +197,7 @@ export class Client {
         return response;
       })
       .finally(() => this.refreshes.delete(key));
-    this.refreshes.set(key, refresh as Promise<unknown> as Promise<void>);
+    this.refreshes.set(key, refresh);
     return refresh;
   }
 

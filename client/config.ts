@@ -2,6 +2,7 @@
  * The client library's options: their types, frozen defaults, and parsers that check ranges and
  * reject unknown keys with a clear message (a misspelt `lingerMS` must not silently mean 5 ms).
  */
+import { BATCH_SIZE_BYTES_MAX, FETCH_MAX_BYTES_MAX, LINGER_MS_MAX, PRODUCER_MAX_IN_FLIGHT_MAX, RETRIES_MAX, UINT32_MAX } from './limits.js';
 import { DEFAULT_RETRY, type RetryOptions } from './retry.js';
 
 export interface ClientConfig {
@@ -114,7 +115,7 @@ export function parseClientConfig(config: ClientConfig): ResolvedClientConfig {
   if (!Array.isArray(config.brokers) || config.brokers.length === 0) throw new TypeError('Client: brokers must list at least one host:port');
   const retry = { ...DEFAULT_RETRY, ...(config.retry ?? {}) };
   rejectUnknown('Client retry', retry, ['retries', 'initialRetryTimeMs', 'maxRetryTimeMs']);
-  int('retry.retries', retry.retries, 0, 1000);
+  int('retry.retries', retry.retries, 0, RETRIES_MAX);
   int('retry.initialRetryTimeMs', retry.initialRetryTimeMs, 0);
   int('retry.maxRetryTimeMs', retry.maxRetryTimeMs, retry.initialRetryTimeMs);
   return {
@@ -133,16 +134,16 @@ export function parseProducerConfig(config: ProducerConfig, retry: RetryOptions)
   if (acks !== 0 && acks !== 1 && acks !== -1 && acks !== 'all') throw new RangeError(`producer: acks must be 0, 1, -1 or 'all', got ${String(acks)}`);
   const compression = config.compression ?? PRODUCER_DEFAULTS.compression;
   if (compression !== 'none' && compression !== 'lz4') throw new RangeError(`producer: compression must be 'none' or 'lz4', got ${String(compression)}`);
-  const batchSize = int('producer batchSize', config.batchSize ?? PRODUCER_DEFAULTS.batchSize, 1, 64 * 1024 * 1024);
+  const batchSize = int('producer batchSize', config.batchSize ?? PRODUCER_DEFAULTS.batchSize, 1, BATCH_SIZE_BYTES_MAX);
   return {
     acks: acks === 'all' ? -1 : acks,
-    lingerMs: int('producer lingerMs', config.lingerMs ?? PRODUCER_DEFAULTS.lingerMs, 0, 60_000),
+    lingerMs: int('producer lingerMs', config.lingerMs ?? PRODUCER_DEFAULTS.lingerMs, 0, LINGER_MS_MAX),
     batchSize,
     compression,
-    maxInFlight: int('producer maxInFlight', config.maxInFlight ?? PRODUCER_DEFAULTS.maxInFlight, 1, 100),
-    retries: int('producer retries', config.retries ?? retry.retries, 0, 1000),
+    maxInFlight: int('producer maxInFlight', config.maxInFlight ?? PRODUCER_DEFAULTS.maxInFlight, 1, PRODUCER_MAX_IN_FLIGHT_MAX),
+    retries: int('producer retries', config.retries ?? retry.retries, 0, RETRIES_MAX),
     bufferMemory: int('producer bufferMemory', config.bufferMemory ?? PRODUCER_DEFAULTS.bufferMemory, batchSize),
-    timeoutMs: int('producer timeoutMs', config.timeoutMs ?? PRODUCER_DEFAULTS.timeoutMs, 1, 2 ** 32 - 1),
+    timeoutMs: int('producer timeoutMs', config.timeoutMs ?? PRODUCER_DEFAULTS.timeoutMs, 1, UINT32_MAX),
   };
 }
 
@@ -150,12 +151,12 @@ export function parseConsumerConfig(config: ConsumerConfig): ResolvedConsumerCon
   rejectUnknown('consumer', config, ['maxBytes', 'maxBytesPerPartition', 'maxWaitMs', 'minBytes', 'initialOffset']);
   const initialOffset = config.initialOffset ?? CONSUMER_DEFAULTS.initialOffset;
   if (initialOffset !== 'earliest' && initialOffset !== 'latest') throw new RangeError(`consumer: initialOffset must be 'earliest' or 'latest'`);
-  const maxBytes = int('consumer maxBytes', config.maxBytes ?? CONSUMER_DEFAULTS.maxBytes, 1, 2 ** 32 - 1);
+  const maxBytes = int('consumer maxBytes', config.maxBytes ?? CONSUMER_DEFAULTS.maxBytes, 1, FETCH_MAX_BYTES_MAX);
   return {
     maxBytes,
-    maxBytesPerPartition: int('consumer maxBytesPerPartition', config.maxBytesPerPartition ?? CONSUMER_DEFAULTS.maxBytesPerPartition, 1, 2 ** 32 - 1),
-    maxWaitMs: int('consumer maxWaitMs', config.maxWaitMs ?? CONSUMER_DEFAULTS.maxWaitMs, 0, 2 ** 32 - 1),
-    minBytes: int('consumer minBytes', config.minBytes ?? CONSUMER_DEFAULTS.minBytes, 0, 2 ** 32 - 1),
+    maxBytesPerPartition: int('consumer maxBytesPerPartition', config.maxBytesPerPartition ?? CONSUMER_DEFAULTS.maxBytesPerPartition, 1, FETCH_MAX_BYTES_MAX),
+    maxWaitMs: int('consumer maxWaitMs', config.maxWaitMs ?? CONSUMER_DEFAULTS.maxWaitMs, 0, UINT32_MAX),
+    minBytes: int('consumer minBytes', config.minBytes ?? CONSUMER_DEFAULTS.minBytes, 0, UINT32_MAX),
     initialOffset,
   };
 }

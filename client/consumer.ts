@@ -23,6 +23,10 @@
  *
  * Concurrency: single-threaded; `pump()` is the only place that starts requests, and it is called
  * whenever something changes (assign, seek, resume, a response, a consumed chunk, a timer).
+ *
+ * Like Kafka's Java consumer, a broker has at most one fetch outstanding: a partition whose buffer
+ * frees up while its leader long-polls for other, idle partitions waits for that poll to end (at
+ * most `maxWaitMs`). Lower `maxWaitMs` when partitions of very different rates share a leader.
  */
 import { decodeBatches } from '../log/index.js';
 import type { Client } from './client.js';
@@ -244,6 +248,8 @@ export class Consumer implements AsyncIterable<ConsumerMessage> {
    * Runs handlers until `stop()` or `close()`: resolves then, or rejects with the first error (a
    * handler's, or OFFSET_OUT_OF_RANGE and other non-retriable errors). Unlike kafkajs, the promise
    * settles only when the loop ends, so do not await it before producing what it should read.
+   * A message whose handler threw counts as delivered (the position is past it): without groups
+   * and commits there is nothing to roll back to, so seek back to replay it.
    */
   async run(options: RunOptions): Promise<void> {
     if (options.eachBatch === undefined && options.eachMessage === undefined) throw new TypeError('run needs eachMessage or eachBatch');

@@ -234,3 +234,16 @@ describe('Producer against a fake broker', () => {
     expect(() => client.producer({ lingerMS: 5 } as never)).toThrow(/unknown option 'lingerMS'/);
   });
 });
+
+describe('Producer message checks', () => {
+  it('rejects a malformed message without touching the batch it would have joined', async () => {
+    const broker = new FakeBroker({ t: 1 });
+    const client = clientFor(broker);
+    const producer = client.producer({ acks: 1, lingerMs: 20 });
+    const good = producer.send({ topic: 't', messages: [{ value: 'good' }] });
+    await expect(producer.send({ topic: 't', messages: [{ value: 'x', timestamp: 1.5 }] })).rejects.toThrow(RangeError);
+    await expect(producer.send({ topic: 't', messages: [{ value: 42 as never }] })).rejects.toThrow(TypeError);
+    expect(await good).toEqual([{ topic: 't', partition: 0, offset: 0 }]);
+    await client.close();
+  });
+});

@@ -128,7 +128,9 @@ export class Producer {
     const info = await this.client.topicMetadata(topic);
     const numPartitions = info.partitions.length;
     const availablePartitions = info.partitions.filter((p) => p.leaderId >= 0).map((p) => p.partition);
-    // Choose every partition first, so that a bad explicit partition fails the call before any append.
+    // Check every message and choose every partition first, so that a bad message fails its own
+    // call before anything is appended, instead of failing the batch it would share with others.
+    messages.forEach(checkMessage);
     const partitions = messages.map((message) =>
       this.partitioner.partition({ topic, key: message.key, partition: message.partition, numPartitions, availablePartitions }),
     );
@@ -345,6 +347,24 @@ export class Producer {
       return;
     }
     this.finish(batch, error);
+  }
+}
+
+function isField(field: unknown): boolean {
+  return field === null || typeof field === 'string' || Buffer.isBuffer(field);
+}
+
+function checkMessage(message: ProducerMessage, i: number): void {
+  if (typeof message !== 'object' || message === null) throw new TypeError(`message ${i} is not an object`);
+  if (!isField(message.value)) throw new TypeError(`message ${i}: value must be a Buffer, a string or null`);
+  if (message.key !== undefined && !isField(message.key)) throw new TypeError(`message ${i}: key must be a Buffer, a string or null`);
+  if (message.timestamp !== undefined && !(Number.isSafeInteger(message.timestamp) && message.timestamp >= 0)) {
+    throw new RangeError(`message ${i}: timestamp ${message.timestamp} is not a non-negative integer of milliseconds`);
+  }
+  if (message.headers !== undefined) {
+    for (const [key, value] of Object.entries(message.headers)) {
+      if (!isField(value)) throw new TypeError(`message ${i}: header '${key}' must be a Buffer, a string or null`);
+    }
   }
 }
 

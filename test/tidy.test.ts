@@ -53,7 +53,12 @@ describe('codebase layout', () => {
         const where = `${path.relative(root, file)} imports ${spec}`;
         if (!ALLOWED[folder].includes(targetFolder)) problems.push(`${where}: ${folder}/ may not depend on ${targetFolder}/`);
         // Tests and benchmarks may reach inside a module to measure or break it; product code may not.
-        const entry = target === `${targetFolder}${path.sep}index.js` || target.startsWith(`client${path.sep}protocol`);
+        // client/ has two more entry points: its protocol (the broker speaks it) and its CLI (the
+        // `strata` command in broker/cli.ts hands client commands to it).
+        const entry =
+          target === `${targetFolder}${path.sep}index.js` ||
+          target === `client${path.sep}protocol${path.sep}index.js` ||
+          target === `client${path.sep}cli${path.sep}index.js`;
         if (!entry && folder !== 'test' && folder !== 'bench') problems.push(`${where}: import ${targetFolder}/index.js instead`);
       }
     }

@@ -1,0 +1,50 @@
+// Method: example-based checks of the option parsers: defaults, the acks spellings, ranges, and the
+// refusal of unknown keys (a misspelt option must fail loudly, not fall back to a default).
+import { describe, expect, it } from 'vitest';
+import { CONSUMER_DEFAULTS, parseAddress, parseClientConfig, parseConsumerConfig, parseProducerConfig } from './config.js';
+import { DEFAULT_RETRY } from './retry.js';
+
+describe('client options', () => {
+  it('parses bootstrap addresses, IPv6 included', () => {
+    expect(parseAddress('127.0.0.1:7401')).toEqual({ host: '127.0.0.1', port: 7401 });
+    expect(parseAddress('[::1]:9092')).toEqual({ host: '::1', port: 9092 });
+    expect(() => parseAddress('localhost')).toThrow(/host:port/);
+    expect(() => parseAddress('h:70000')).toThrow(RangeError);
+  });
+
+  it('fills defaults and merges a partial retry policy', () => {
+    const config = parseClientConfig({ brokers: ['h:1'], retry: { retries: 2 } });
+    expect(config.clientId).toBe('strata');
+    expect(config.retry).toEqual({ ...DEFAULT_RETRY, retries: 2 });
+    expect(() => parseClientConfig({ brokers: [] })).toThrow(/at least one/);
+    expect(() => parseClientConfig({ brokers: ['h:1'], retry: { retries: 1, initialRetryTimeMs: 500, maxRetryTimeMs: 100 } })).toThrow(RangeError);
+    expect(() => parseClientConfig({ brokers: ['h:1'], retires: 3 } as never)).toThrow(/unknown option 'retires'/);
+  });
+});
+
+describe('producer options', () => {
+  it('defaults to acks all, 5 ms linger, 16 KiB batches, 5 in flight, 32 MiB buffer', () => {
+    expect(parseProducerConfig({}, DEFAULT_RETRY)).toEqual({
+      acks: -1, lingerMs: 5, batchSize: 16384, compression: 'none', maxInFlight: 5,
+      retries: DEFAULT_RETRY.retries, bufferMemory: 32 * 1024 * 1024, timeoutMs: 30_000,
+    });
+  });
+
+  it("reads 'all' as -1 and refuses other acks", () => {
+    expect(parseProducerConfig({ acks: 'all' }, DEFAULT_RETRY).acks).toBe(-1);
+    expect(parseProducerConfig({ acks: 0 }, DEFAULT_RETRY).acks).toBe(0);
+    expect(() => parseProducerConfig({ acks: 2 as never }, DEFAULT_RETRY)).toThrow(/acks/);
+    expect(() => parseProducerConfig({ compression: 'gzip' as never }, DEFAULT_RETRY)).toThrow(/compression/);
+    expect(() => parseProducerConfig({ batchSize: 1024, bufferMemory: 512 }, DEFAULT_RETRY)).toThrow(/bufferMemory/);
+  });
+});
+
+describe('consumer options', () => {
+  it('defaults and ranges', () => {
+    expect(parseConsumerConfig({})).toEqual(CONSUMER_DEFAULTS);
+    expect(parseConsumerConfig({ maxWaitMs: 0 }).maxWaitMs).toBe(0);
+    expect(() => parseConsumerConfig({ maxWaitMs: -1 })).toThrow(RangeError);
+    expect(() => parseConsumerConfig({ initialOffset: 'middle' as never })).toThrow(/initialOffset/);
+    expect(() => parseConsumerConfig({ groupId: 'g' } as never)).toThrow(/unknown option 'groupId'/);
+  });
+});

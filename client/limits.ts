@@ -1,0 +1,26 @@
+/**
+ * Every bound the client library enforces on its options, in one place, with the relations between
+ * them checked when the module loads. Defaults live in `config.ts`.
+ */
+import { MAX_BATCH_BYTES_CEILING } from '../log/index.js';
+import { MAX_FRAME_BYTES_DEFAULT, MAX_IN_FLIGHT_REQUESTS_DEFAULT } from './protocol/index.js';
+
+/** A producer batch (estimated, uncompressed) never exceeds what the log accepts. */
+export const BATCH_SIZE_BYTES_MAX = MAX_BATCH_BYTES_CEILING;
+/** Produce requests in flight per broker connection; the broker reads at most this many at once. */
+export const PRODUCER_MAX_IN_FLIGHT_MAX = MAX_IN_FLIGHT_REQUESTS_DEFAULT;
+/** Retries of anything (a batch, a metadata or admin request). */
+export const RETRIES_MAX = 1000;
+/** Linger longer than a minute is a configuration mistake, not a batching strategy. */
+export const LINGER_MS_MAX = 60_000;
+/** A fetch response must fit in a frame the client accepts. */
+export const FETCH_MAX_BYTES_MAX = MAX_FRAME_BYTES_DEFAULT - 1024 * 1024;
+/** uint32 fields on the wire (timeouts, byte counts). */
+export const UINT32_MAX = 2 ** 32 - 1;
+
+function check(condition: boolean, what: string): void {
+  if (!condition) throw new Error(`client limits: ${what}`);
+}
+check(BATCH_SIZE_BYTES_MAX < MAX_FRAME_BYTES_DEFAULT, 'the largest batch fits in a default frame');
+check(FETCH_MAX_BYTES_MAX > BATCH_SIZE_BYTES_MAX, 'a fetch can always carry the largest batch whole');
+check(PRODUCER_MAX_IN_FLIGHT_MAX >= 1, 'at least one request in flight');
