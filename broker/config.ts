@@ -68,6 +68,8 @@ export const DEFAULT_BROKER_CONFIG: Omit<BrokerConfig, 'dataDir'> = Object.freez
   defaultTopicConfigs: Object.freeze({}),
 });
 
+const FREE_HTTP_ADDRESS: HostPort = Object.freeze({ host: '127.0.0.1', port: 0 });
+
 export class BrokerConfigError extends Error {
   constructor(message: string) {
     super(`invalid broker config: ${message}`);
@@ -143,7 +145,7 @@ export function parseBrokerConfig(input: unknown): BrokerConfig {
     config[key] = check(value, key);
   }
   if (config['dataDir'] === undefined) throw new BrokerConfigError(`'dataDir' is required`);
-  const httpGiven = (input as Record<string, unknown>)['http'] !== undefined;
-  if (!httpGiven && (config['listen'] as HostPort).port === 0) config['http'] = Object.freeze({ host: DEFAULT_BROKER_CONFIG.http?.host ?? '127.0.0.1', port: 0 });
+  // A broker on a free protocol port takes a free HTTP port too, unless told otherwise.
+  if ((input as Record<string, unknown>)['http'] === undefined && (config['listen'] as HostPort).port === 0) config['http'] = FREE_HTTP_ADDRESS;
   return Object.freeze(config) as unknown as BrokerConfig;
 }

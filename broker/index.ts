@@ -3,9 +3,18 @@
  * launcher) import.
  */
 export { startBroker, type Broker, type BrokerOptions } from './broker.js';
-export { UNKNOWN_API_KEY, type ApiCounters, type BrokerStats, type BrokerStatsSnapshot } from './broker-stats.js';
+export {
+  REQUEST_DURATION_BUCKETS_SECONDS,
+  UNKNOWN_API_KEY,
+  type ApiCounters,
+  type ApiStatsSnapshot,
+  type BrokerStats,
+  type BrokerStatsSnapshot,
+} from './broker-stats.js';
 export { BrokerConfigError, DEFAULT_BROKER_CONFIG, parseBrokerConfig, parseHostPort, type BrokerConfig, type HostPort } from './config.js';
+export type { HttpError } from './http-server.js';
 export { createLogger, silentLogger, type Logger } from './logger.js';
+export type { HistogramSnapshot } from './metrics.js';
 export type { Partition, PartitionLeadership } from './partition.js';
 export type { PartitionManager } from './partition-manager.js';
 export { parseTopicConfigs, TOPIC_CONFIG_KEYS, toLogConfig, type TopicConfigs } from './topic-config.js';

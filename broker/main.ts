@@ -9,7 +9,7 @@
  * Flags override the config file, whose keys are `BrokerConfig`'s (unknown keys are rejected). When
  * the listener is up it prints one line on stdout:
  *
- *   strata broker 0 listening on 127.0.0.1:7401 (data /var/lib/strata)
+ *   strata broker 0 listening on 127.0.0.1:7401 (http 127.0.0.1:7481, data /var/lib/strata)
  *
  * JSON logs go to stderr, so stdout stays that one line. Bad flags or config: one line on stderr,
  * exit 1.
@@ -79,7 +79,7 @@ export async function main(argv: readonly string[]): Promise<void> {
     process.exitCode = 1;
     return;
   }
-  process.stdout.write(`strata broker ${broker.nodeId} listening on ${broker.address.host}:${broker.address.port} (data ${broker.dataDir})\n`);
+  process.stdout.write(`strata broker ${broker.nodeId} listening on ${broker.address.host}:${broker.address.port} (${broker.httpAddress === undefined ? 'no http' : `http ${broker.httpAddress.host}:${broker.httpAddress.port}`}, data ${broker.dataDir})\n`);
   let stopping = false;
   const stop = (signal: string): void => {
     if (stopping) return;

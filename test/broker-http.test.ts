@@ -125,7 +125,8 @@ describe('broker HTTP server: lifecycle', () => {
   });
 
   it('takes a free HTTP port when the protocol listener asks for one and http is not given', async () => {
-    const broker = await start({ http: undefined });
+    const broker = await startBroker({ listen: LOCAL, logger: silentLogger() });
+    brokers.push(broker);
     expect(broker.config.http).toEqual({ host: '127.0.0.1', port: 0 });
     expect(broker.httpAddress?.port).toBeGreaterThan(0);
     expect(broker.httpAddress?.port).not.toBe(7481);

@@ -54,7 +54,7 @@ describe('broker lifecycle', () => {
       lines.once('line', resolve);
       void exited.then(() => reject(new Error(`broker exited before it was ready: ${stderr}`)));
     });
-    const match = /^strata broker 0 listening on 127\.0\.0\.1:(\d+) \(data (.+)\)$/.exec(firstLine);
+    const match = /^strata broker 0 listening on 127\.0\.0\.1:(\d+) \(http 127\.0\.0\.1:\d+, data (.+)\)$/.exec(firstLine);
     expect(match, firstLine).not.toBeNull();
     const port = Number(match?.[1]);
 

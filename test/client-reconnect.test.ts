@@ -19,7 +19,7 @@ afterAll(async () => {
 });
 
 it('producer and consumer survive a broker restart', async () => {
-  broker = await startBroker({ dataDir, listen: { host: '127.0.0.1', port: 0 }, logger: silentLogger(), shutdownGraceMs: 200 });
+  broker = await startBroker({ dataDir, listen: { host: '127.0.0.1', port: 0 }, http: null, logger: silentLogger(), shutdownGraceMs: 200 });
   const { port } = broker.address;
   client = new Client({ brokers: [`127.0.0.1:${port}`], retry: { retries: 8, initialRetryTimeMs: 50, maxRetryTimeMs: 1000 } });
   await client.admin().createTopics({ topics: [{ topic: 'restart', numPartitions: 2 }] });
@@ -37,7 +37,7 @@ it('producer and consumer survive a broker restart', async () => {
   // Sends made while the broker is down are retried until it is back.
   const sending = producer.send({ topic: 'restart', messages: Array.from({ length: 100 }, (_, i) => ({ key: `k${i}`, value: `after-${i}` })) });
   await new Promise((resolve) => setTimeout(resolve, 300));
-  broker = await startBroker({ dataDir, listen: { host: '127.0.0.1', port }, logger: silentLogger(), shutdownGraceMs: 200 });
+  broker = await startBroker({ dataDir, listen: { host: '127.0.0.1', port }, http: null, logger: silentLogger(), shutdownGraceMs: 200 });
   const results = await sending;
   expect(results).toHaveLength(100);
 

@@ -1,0 +1,34 @@
+/**
+ * The bounds of the `strata` client commands, in one place, with their relations to the client's and
+ * the log's limits checked when the module loads.
+ */
+import { MAX_BATCH_BYTES_CEILING } from '../../log/index.js';
+
+/**
+ * A line of `strata produce` input is one record. The topic's `max.message.bytes` (1 MiB by default)
+ * decides what is stored; this bound only keeps a stream without newlines from filling memory.
+ */
+export const PRODUCE_LINE_BYTES_MAX = 16 * 1024 * 1024;
+/**
+ * Records handed to the producer and not yet acknowledged, by `produce` and `perf produce`. Enough to
+ * keep every partition's batches full and five requests in flight; small enough that a slow broker
+ * slows the reading of stdin instead of growing memory.
+ */
+export const PENDING_RECORDS_MAX = 200_000;
+/** The producer's default `bufferMemory` (client/config.ts). */
+const PRODUCER_BUFFER_BYTES_DEFAULT = 32 * 1024 * 1024;
+/** The same window in bytes: half the producer's default buffer memory. */
+export const PENDING_BYTES_MAX = 16 * 1024 * 1024;
+/** `perf produce` keeps every latency for exact percentiles: 8 bytes a record. */
+export const PERF_RECORDS_MAX = 100_000_000;
+/** `perf produce --record-size`: as large as a line of `produce`. */
+export const PERF_RECORD_BYTES_MAX = PRODUCE_LINE_BYTES_MAX;
+/** `consume --timeout-ms` and `perf consume --timeout-ms`: a day is long enough to mean "forever". */
+export const IDLE_TIMEOUT_MS_MAX = 24 * 60 * 60 * 1000;
+
+function check(condition: boolean, what: string): void {
+  if (!condition) throw new Error(`cli limits: ${what}`);
+}
+check(PRODUCE_LINE_BYTES_MAX <= PENDING_BYTES_MAX, 'the pending window admits the largest line');
+check(PENDING_BYTES_MAX < PRODUCER_BUFFER_BYTES_DEFAULT, "the window fits in the producer's default buffer, so a send never waits for memory the window holds");
+check(PRODUCE_LINE_BYTES_MAX < MAX_BATCH_BYTES_CEILING, 'a line could be stored by a topic that allows it');
