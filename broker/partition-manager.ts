@@ -20,14 +20,14 @@
  */
 import fs from 'node:fs';
 import path from 'node:path';
-import { asEpoch, Log, type LogConfig } from '../log/index.js';
+import { asEpoch, fsyncDirectory, Log, replaceFileAtomically, type LogConfig } from '../log/index.js';
 import { StrataError } from '../client/protocol/index.js';
 import { MAX_PARTITIONS_PER_TOPIC, MAX_TOPICS } from './limits.js';
 import { errorFields, partitionLogger, topicLogger, type Logger } from './logger.js';
 import { Partition } from './partition.js';
 import { parseTopicConfigs, toLogConfig, type TopicConfigs } from './topic-config.js';
 import { topicNameProblem } from './topic-name.js';
-import { fsyncDirectory, TopicStore, type TopicMetadata } from './topic-store.js';
+import { TopicStore, type TopicMetadata } from './topic-store.js';
 
 export const PARTITION_METADATA_FILE = 'partition.metadata';
 
@@ -332,13 +332,5 @@ function readPartitionMetadata(dir: string): PartitionMetadataFile | undefined {
 function writePartitionMetadata(dir: string, topic: TopicMetadata, index: number): void {
   const file = path.join(dir, PARTITION_METADATA_FILE);
   const body: PartitionMetadataFile = { version: 1, topic: topic.name, partition: index, topicId: topic.topicId };
-  const fd = fs.openSync(`${file}.tmp`, 'w');
-  try {
-    fs.writeFileSync(fd, JSON.stringify(body));
-    fs.fsyncSync(fd);
-  } finally {
-    fs.closeSync(fd);
-  }
-  fs.renameSync(`${file}.tmp`, file);
-  fsyncDirectory(dir);
+  replaceFileAtomically(file, JSON.stringify(body));
 }

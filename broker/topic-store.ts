@@ -22,6 +22,7 @@
 import { randomUUID } from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
+import { replaceFileAtomically } from '../log/index.js';
 import type { TopicConfigs } from './topic-config.js';
 import { isValidTopicName } from './topic-name.js';
 
@@ -105,29 +106,10 @@ export class TopicStore {
   }
 
   private write(next: Map<string, TopicMetadata>): void {
-    const body = JSON.stringify({ version: FORMAT_VERSION, topics: [...next.values()] }, null, 2);
-    const tmp = `${this.file}.tmp`;
-    const fd = fs.openSync(tmp, 'w');
-    try {
-      fs.writeFileSync(fd, body);
-      fs.fsyncSync(fd);
-    } finally {
-      fs.closeSync(fd);
-    }
-    fs.renameSync(tmp, this.file);
-    fsyncDirectory(path.dirname(this.file));
+    replaceFileAtomically(this.file, JSON.stringify({ version: FORMAT_VERSION, topics: [...next.values()] }, null, 2));
     // Only now, with the file durable, does memory follow.
     this.topics.clear();
     for (const [name, topic] of next) this.topics.set(name, topic);
-  }
-}
-
-export function fsyncDirectory(dir: string): void {
-  const fd = fs.openSync(dir, 'r');
-  try {
-    fs.fsyncSync(fd);
-  } finally {
-    fs.closeSync(fd);
   }
 }
 

@@ -2,6 +2,8 @@
  * The storage engine's public surface: the only file other folders import. The client uses the
  * record batch codec; the broker and replication use the partition log.
  */
+export { replaceFileAtomically } from './atomic-file.js';
+export { fsyncDirectory } from './directory.js';
 export {
   BatchField,
   CompressionCodec,

@@ -16,7 +16,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { crc32c } from './crc32c.js';
-import { fsyncDirectory } from './directory.js';
+import { replaceFileAtomically } from './atomic-file.js';
 import type { Offset } from './units.js';
 
 export const CHECKPOINT_FILE = 'log.checkpoint';
@@ -51,16 +51,5 @@ export function readLogCheckpoint(dir: string): LogCheckpoint | undefined {
 
 export function writeLogCheckpoint(dir: string, checkpoint: LogCheckpoint): void {
   const json = body(checkpoint);
-  const text = `${json.slice(0, -1)},"crc":${crc32c(Buffer.from(json))}}\n`;
-  const file = path.join(dir, CHECKPOINT_FILE);
-  const temp = `${file}.tmp`;
-  const fd = fs.openSync(temp, 'w');
-  try {
-    fs.writeFileSync(fd, text);
-    fs.fsyncSync(fd);
-  } finally {
-    fs.closeSync(fd);
-  }
-  fs.renameSync(temp, file);
-  fsyncDirectory(dir);
+  replaceFileAtomically(path.join(dir, CHECKPOINT_FILE), `${json.slice(0, -1)},"crc":${crc32c(Buffer.from(json))}}\n`);
 }

@@ -18,6 +18,16 @@ export interface CommandContext {
 
 export const DEFAULT_BOOTSTRAP = '127.0.0.1:7401';
 
+/** A command that failed and says with which exit code (1 unless told). */
+export class CommandFailure extends Error {
+  readonly exitCode: number;
+  constructor(message: string, exitCode = 1) {
+    super(message);
+    this.name = 'CommandFailure';
+    this.exitCode = exitCode;
+  }
+}
+
 /** Bad flags or arguments: the user's mistake, reported without a stack. */
 export class UsageError extends Error {
   constructor(message: string) {

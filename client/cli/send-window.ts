@@ -22,13 +22,15 @@ export class SendWindow {
     private readonly maxBytes: number,
   ) {}
 
-  /** Waits until `records` of `bytes` more fit, or a send failed. An empty window admits anything. */
+  /** Whether `records` of `bytes` more fit now. An empty window admits anything; a failed one nothing. */
+  hasRoom(records: number, bytes: number): boolean {
+    if (this.failure !== undefined) return false;
+    return this.pendingRecords === 0 || (this.pendingRecords + records <= this.maxRecords && this.pendingBytes + bytes <= this.maxBytes);
+  }
+
+  /** Waits until `records` of `bytes` more fit, or a send failed. */
   async admit(records: number, bytes: number): Promise<void> {
-    while (
-      this.failure === undefined &&
-      this.pendingRecords > 0 &&
-      (this.pendingRecords + records > this.maxRecords || this.pendingBytes + bytes > this.maxBytes)
-    ) {
+    while (this.failure === undefined && !this.hasRoom(records, bytes)) {
       await new Promise<void>((resolve) => (this.waiter = resolve));
     }
   }
