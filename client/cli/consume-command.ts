@@ -131,8 +131,9 @@ export async function runConsumeCommand(argv: readonly string[], context: Comman
           if (maxMessages !== undefined && consumed >= maxMessages) stop();
           const waiting = write(context.stdout, text);
           if (waiting !== undefined) {
-            // Time spent waiting for the reader is not idle time.
+            // Time spent waiting for the reader is not idle time. (A cleared timer cannot be refreshed.)
             if (idleTimer !== undefined) clearTimeout(idleTimer);
+            idleTimer = undefined;
             await waiting;
           }
           armIdleTimer();

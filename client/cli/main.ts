@@ -1,46 +1,103 @@
 /**
  * The client side of the `strata` command (everything but `strata broker …`, which `broker/cli.ts`
- * runs before it hands the rest here). Exit 0 on success; on bad input or failure, one line on stderr
- * and a non-zero exit.
+ * runs before it hands the rest here). One file per command group does the work; this one reads the
+ * global options, picks the group and turns failures into the command's contract:
+ *
+ * - exit 0 on success;
+ * - on bad input or a failed request, one line on stderr — `strata: MESSAGE`, or `strata: ERROR_NAME:
+ *   MESSAGE` for a StrataError — and exit 1 (or the exit code a `CommandFailure` names).
+ *
+ * Global options, accepted anywhere on the line: `--bootstrap HOST:PORT[,HOST:PORT...]` (else the
+ * environment's STRATA_BOOTSTRAP, else 127.0.0.1:7401) and `--help`.
  */
-import fs from 'node:fs';
-import { parseArgs } from 'node:util';
-import { dumpLog } from './dump-log.js';
+import { StrataError } from '../index.js';
+import { exitQuietlyOnBrokenPipe } from './backpressure.js';
+import { CommandFailure, DEFAULT_BOOTSTRAP, parseBootstrap, UsageError, type CommandContext } from './command-context.js';
+import { CONSUME_USAGE, runConsumeCommand } from './consume-command.js';
+import { LOG_USAGE, runLogCommand } from './log-command.js';
+import { PERF_USAGE, runPerfCommand } from './perf-command.js';
+import { PRODUCE_USAGE, runProduceCommand } from './produce-command.js';
+import { runTopicCommand, TOPIC_USAGE } from './topic-command.js';
 
-export const CLIENT_USAGE = `  strata log dump FILE.log [--records] [--format text|json]   print a segment's batches (and records)`;
+export const CLIENT_USAGE = [
+  TOPIC_USAGE,
+  PRODUCE_USAGE,
+  '                       (one record per stdin line; with --key-separator, key<SEP>value; default acks all)',
+  CONSUME_USAGE,
+  PERF_USAGE,
+  LOG_USAGE,
+  `  (client commands take --bootstrap HOST:PORT[,HOST:PORT...], else $STRATA_BOOTSTRAP, else ${DEFAULT_BOOTSTRAP})`,
+].join('\n');
 const USAGE = `usage:\n${CLIENT_USAGE}`;
 
-function fail(message: string, code = 1): never {
-  process.stderr.write(`strata: ${message}\n`);
-  process.exit(code);
+/** How long a finished command waits for stray handles before it exits anyway. */
+const EXIT_GRACE_MS = 2000;
+
+/** Takes the global options out of `argv`, wherever they are (up to a `--`). */
+export function splitGlobalOptions(argv: readonly string[], env: NodeJS.ProcessEnv): { brokers: string[]; help: boolean; rest: string[] } {
+  let bootstrap: string | undefined;
+  let help = false;
+  const rest: string[] = [];
+  for (let i = 0; i < argv.length; i++) {
+    const arg = argv[i]!;
+    if (arg === '--') {
+      rest.push(...argv.slice(i));
+      break;
+    }
+    if (arg === '--help' || arg === '-h') help = true;
+    else if (arg === '--bootstrap') {
+      bootstrap = argv[++i];
+      if (bootstrap === undefined) throw new UsageError('--bootstrap needs HOST:PORT[,HOST:PORT...]');
+    } else if (arg.startsWith('--bootstrap=')) bootstrap = arg.slice('--bootstrap='.length);
+    else rest.push(arg);
+  }
+  const fromEnv = env['STRATA_BOOTSTRAP'];
+  const brokers = parseBootstrap(bootstrap ?? (fromEnv !== undefined && fromEnv.trim() !== '' ? fromEnv : DEFAULT_BOOTSTRAP));
+  return { brokers, help, rest };
 }
 
-function run(argv: string[]): void {
-  const { values, positionals } = parseArgs({
-    args: argv,
-    allowPositionals: true,
-    strict: true,
-    options: {
-      records: { type: 'boolean', default: false },
-      format: { type: 'string', default: 'text' },
-      help: { type: 'boolean', short: 'h', default: false },
-    },
-  });
-  if (values.help) return void process.stdout.write(`${USAGE}\n`);
-  const [group, command, file, ...extra] = positionals;
-  if (group !== 'log' || command !== 'dump' || file === undefined || extra.length > 0) fail(`unknown command '${positionals.join(' ')}'\n${USAGE}`);
-  if (values.format !== 'text' && values.format !== 'json') fail(`--format must be text or json, got '${values.format}'`);
-  if (!fs.existsSync(file)) fail(`no such file: ${file}`);
-  const summary = dumpLog(file, { records: values.records, format: values.format, write: (line) => process.stdout.write(`${line}\n`) });
-  process.stderr.write(`${summary.batches} batches, ${summary.records} records, ${summary.validBytes} valid bytes\n`);
-  if (summary.error !== undefined) fail(summary.error, 2);
+async function run(argv: readonly string[]): Promise<void> {
+  const { brokers, help, rest } = splitGlobalOptions(argv, process.env);
+  if (help) return void process.stdout.write(`${USAGE}\n`);
+  const context: CommandContext = { brokers, stdin: process.stdin, stdout: process.stdout, stderr: process.stderr };
+  const [group, ...args] = rest;
+  switch (group) {
+    case 'topic':
+      return runTopicCommand(args, context);
+    case 'produce':
+      return runProduceCommand(args, context);
+    case 'consume':
+      return runConsumeCommand(args, context);
+    case 'perf':
+      return runPerfCommand(args, context);
+    case 'log':
+      return runLogCommand(args, context);
+    default:
+      throw new UsageError(`unknown command '${rest.join(' ')}'; see strata --help`);
+  }
 }
 
-/** Runs one client command; exits the process with a one-line error on failure. */
-export function runClientCommand(argv: string[]): void {
+/** The one line a failure prints, without `strata: `. */
+export function describeFailure(error: unknown): string {
+  let line: string;
+  if (error instanceof StrataError) line = `${error.errorName}: ${error.message}`;
+  else if (error instanceof Error) line = error.message;
+  else line = String(error);
+  return line.replace(/\s*\n\s*/g, ' ').trim();
+}
+
+/**
+ * Runs one client command. On success the process exits 0 once nothing is left to do (or after a
+ * short grace, should a handle linger); on failure it prints one line and exits at once.
+ */
+export async function runClientCommand(argv: string[]): Promise<void> {
+  exitQuietlyOnBrokenPipe(process.stdout);
   try {
-    run(argv);
+    await run(argv);
+    process.exitCode = 0;
+    setTimeout(() => process.exit(), EXIT_GRACE_MS).unref();
   } catch (error) {
-    fail(error instanceof Error ? error.message : String(error));
+    process.stderr.write(`strata: ${describeFailure(error)}\n`);
+    process.exit(error instanceof CommandFailure ? error.exitCode : 1);
   }
 }

@@ -13,6 +13,7 @@
  * At the end it prints one line on stderr, `produced N records to TOPIC in T s (R records/s)`. A
  * failed send stops the reading; what was in flight settles, the summary counts what was
  * acknowledged, and the command fails with the send's error. The default acks is all, as Kafka's.
+ * SIGINT or SIGTERM ends the input early: what was read is sent and acknowledged first (exit 0).
  */
 import { parseArgs } from 'node:util';
 import type { ProducerMessage } from '../index.js';
@@ -55,25 +56,43 @@ export async function runProduceCommand(argv: readonly string[], context: Comman
     const startedMs = performance.now();
     let lineNumber = 0;
     let badLine: Error | undefined;
-    for await (const lines of readLines(context.stdin as AsyncIterable<Buffer>, PRODUCE_LINE_BYTES_MAX)) {
-      const messages: ProducerMessage[] = [];
-      let bytes = 0;
-      for (const line of lines) {
-        lineNumber++;
-        const message = toMessage(line, separatorBytes, partition);
-        if (message === undefined) {
-          badLine = new UsageError(`line ${lineNumber} has no key separator '${separator}'`);
-          break;
+    // SIGINT/SIGTERM end the input: what was read is still sent and acknowledged, as Kafka's console
+    // producer flushes on exit. A second signal exits at once.
+    let interrupted = false;
+    const onSignal = () => {
+      if (interrupted) process.exit(130);
+      interrupted = true;
+      (context.stdin as NodeJS.ReadableStream & { destroy?: () => void }).destroy?.();
+    };
+    process.on('SIGINT', onSignal);
+    process.on('SIGTERM', onSignal);
+    try {
+      for await (const lines of readLines(context.stdin as AsyncIterable<Buffer>, PRODUCE_LINE_BYTES_MAX)) {
+        const messages: ProducerMessage[] = [];
+        let bytes = 0;
+        for (const line of lines) {
+          lineNumber++;
+          const message = toMessage(line, separatorBytes, partition);
+          if (message === undefined) {
+            badLine = new UsageError(`line ${lineNumber} has no key separator '${separator}'`);
+            break;
+          }
+          messages.push(message);
+          bytes += line.length;
         }
-        messages.push(message);
-        bytes += line.length;
+        if (messages.length > 0) {
+          await window.admit(messages.length, bytes);
+          if (window.failure !== undefined) break;
+          window.track(producer.send({ topic: topic!, messages }), messages.length, bytes);
+        }
+        if (badLine !== undefined || window.failure !== undefined || interrupted) break;
       }
-      if (messages.length > 0) {
-        await window.admit(messages.length, bytes);
-        if (window.failure !== undefined) break;
-        window.track(producer.send({ topic: topic!, messages }), messages.length, bytes);
-      }
-      if (badLine !== undefined || window.failure !== undefined) break;
+    } catch (error) {
+      // Destroying stdin on a signal ends the iteration with a premature-close error.
+      if (!interrupted) throw error;
+    } finally {
+      process.off('SIGINT', onSignal);
+      process.off('SIGTERM', onSignal);
     }
     await producer.flush().catch(() => undefined);
     await window.settle();
