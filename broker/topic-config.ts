@@ -89,7 +89,7 @@ export function toLogConfig(overrides: TopicConfigs, defaults: TopicConfigs = {}
   } catch (error) {
     if (!(error instanceof LogError)) throw error;
     // The log names its own field; say it in the topic's words.
-    let message = error.message;
+    let message = error.detail ?? error.message;
     for (const [field, key] of keyOfField) message = message.replaceAll(`'${field}'`, `topic config '${key}'`);
     throw invalid(message);
   }

@@ -13,6 +13,7 @@ import type { PartitionInfo } from './cluster-metadata.js';
 import {
   API_KEYS,
   ERRORS,
+  errorByCode,
   LIST_OFFSETS_EARLIEST,
   LIST_OFFSETS_LATEST,
   StrataError,
@@ -96,7 +97,7 @@ export class Admin {
     let allCreated = true;
     for (const result of response.topics) {
       if (result.errorCode === ERRORS.TOPIC_ALREADY_EXISTS.code) allCreated = false;
-      else if (result.errorCode !== 0) throw StrataError.fromCode(result.errorCode, `Topic '${result.name}': ${result.errorMessage}`);
+      else if (result.errorCode !== 0) throw topicError(result);
     }
     if (!(options.validateOnly ?? false) && (options.waitForLeaders ?? true)) {
       await this.waitForLeaders(options.topics.map((t) => t.topic), timeoutMs);
@@ -123,7 +124,7 @@ export class Admin {
     const response = await this.toController(API_KEYS.deleteTopics, { topics: [...options.topics], timeoutMs: options.timeoutMs ?? DEFAULT_TIMEOUT_MS });
     for (const topic of options.topics) this.client.metadata.invalidate(topic);
     for (const result of response.topics) {
-      if (result.errorCode !== 0) throw StrataError.fromCode(result.errorCode, `Topic '${result.name}': ${result.errorMessage}`);
+      if (result.errorCode !== 0) throw topicError(result);
     }
   }
 
@@ -250,4 +251,14 @@ export class Admin {
   private checkOpen(): void {
     if (this.isClosed) throw new StrataError('NETWORK_EXCEPTION', 'The admin client is closed.');
   }
+}
+
+/**
+ * The error for a topic's result. The broker's message already opens with the code's generic text,
+ * which StrataError adds too: keep it once.
+ */
+function topicError(result: { name: string; errorCode: number; errorMessage: string }): StrataError {
+  const generic = errorByCode(result.errorCode)?.message ?? '';
+  const detail = result.errorMessage.startsWith(generic) ? result.errorMessage.slice(generic.length).trim() : result.errorMessage;
+  return StrataError.fromCode(result.errorCode, detail === '' ? `Topic '${result.name}'.` : `Topic '${result.name}': ${detail}`);
 }

@@ -64,10 +64,13 @@ export class LogError extends Error {
   readonly code: number;
   readonly errorName: LogErrorName;
   readonly retriable: boolean;
+  /** What this occurrence adds to the code's generic message, for callers that re-wrap it. */
+  readonly detail: string | undefined;
 
   constructor(name: LogErrorName, detail?: string, options?: ErrorOptions) {
     const info = LOG_ERRORS[name];
     super(detail === undefined ? info.message : `${info.message} ${detail}`, options);
+    this.detail = detail;
     this.name = 'LogError';
     this.code = info.code;
     this.errorName = name;

@@ -118,6 +118,8 @@ describe('strata topic', () => {
     expectOneLineError(duplicate, /^strata: TOPIC_ALREADY_EXISTS: .*cli-dup/);
     expectOneLineError(badName, /^strata: INVALID_TOPIC_EXCEPTION: /);
     expectOneLineError(badConfig, /^strata: INVALID_CONFIG: .*no\.such\.config/);
+    // The code's generic text appears once, not once from the broker and again from the client.
+    expect(badConfig.stderr.split('The log configuration is invalid.').length).toBe(2);
     expectOneLineError(badPair, /^strata: --config must be key=value/);
     expectOneLineError(badCount, /^strata: --partitions must be an integer/);
     expectOneLineError(unknownVerb, /^strata: unknown command 'topic frob'/);
