@@ -130,17 +130,26 @@ describe('broker lifecycle', () => {
         topics: [{ name: 'table', partitions: [{ partition: 0, records: encodeBatch([{ key: `k${i % 3}`, value: `${i}`.padEnd(200, '.') }]) }] }],
       });
     }
-    // A fetch returns batches from one segment at a time: read on until the high watermark.
+    // A fetch returns batches from one segment at a time: read on until the high watermark. Start at
+    // the log start offset: compaction can empty the oldest segments, and retention then drops them.
     const readAll = async () => {
       const all: Array<{ offset: number; value: Buffer | null }> = [];
-      for (let offset = 0; offset < 40; ) {
+      const earliest = await connection.request(API_KEYS.listOffsets, { topics: [{ name: 'table', partitions: [{ partition: 0, timestamp: -2 }] }] });
+      for (let offset = earliest.topics[0]?.partitions[0]?.offset ?? 0; offset < 40; ) {
         const response = await connection.request(API_KEYS.fetch, {
           maxWaitMs: 0,
           minBytes: 1,
           maxBytes: 1 << 20,
           topics: [{ name: 'table', partitions: [{ partition: 0, fetchOffset: offset, partitionMaxBytes: 1 << 20 }] }],
         });
-        const batches = [...decodeBatches(response.topics[0]?.partitions[0]?.records ?? Buffer.alloc(0))];
+        const result = response.topics[0]?.partitions[0];
+        // Retention may move the start between reads: follow it rather than stop.
+        if (result?.errorCode === 1 && result.logStartOffset > offset) {
+          all.length = 0;
+          offset = result.logStartOffset;
+          continue;
+        }
+        const batches = [...decodeBatches(result?.records ?? Buffer.alloc(0))];
         const last = batches.at(-1);
         if (last === undefined) break;
         all.push(...batches.flatMap((b) => b.records));
