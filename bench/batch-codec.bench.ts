@@ -13,7 +13,8 @@
  * than random bytes (which it would store raw) or zeros (which it would erase).
  */
 import os from 'node:os';
-import { Bench, type Task } from 'tinybench';
+import { Bench } from 'tinybench';
+import { opsPerSecond } from './task-rate.js';
 import { validateBatch } from '../log/batch-header.js';
 import { MAX_BATCH_BYTES_CEILING } from '../log/limits.js';
 import { decodeBatch, encodeBatch, type RecordInput } from '../log/record-batch.js';
@@ -43,12 +44,6 @@ function records(): RecordInput[] {
   return Array.from({ length: RECORDS_PER_BATCH }, (_, i) => ({ key: null, value: value(i), timestamp: now + i }));
 }
 
-/** Operations per second from the mean latency (total time / runs), not the mean of per-sample rates. */
-function opsPerSecond(task: Task | undefined): number {
-  const result = task?.result;
-  if (result === undefined || !('period' in result)) throw new Error(`bench task ${task?.name} did not complete`);
-  return 1000 / result.period;
-}
 
 /** Keeps results alive so the JIT cannot drop the work. */
 let sink = 0;

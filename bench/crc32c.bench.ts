@@ -11,7 +11,8 @@
  */
 import { randomBytes } from 'node:crypto';
 import os from 'node:os';
-import { Bench, type Task } from 'tinybench';
+import { Bench } from 'tinybench';
+import { opsPerSecond } from './task-rate.js';
 import { crc32c } from '../log/crc32c.js';
 import type { BenchContext, Figure } from './run.js';
 
@@ -64,11 +65,6 @@ function crc32cSlicing8(buf: Uint8Array): number {
   return (crc ^ 0xffffffff) >>> 0;
 }
 
-function opsPerSecond(task: Task | undefined): number {
-  const result = task?.result;
-  if (result === undefined || !('period' in result)) throw new Error(`bench task ${task?.name} did not complete`);
-  return 1000 / result.period;
-}
 
 let sink = 0;
 
