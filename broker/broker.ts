@@ -3,7 +3,7 @@
  * protocol server, HTTP server (admin API, metrics), counters. `startBroker` wires them up;
  * `close()` shuts them down in order:
  *
- * 1. wake parked fetches and park no more (they answer with what they have);
+ * 1. wake parked fetches and held heartbeats, and park no more (they answer with what they have);
  * 2. stop accepting connections, finish the requests already read, write their answers; the HTTP
  *    server likewise, at the same time;
  * 3. stop the cleanup task and close every log (flush, indexes, clean-shutdown marker);
@@ -16,6 +16,7 @@ import { performance } from 'node:perf_hooks';
 import { BrokerStats } from './broker-stats.js';
 import { parseBrokerConfig, type BrokerConfig, type HostPort } from './config.js';
 import { FetchPurgatory } from './delayed-fetch.js';
+import { GroupCoordinator } from './group/group-coordinator.js';
 import { HttpServer } from './http-server.js';
 import { brokerLogger, createLogger, type Logger } from './logger.js';
 import { PartitionManager } from './partition-manager.js';
@@ -69,12 +70,32 @@ export async function startBroker(options: BrokerOptions = {}): Promise<Broker> 
       ...(clock === undefined ? {} : { clock }),
     });
     partitions.subscribe(fetches);
+    let groups: GroupCoordinator;
+    try {
+      groups = await GroupCoordinator.open({
+        partitions,
+        settings: {
+          sessionTimeoutMsDefault: config.groupSessionTimeoutMs,
+          sessionTimeoutMsMin: config.groupMinSessionTimeoutMs,
+          sessionTimeoutMsMax: config.groupMaxSessionTimeoutMs,
+          heartbeatIntervalMs: config.groupHeartbeatIntervalMs,
+          maxMembers: config.groupMaxSize,
+          offsetsTopicPartitions: config.offsetsTopicPartitions,
+        },
+        logger,
+        ...(clock === undefined ? {} : { clock }),
+      });
+    } catch (error) {
+      await partitions.close();
+      throw error;
+    }
     let shuttingDown = false;
     let server: Server | undefined;
     const services: BrokerServices = {
       nodeId: config.nodeId,
       partitions,
       fetches,
+      groups,
       stats,
       advertisedAddress: () => server?.address ?? config.listen,
       isShuttingDown: () => shuttingDown,
@@ -91,6 +112,7 @@ export async function startBroker(options: BrokerOptions = {}): Promise<Broker> 
         logger,
       });
     } catch (error) {
+      groups.close();
       await partitions.close();
       throw error;
     }
@@ -109,6 +131,7 @@ export async function startBroker(options: BrokerOptions = {}): Promise<Broker> 
         });
       } catch (error) {
         fetches.close();
+        groups.close();
         await listening.close(0);
         await partitions.close();
         throw error;
@@ -121,6 +144,7 @@ export async function startBroker(options: BrokerOptions = {}): Promise<Broker> 
     const close = async (): Promise<void> => {
       shuttingDown = true;
       fetches.close();
+      groups.close();
       await Promise.all([listening.close(config.shutdownGraceMs), http?.close()]);
       await partitions.close();
       if (temporaryDir !== undefined) fs.rmSync(temporaryDir, { recursive: true, force: true });

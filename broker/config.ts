@@ -9,6 +9,13 @@
  */
 import {
   CONNECTION_IDLE_MS_DEFAULT,
+  GROUP_HEARTBEAT_INTERVAL_MS_DEFAULT,
+  GROUP_MAX_SIZE_CEILING,
+  GROUP_MAX_SIZE_DEFAULT,
+  GROUP_SESSION_CHECK_INTERVAL_MS,
+  GROUP_SESSION_TIMEOUT_MS_DEFAULT,
+  GROUP_SESSION_TIMEOUT_MS_MAX_DEFAULT,
+  GROUP_SESSION_TIMEOUT_MS_MIN_DEFAULT,
   LOG_CLEANUP_INTERVAL_MS_DEFAULT,
   LOG_CLEANUP_INTERVAL_MS_MIN,
   MAX_CONNECTIONS_CEILING,
@@ -19,7 +26,9 @@ import {
   MAX_IN_FLIGHT_REQUESTS_CEILING,
   MAX_IN_FLIGHT_REQUESTS_DEFAULT,
   MAX_PENDING_FETCHES_CEILING,
+  MAX_PARTITIONS_PER_TOPIC,
   MAX_PENDING_FETCHES_DEFAULT,
+  OFFSETS_TOPIC_PARTITIONS_DEFAULT,
   SHUTDOWN_GRACE_MS_DEFAULT,
 } from './limits.js';
 import { StrataError } from '../client/protocol/index.js';
@@ -52,6 +61,17 @@ export interface BrokerConfig {
   readonly shutdownGraceMs: number;
   /** Topic configs (Kafka names) every topic starts from; a topic's own configs override them. */
   readonly defaultTopicConfigs: TopicConfigs;
+  /** A group member's session when it asks for none (sends 0). */
+  readonly groupSessionTimeoutMs: number;
+  /** The session timeouts members may ask for. */
+  readonly groupMinSessionTimeoutMs: number;
+  readonly groupMaxSessionTimeoutMs: number;
+  /** How often members are told to heartbeat (at most a third of their session). */
+  readonly groupHeartbeatIntervalMs: number;
+  /** Members of one group. */
+  readonly groupMaxSize: number;
+  /** Partitions of `__consumer_offsets` when this broker creates it; an existing topic keeps its own. */
+  readonly offsetsTopicPartitions: number;
 }
 
 export const DEFAULT_BROKER_CONFIG: Omit<BrokerConfig, 'dataDir'> = Object.freeze({
@@ -66,6 +86,12 @@ export const DEFAULT_BROKER_CONFIG: Omit<BrokerConfig, 'dataDir'> = Object.freez
   logCleanupIntervalMs: LOG_CLEANUP_INTERVAL_MS_DEFAULT,
   shutdownGraceMs: SHUTDOWN_GRACE_MS_DEFAULT,
   defaultTopicConfigs: Object.freeze({}),
+  groupSessionTimeoutMs: GROUP_SESSION_TIMEOUT_MS_DEFAULT,
+  groupMinSessionTimeoutMs: GROUP_SESSION_TIMEOUT_MS_MIN_DEFAULT,
+  groupMaxSessionTimeoutMs: GROUP_SESSION_TIMEOUT_MS_MAX_DEFAULT,
+  groupHeartbeatIntervalMs: GROUP_HEARTBEAT_INTERVAL_MS_DEFAULT,
+  groupMaxSize: GROUP_MAX_SIZE_DEFAULT,
+  offsetsTopicPartitions: OFFSETS_TOPIC_PARTITIONS_DEFAULT,
 });
 
 const FREE_HTTP_ADDRESS: HostPort = Object.freeze({ host: '127.0.0.1', port: 0 });
@@ -129,6 +155,12 @@ const CHECKS: Readonly<Record<keyof BrokerConfig, Check>> = {
       throw new BrokerConfigError(`'${key}': ${error instanceof StrataError ? error.message : String(error)}`);
     }
   },
+  groupSessionTimeoutMs: integerIn(GROUP_SESSION_CHECK_INTERVAL_MS, 2 ** 31 - 1),
+  groupMinSessionTimeoutMs: integerIn(GROUP_SESSION_CHECK_INTERVAL_MS, 2 ** 31 - 1),
+  groupMaxSessionTimeoutMs: integerIn(GROUP_SESSION_CHECK_INTERVAL_MS, 2 ** 31 - 1),
+  groupHeartbeatIntervalMs: integerIn(1, 2 ** 31 - 1),
+  groupMaxSize: integerIn(1, GROUP_MAX_SIZE_CEILING),
+  offsetsTopicPartitions: integerIn(1, MAX_PARTITIONS_PER_TOPIC),
 };
 
 /**
@@ -145,6 +177,10 @@ export function parseBrokerConfig(input: unknown): BrokerConfig {
     config[key] = check(value, key);
   }
   if (config['dataDir'] === undefined) throw new BrokerConfigError(`'dataDir' is required`);
+  const [sessionMin, session, sessionMax] = [config['groupMinSessionTimeoutMs'], config['groupSessionTimeoutMs'], config['groupMaxSessionTimeoutMs']] as number[];
+  if (!(sessionMin! <= session! && session! <= sessionMax!)) {
+    throw new BrokerConfigError(`'groupSessionTimeoutMs' (${session}) must lie within groupMinSessionTimeoutMs (${sessionMin}) and groupMaxSessionTimeoutMs (${sessionMax})`);
+  }
   // A broker on a free protocol port takes a free HTTP port too, unless told otherwise.
   if ((input as Record<string, unknown>)['http'] === undefined && (config['listen'] as HostPort).port === 0) config['http'] = FREE_HTTP_ADDRESS;
   return Object.freeze(config) as unknown as BrokerConfig;

@@ -239,6 +239,7 @@ export class ConnectionHandler {
     const parent = this.logger;
     const context: RequestContext = {
       header,
+      clientHost: this.socket.remoteAddress ?? '',
       signal: this.abort.signal,
       services: this.services,
       get logger() {

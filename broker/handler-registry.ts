@@ -5,11 +5,18 @@
  */
 import { API_KEYS, type ApiKey, type RequestOf, type ResponseOf } from '../client/protocol/index.js';
 import { handleApiVersions } from './handlers/api-versions.js';
+import { handleConsumerGroupDescribe } from './handlers/consumer-group-describe.js';
+import { handleConsumerGroupHeartbeat } from './handlers/consumer-group-heartbeat.js';
 import { handleCreateTopics } from './handlers/create-topics.js';
+import { handleDeleteGroups } from './handlers/delete-groups.js';
 import { handleDeleteTopics } from './handlers/delete-topics.js';
 import { handleFetch } from './handlers/fetch.js';
+import { handleFindCoordinator } from './handlers/find-coordinator.js';
+import { handleListGroups } from './handlers/list-groups.js';
 import { handleListOffsets } from './handlers/list-offsets.js';
 import { handleMetadata } from './handlers/metadata.js';
+import { handleOffsetCommit } from './handlers/offset-commit.js';
+import { handleOffsetFetch } from './handlers/offset-fetch.js';
 import { handleProduce } from './handlers/produce.js';
 import type { RequestContext } from './request-context.js';
 
@@ -21,9 +28,16 @@ export const HANDLERS: { readonly [K in ApiKey]: Handler<K> } = Object.freeze({
   [API_KEYS.fetch]: handleFetch,
   [API_KEYS.listOffsets]: handleListOffsets,
   [API_KEYS.metadata]: handleMetadata,
+  [API_KEYS.offsetCommit]: handleOffsetCommit,
+  [API_KEYS.offsetFetch]: handleOffsetFetch,
+  [API_KEYS.findCoordinator]: handleFindCoordinator,
+  [API_KEYS.listGroups]: handleListGroups,
   [API_KEYS.apiVersions]: handleApiVersions,
   [API_KEYS.createTopics]: handleCreateTopics,
   [API_KEYS.deleteTopics]: handleDeleteTopics,
+  [API_KEYS.deleteGroups]: handleDeleteGroups,
+  [API_KEYS.consumerGroupHeartbeat]: handleConsumerGroupHeartbeat,
+  [API_KEYS.consumerGroupDescribe]: handleConsumerGroupDescribe,
 });
 
 export function handlerFor<K extends ApiKey>(apiKey: K): Handler<K> {

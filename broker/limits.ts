@@ -47,8 +47,35 @@ export const SHUTDOWN_GRACE_MS_DEFAULT = 10_000;
 /** A refused connection gets this long to read its close before it is destroyed. */
 export const REFUSED_CONNECTION_LINGER_MS = 1000;
 
+/** Consumer groups (`group/`): Kafka's defaults where Kafka has one, the issue's where it sets one. */
+export const GROUP_ID_MAX_CHARS = 249;
+export const GROUP_SESSION_TIMEOUT_MS_DEFAULT = 10_000;
+export const GROUP_SESSION_TIMEOUT_MS_MIN_DEFAULT = 1000;
+export const GROUP_SESSION_TIMEOUT_MS_MAX_DEFAULT = 5 * 60 * 1000;
+/** The floor of `groupMinSessionTimeoutMs`: sessions are checked this often, so shorter ones make no sense. */
+export const GROUP_SESSION_CHECK_INTERVAL_MS = 100;
+export const GROUP_HEARTBEAT_INTERVAL_MS_DEFAULT = 1000;
+export const GROUP_MAX_SIZE_DEFAULT = 1000;
+export const GROUP_MAX_SIZE_CEILING = 100_000;
+/** A held (long-poll) heartbeat answers after at most this long. */
+export const HEARTBEAT_MAX_WAIT_MS_CEILING = 30_000;
+/** Topics one member may subscribe to; partitions one commit may name. */
+export const GROUP_SUBSCRIBED_TOPICS_MAX = 1000;
+export const OFFSET_COMMIT_PARTITIONS_MAX = 4096;
+/** Kafka's `offset.metadata.max.bytes`. */
+export const OFFSET_METADATA_MAX_BYTES = 4096;
+/** Partitions of `__consumer_offsets` when the broker creates it (Kafka's default is 50). */
+export const OFFSETS_TOPIC_PARTITIONS_DEFAULT = 16;
+
 invariant(MAX_BATCH_BYTES_DEFAULT < MAX_FRAME_BYTES_DEFAULT, 'a default-sized batch fits in a default frame');
 invariant(MAX_BATCH_BYTES_CEILING < MAX_FRAME_BYTES_CEILING, 'the largest batch fits in the largest frame');
 invariant(MAX_FRAME_BYTES_MIN <= MAX_FRAME_BYTES_DEFAULT, 'default frame within range');
 invariant(MAX_IN_FLIGHT_REQUESTS_DEFAULT <= MAX_IN_FLIGHT_REQUESTS_CEILING, 'default in-flight within range');
 invariant(MAX_PENDING_FETCHES_DEFAULT <= MAX_PENDING_FETCHES_CEILING, 'default pending fetches within range');
+invariant(GROUP_SESSION_CHECK_INTERVAL_MS <= GROUP_SESSION_TIMEOUT_MS_MIN_DEFAULT, 'sessions are checked more often than the shortest one lasts');
+invariant(
+  GROUP_SESSION_TIMEOUT_MS_MIN_DEFAULT <= GROUP_SESSION_TIMEOUT_MS_DEFAULT && GROUP_SESSION_TIMEOUT_MS_DEFAULT <= GROUP_SESSION_TIMEOUT_MS_MAX_DEFAULT,
+  'default session timeout within its range',
+);
+invariant(GROUP_HEARTBEAT_INTERVAL_MS_DEFAULT * 3 <= GROUP_SESSION_TIMEOUT_MS_DEFAULT, 'three heartbeats fit in a default session');
+invariant(OFFSETS_TOPIC_PARTITIONS_DEFAULT <= MAX_PARTITIONS_PER_TOPIC, 'the offsets topic is a valid topic');

@@ -22,6 +22,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { asEpoch, fsyncDirectory, Log, replaceFileAtomically, type LogConfig } from '../log/index.js';
 import { StrataError } from '../client/protocol/index.js';
+import { isInternalTopic } from './internal-topics.js';
 import { MAX_PARTITIONS_PER_TOPIC, MAX_TOPICS } from './limits.js';
 import { errorFields, partitionLogger, topicLogger, type Logger } from './logger.js';
 import { Partition } from './partition.js';
@@ -127,10 +128,14 @@ export class PartitionManager {
   /**
    * Checks a topic creation (name, partitions, replication factor 1 on this single node, configs,
    * that it does not exist) and, unless `validateOnly`, creates it durably and opens its logs.
+   * Internal topics (`internal-topics.ts`) are created only by the broker itself (`internal`).
    * Throws StrataError with the code to answer.
    */
-  createTopic(request: CreateTopicRequest, validateOnly = false): Promise<TopicMetadata> {
+  createTopic(request: CreateTopicRequest, validateOnly = false, internal = false): Promise<TopicMetadata> {
     return this.serialize(async () => {
+      if (isInternalTopic(request.name) && !internal) {
+        throw new StrataError('INVALID_REQUEST', `'${request.name}' is an internal topic; the broker creates it when it is first needed`);
+      }
       const topic = this.checkCreate(request);
       if (validateOnly) return topic;
       this.store.put(topic);
@@ -150,6 +155,7 @@ export class PartitionManager {
   /** Deletes a topic: durably forgets it, closes its logs and removes its directories. */
   deleteTopic(name: string): Promise<void> {
     return this.serialize(async () => {
+      if (isInternalTopic(name)) throw new StrataError('INVALID_REQUEST', `'${name}' is an internal topic and cannot be deleted`);
       if (this.store.get(name) === undefined) throw new StrataError('UNKNOWN_TOPIC_OR_PARTITION', `topic '${name}' does not exist`);
       await this.removeTopicFiles(name);
       topicLogger(this.logger, name).info('topic deleted');

@@ -8,6 +8,7 @@ import type { RequestHeader } from '../client/protocol/index.js';
 import type { BrokerStats } from './broker-stats.js';
 import type { HostPort } from './config.js';
 import type { FetchPurgatory } from './delayed-fetch.js';
+import type { GroupCoordinator } from './group/group-coordinator.js';
 import type { Logger } from './logger.js';
 import type { PartitionManager } from './partition-manager.js';
 
@@ -15,6 +16,7 @@ export interface BrokerServices {
   readonly nodeId: number;
   readonly partitions: PartitionManager;
   readonly fetches: FetchPurgatory;
+  readonly groups: GroupCoordinator;
   readonly stats: BrokerStats;
   /** The address clients reach this broker at (Metadata's broker list). */
   advertisedAddress(): HostPort;
@@ -24,6 +26,8 @@ export interface BrokerServices {
 
 export interface RequestContext {
   readonly header: RequestHeader;
+  /** The client's IP address, as the socket reports it. */
+  readonly clientHost: string;
   /** Fires when the connection closes before the answer is written. */
   readonly signal: AbortSignal;
   /** Carries the connection id, client id, api and correlation id. */

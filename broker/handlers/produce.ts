@@ -7,6 +7,7 @@
  * topic's `max.message.bytes`), INVALID_RECORD, UNSUPPORTED_COMPRESSION_TYPE; plus
  * UNKNOWN_TOPIC_OR_PARTITION and NOT_LEADER_OR_FOLLOWER (with the leader hint) from the broker.
  * acks outside {0, 1, -1} fail every partition with INVALID_REQUIRED_ACKS and append nothing.
+ * Internal topics (`__consumer_offsets`) answer INVALID_TOPIC_EXCEPTION: only the broker writes them.
  *
  * acks 1 answers once the append is as durable as the topic's flush policy says; acks -1 waits for
  * every in-sync replica, which on one node is the same. acks 0 is never answered (Kafka's rule);
@@ -14,6 +15,7 @@
  */
 import type { ProducePartitionResult, ProduceRequest, ProduceResponse } from '../../client/protocol/index.js';
 import { errorResult, namedError } from '../error-result.js';
+import { isInternalTopic } from '../internal-topics.js';
 import type { RequestContext } from '../request-context.js';
 
 const VALID_ACKS: ReadonlySet<number> = new Set([0, 1, -1]);
@@ -33,6 +35,7 @@ export async function handleProduce(request: ProduceRequest, context: RequestCon
             logStartOffset,
           });
           if (!acksValid) return failed(namedError('INVALID_REQUIRED_ACKS', `got ${request.acks}`));
+          if (isInternalTopic(topic.name)) return failed(namedError('INVALID_TOPIC_EXCEPTION', `'${topic.name}' is internal: only the broker writes it`));
           const partition = partitions.partition(topic.name, index);
           if (partition === undefined) return failed(namedError('UNKNOWN_TOPIC_OR_PARTITION', `${topic.name}-${index}`));
           try {

@@ -7,9 +7,16 @@ export const API_KEYS = {
   fetch: 1,
   listOffsets: 2,
   metadata: 3,
+  offsetCommit: 8,
+  offsetFetch: 9,
+  findCoordinator: 10,
+  listGroups: 16,
   apiVersions: 18,
   createTopics: 19,
   deleteTopics: 20,
+  deleteGroups: 42,
+  consumerGroupHeartbeat: 68,
+  consumerGroupDescribe: 69,
 } as const;
 
 export type ApiName = keyof typeof API_KEYS;

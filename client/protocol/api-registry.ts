@@ -6,11 +6,18 @@
 import type { ApiDefinition } from './api-definition.js';
 import { API_KEYS, type ApiKey } from './api-keys.js';
 import { API_VERSIONS_API, type ApiVersionsRequest, type ApiVersionsResponse } from './apis/api-versions.js';
+import { CONSUMER_GROUP_DESCRIBE_API, type ConsumerGroupDescribeRequest, type ConsumerGroupDescribeResponse } from './apis/consumer-group-describe.js';
+import { CONSUMER_GROUP_HEARTBEAT_API, type ConsumerGroupHeartbeatRequest, type ConsumerGroupHeartbeatResponse } from './apis/consumer-group-heartbeat.js';
 import { CREATE_TOPICS_API, type CreateTopicsRequest, type CreateTopicsResponse } from './apis/create-topics.js';
 import { DELETE_TOPICS_API, type DeleteTopicsRequest, type DeleteTopicsResponse } from './apis/delete-topics.js';
+import { DELETE_GROUPS_API, type DeleteGroupsRequest, type DeleteGroupsResponse } from './apis/delete-groups.js';
 import { FETCH_API, type FetchRequest, type FetchResponse } from './apis/fetch.js';
+import { FIND_COORDINATOR_API, type FindCoordinatorRequest, type FindCoordinatorResponse } from './apis/find-coordinator.js';
+import { LIST_GROUPS_API, type ListGroupsRequest, type ListGroupsResponse } from './apis/list-groups.js';
 import { LIST_OFFSETS_API, type ListOffsetsRequest, type ListOffsetsResponse } from './apis/list-offsets.js';
 import { METADATA_API, type MetadataRequest, type MetadataResponse } from './apis/metadata.js';
+import { OFFSET_COMMIT_API, type OffsetCommitRequest, type OffsetCommitResponse } from './apis/offset-commit.js';
+import { OFFSET_FETCH_API, type OffsetFetchRequest, type OffsetFetchResponse } from './apis/offset-fetch.js';
 import { PRODUCE_API, type ProduceRequest, type ProduceResponse } from './apis/produce.js';
 import { Reader, Writer } from './message-codec.js';
 
@@ -19,9 +26,16 @@ export interface RequestTypes {
   1: FetchRequest;
   2: ListOffsetsRequest;
   3: MetadataRequest;
+  8: OffsetCommitRequest;
+  9: OffsetFetchRequest;
+  10: FindCoordinatorRequest;
+  16: ListGroupsRequest;
   18: ApiVersionsRequest;
   19: CreateTopicsRequest;
   20: DeleteTopicsRequest;
+  42: DeleteGroupsRequest;
+  68: ConsumerGroupHeartbeatRequest;
+  69: ConsumerGroupDescribeRequest;
 }
 
 export interface ResponseTypes {
@@ -29,9 +43,16 @@ export interface ResponseTypes {
   1: FetchResponse;
   2: ListOffsetsResponse;
   3: MetadataResponse;
+  8: OffsetCommitResponse;
+  9: OffsetFetchResponse;
+  10: FindCoordinatorResponse;
+  16: ListGroupsResponse;
   18: ApiVersionsResponse;
   19: CreateTopicsResponse;
   20: DeleteTopicsResponse;
+  42: DeleteGroupsResponse;
+  68: ConsumerGroupHeartbeatResponse;
+  69: ConsumerGroupDescribeResponse;
 }
 
 export type RequestOf<K extends ApiKey> = RequestTypes[K];
@@ -44,9 +65,16 @@ export const API_REGISTRY: { readonly [K in ApiKey]: ApiEntry<K> } = Object.free
   [API_KEYS.fetch]: FETCH_API as ApiEntry<1>,
   [API_KEYS.listOffsets]: LIST_OFFSETS_API as ApiEntry<2>,
   [API_KEYS.metadata]: METADATA_API as ApiEntry<3>,
+  [API_KEYS.offsetCommit]: OFFSET_COMMIT_API as ApiEntry<8>,
+  [API_KEYS.offsetFetch]: OFFSET_FETCH_API as ApiEntry<9>,
+  [API_KEYS.findCoordinator]: FIND_COORDINATOR_API as ApiEntry<10>,
+  [API_KEYS.listGroups]: LIST_GROUPS_API as ApiEntry<16>,
   [API_KEYS.apiVersions]: API_VERSIONS_API as ApiEntry<18>,
   [API_KEYS.createTopics]: CREATE_TOPICS_API as ApiEntry<19>,
   [API_KEYS.deleteTopics]: DELETE_TOPICS_API as ApiEntry<20>,
+  [API_KEYS.deleteGroups]: DELETE_GROUPS_API as ApiEntry<42>,
+  [API_KEYS.consumerGroupHeartbeat]: CONSUMER_GROUP_HEARTBEAT_API as ApiEntry<68>,
+  [API_KEYS.consumerGroupDescribe]: CONSUMER_GROUP_DESCRIBE_API as ApiEntry<69>,
 });
 
 /** Every registered key, ascending. */

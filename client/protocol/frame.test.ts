@@ -39,6 +39,9 @@ const configs = fc.dictionary(fc.string({ maxLength: 20 }), fc.string({ maxLengt
   .filter((d) => !Object.hasOwn(d, '__proto__'))
   .map((d) => ({ ...d }));
 
+const topicPartitions = fc.record({ topic: text, partitions: list(uint32, 8) });
+const committed = fc.record({ partition: uint32, committedOffset: int64, metadata: text, commitTimestamp: int64 });
+
 const requests: { [K in ApiKey]: fc.Arbitrary<RequestOf<K>> } = {
   0: fc.record({
     acks: fc.constantFrom(0, 1, -1),
@@ -63,6 +66,22 @@ const requests: { [K in ApiKey]: fc.Arbitrary<RequestOf<K>> } = {
     validateOnly: fc.boolean(),
   }),
   20: fc.record({ topics: list(text), timeoutMs: uint32 }),
+  8: fc.record({
+    groupId: text, memberId: text, memberEpoch: int32,
+    topics: list(fc.record({
+      name: text,
+      partitions: list(fc.record({ partition: uint32, committedOffset: int64, committedMetadata: text })),
+    })),
+  }),
+  9: fc.record({ groupId: text, topics: list(fc.record({ name: text, partitions: list(uint32) })), allTopics: fc.boolean() }),
+  10: fc.record({ keyType: uint32, keys: list(text) }),
+  16: fc.constant({}),
+  42: fc.record({ groupIds: list(text) }),
+  68: fc.record({
+    groupId: text, memberId: text, memberEpoch: int32, sessionTimeoutMs: uint32,
+    subscribedTopicNames: list(text), serverAssignor: text, ownedPartitions: list(topicPartitions), maxWaitMs: uint32,
+  }),
+  69: fc.record({ groupIds: list(text) }),
 };
 
 const topicResult = fc.record({ name: text, errorCode: int32, errorMessage: text });
@@ -106,6 +125,30 @@ const responses: { [K in ApiKey]: fc.Arbitrary<ResponseOf<K>> } = {
   18: fc.record({ apis: list(fc.record({ apiKey: uint32, minVersion: uint32, maxVersion: uint32 }), 8) }),
   19: fc.record({ topics: list(topicResult) }),
   20: fc.record({ topics: list(topicResult) }),
+  8: fc.record({
+    errorCode: int32, errorMessage: text,
+    topics: list(fc.record({ name: text, partitions: list(fc.record({ partition: uint32, errorCode: int32, errorMessage: text })) })),
+  }),
+  9: fc.record({ errorCode: int32, errorMessage: text, topics: list(fc.record({ name: text, partitions: list(committed) })) }),
+  10: fc.record({
+    coordinators: list(fc.record({ key: text, errorCode: int32, errorMessage: text, nodeId: int32, host: text, port: uint32 })),
+  }),
+  16: fc.record({ errorCode: int32, errorMessage: text, groups: list(fc.record({ groupId: text, state: text, members: uint32 })) }),
+  42: fc.record({ results: list(fc.record({ groupId: text, errorCode: int32, errorMessage: text })) }),
+  68: fc.record({
+    errorCode: int32, errorMessage: text, memberId: text, memberEpoch: int32,
+    heartbeatIntervalMs: uint32, sessionTimeoutMs: uint32, assignment: list(topicPartitions),
+  }),
+  69: fc.record({
+    groups: list(fc.record({
+      groupId: text, errorCode: int32, errorMessage: text, state: text, groupEpoch: int32, assignor: text,
+      members: list(fc.record({
+        memberId: text, clientId: text, clientHost: text, memberEpoch: int32, sessionTimeoutMs: uint32,
+        subscribedTopicNames: list(text), assignment: list(topicPartitions), targetAssignment: list(topicPartitions),
+      })),
+      offsets: list(fc.record({ name: text, partitions: list(committed) })),
+    })),
+  }),
 };
 
 const header = fc.record({ correlationId: int32, clientId: text });

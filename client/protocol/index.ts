@@ -21,9 +21,33 @@ export {
   type ResponseTypes,
 } from './api-registry.js';
 export { API_VERSIONS_SCHEMA, type ApiVersionsRequest, type ApiVersionsResponse } from './apis/api-versions.js';
+export {
+  CONSUMER_GROUP_DESCRIBE_SCHEMA,
+  type ConsumerGroupDescribeRequest,
+  type ConsumerGroupDescribeResponse,
+  type DescribedGroup,
+  type DescribedMember,
+} from './apis/consumer-group-describe.js';
+export {
+  CONSUMER_GROUP_HEARTBEAT_SCHEMA,
+  MEMBER_EPOCH_JOIN,
+  MEMBER_EPOCH_LEAVE,
+  type ConsumerGroupHeartbeatRequest,
+  type ConsumerGroupHeartbeatResponse,
+  type TopicPartitions,
+} from './apis/consumer-group-heartbeat.js';
 export { CREATE_TOPICS_SCHEMA, type CreateTopicsRequest, type CreateTopicsResponse } from './apis/create-topics.js';
 export { DELETE_TOPICS_SCHEMA, type DeleteTopicsRequest, type DeleteTopicsResponse } from './apis/delete-topics.js';
+export { DELETE_GROUPS_SCHEMA, type DeleteGroupsRequest, type DeleteGroupsResponse } from './apis/delete-groups.js';
 export { FETCH_SCHEMA, type FetchPartitionResult, type FetchRequest, type FetchResponse } from './apis/fetch.js';
+export {
+  COORDINATOR_KEY_TYPE_GROUP,
+  FIND_COORDINATOR_SCHEMA,
+  type FindCoordinatorRequest,
+  type FindCoordinatorResponse,
+  type FoundCoordinator,
+} from './apis/find-coordinator.js';
+export { LIST_GROUPS_SCHEMA, type ListedGroup, type ListGroupsRequest, type ListGroupsResponse } from './apis/list-groups.js';
 export {
   LIST_OFFSETS_EARLIEST,
   LIST_OFFSETS_LATEST,
@@ -40,6 +64,18 @@ export {
   type MetadataResponse,
   type MetadataTopic,
 } from './apis/metadata.js';
+export {
+  OFFSET_COMMIT_SCHEMA,
+  type OffsetCommitPartitionResult,
+  type OffsetCommitRequest,
+  type OffsetCommitResponse,
+} from './apis/offset-commit.js';
+export {
+  OFFSET_FETCH_SCHEMA,
+  type CommittedPartitionOffset,
+  type OffsetFetchRequest,
+  type OffsetFetchResponse,
+} from './apis/offset-fetch.js';
 export { PRODUCE_SCHEMA, type ProducePartitionResult, type ProduceRequest, type ProduceResponse } from './apis/produce.js';
 export {
   Connection,
