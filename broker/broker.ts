@@ -42,6 +42,8 @@ export interface Broker {
   readonly stats: BrokerStats;
   /** Topics, partitions, high watermarks (for an admin API or dashboard). */
   readonly partitions: PartitionManager;
+  /** The consumer groups this broker coordinates. */
+  readonly groups: GroupCoordinator;
   readonly logger: Logger;
   /** Long-poll fetches parked right now. */
   readonly pendingFetches: number;
@@ -158,6 +160,7 @@ export async function startBroker(options: BrokerOptions = {}): Promise<Broker> 
       httpAddress: http?.address,
       stats,
       partitions,
+      groups,
       logger,
       get pendingFetches() {
         return fetches.pending;

@@ -12,6 +12,7 @@ export {
   type BrokerStatsSnapshot,
 } from './broker-stats.js';
 export { BrokerConfigError, DEFAULT_BROKER_CONFIG, parseBrokerConfig, parseHostPort, type BrokerConfig, type HostPort } from './config.js';
+export type { GroupCoordinator } from './group/group-coordinator.js';
 export type { HttpError } from './http-server.js';
 export { createLogger, silentLogger, type Logger } from './logger.js';
 export type { HistogramSnapshot } from './metrics.js';

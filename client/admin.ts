@@ -1,15 +1,30 @@
 /**
- * The admin client: topics and offsets. Topic changes go to the controller when the metadata names
- * one (any broker otherwise; Strata brokers forward or answer NOT_CONTROLLER, which is retried after
- * a metadata refresh). Offset queries go to each partition's leader.
+ * The admin client: topics, offsets and consumer groups. Topic changes go to the controller when the
+ * metadata names one (any broker otherwise; Strata brokers forward or answer NOT_CONTROLLER, which is
+ * retried after a metadata refresh). Offset queries go to each partition's leader.
  *
  * `createTopics` follows kafkajs: it resolves `true` when every topic was created, `false` when some
  * already existed (not an error), and rejects with the first other error; unless `validateOnly`, it
  * then waits until the metadata shows a leader for every new partition, so a producer created right
  * after it does not race the election.
+ *
+ * Group requests go to the group's coordinator, found with FindCoordinator and remembered per group
+ * until it answers NOT_COORDINATOR (or COORDINATOR_NOT_AVAILABLE, or its connection fails); those and
+ * COORDINATOR_LOAD_IN_PROGRESS are retried, after finding the coordinator again, under the client's
+ * retry policy — the rules of `group-coordinator-client.ts`, which the group consumer follows too.
+ * Every whole-request or per-group error code becomes a StrataError rejection.
+ * `listGroups` asks every broker, since each lists only the groups it coordinates.
+ *
+ * Lag (`describeGroup`) is `logEndOffset - committedOffset`, where `logEndOffset` is what ListOffsets
+ * answers for 'latest' at the partition's leader: the high watermark, the end of what a consumer can
+ * read. For a partition with nothing committed it is `logEndOffset - logStartOffset`: everything still
+ * in the log is unread. A partition whose offsets cannot be read any more (its topic was deleted)
+ * shows `logEndOffset` and `lag` -1.
  */
 import type { Client } from './client.js';
 import type { PartitionInfo } from './cluster-metadata.js';
+import type { TopicPartition } from './consumer.js';
+import { GROUP_LANE, GroupCoordinatorClient } from './group-coordinator-client.js';
 import {
   API_KEYS,
   ERRORS,
@@ -18,9 +33,12 @@ import {
   LIST_OFFSETS_LATEST,
   StrataError,
   type ApiKey,
+  type DescribedGroup,
+  type ListedGroup,
   type ListOffsetsPartitionResult,
   type RequestOf,
   type ResponseOf,
+  type TopicPartitions,
 } from './protocol/index.js';
 import { sleep, withRetry } from './retry.js';
 
@@ -57,10 +75,73 @@ export interface TopicDescription {
   partitions: PartitionDescription[];
 }
 
+/** One group as `listGroups` reports it. `state`: `Empty`, `Reconciling` or `Stable`. */
+export type GroupListing = ListedGroup;
+
+export interface GroupMemberDescription {
+  memberId: string;
+  clientId: string;
+  clientHost: string;
+  memberEpoch: number;
+  subscribedTopics: string[];
+  /** The partitions the member may own now, sorted. */
+  assignment: TopicPartition[];
+  /** What it will own once the group is stable (the same as `assignment` then). */
+  targetAssignment: TopicPartition[];
+}
+
+export interface GroupPartitionLag {
+  topic: string;
+  partition: number;
+  /** The member that owns the partition now, or null. */
+  member: string | null;
+  /** The next offset the group will read; -1 when it committed nothing for the partition. */
+  committedOffset: number;
+  /** The high watermark (ListOffsets 'latest'); -1 when it cannot be read (a deleted topic). */
+  logEndOffset: number;
+  /** `logEndOffset - committedOffset`, or `logEndOffset - logStartOffset` without a commit; -1 when unknown. */
+  lag: number;
+}
+
+export interface GroupDescription {
+  group: string;
+  /** `Empty`, `Reconciling` or `Stable`. */
+  state: string;
+  /** The server-side assignor, `sticky` or `range` ('' for a group that never had a member). */
+  assignor: string;
+  members: GroupMemberDescription[];
+  /** Every partition of every subscribed topic, and every partition with a committed offset; by topic, partition. */
+  partitions: GroupPartitionLag[];
+}
+
+export interface GroupOffset {
+  topic: string;
+  partition: number;
+  /** -1 when nothing is committed. */
+  committedOffset: number;
+  metadata: string;
+  /** Milliseconds since the epoch; -1 with no commit. */
+  commitTimestamp: number;
+}
+
+/** Where `resetOffsets` moves a group: the log start, the high watermark, an offset, or a time. */
+export type ResetTarget = { earliest: true } | { latest: true } | { offset: number } | { timestamp: number };
+
+export interface OffsetResetPlan {
+  topic: string;
+  partition: number;
+  /** -1 when nothing was committed. */
+  currentOffset: number;
+  newOffset: number;
+}
+
 const DEFAULT_TIMEOUT_MS = 30_000;
+
 
 export class Admin {
   private readonly client: Client;
+  /** The way to each group's coordinator, remembered while it answers. */
+  private readonly coordinators = new Map<string, GroupCoordinatorClient>();
   private isClosed = false;
 
   constructor(client: Client) {
@@ -242,9 +323,223 @@ export class Admin {
     return highWatermarks;
   }
 
+  // -------------------------------------------------------------------------------------------
+  // Consumer groups
+
+  /** Every group of the cluster, each broker asked for those it coordinates; sorted by id. */
+  async listGroups(): Promise<GroupListing[]> {
+    this.checkOpen();
+    await this.client.refreshMetadata([]);
+    const nodeIds = [...this.client.metadata.brokers.keys()];
+    const answers = await Promise.all(
+      nodeIds.map((nodeId) =>
+        withRetry(async () => {
+          const response = await this.client.requestNode(nodeId, API_KEYS.listGroups, {});
+          if (response.errorCode !== 0) throw groupError(undefined, response.errorCode, response.errorMessage);
+          return response.groups;
+        }, this.client.config.retry),
+      ),
+    );
+    // While a coordinator moves, two brokers may both list a group: keep the first answer.
+    const byId = new Map<string, GroupListing>();
+    for (const group of answers.flat()) if (!byId.has(group.groupId)) byId.set(group.groupId, { ...group });
+    return [...byId.values()].sort((a, b) => compareStrings(a.groupId, b.groupId));
+  }
+
+  /** Members, assignment, committed offsets and lag of one group (GROUP_ID_NOT_FOUND if unknown). */
+  async describeGroup(groupId: string): Promise<GroupDescription> {
+    this.checkOpen();
+    const response = await this.toCoordinator(groupId, API_KEYS.consumerGroupDescribe, { groupIds: [groupId] }, (r) => {
+      const group = r.groups.find((g) => g.groupId === groupId);
+      return group ?? { errorCode: ERRORS.INVALID_RESPONSE.code, errorMessage: `The answer left out group '${groupId}'.` };
+    });
+    const described = response.groups.find((g) => g.groupId === groupId)!;
+    return this.withLag(described);
+  }
+
+  /** `describeGroup` for each id, in the order given; rejects with the first failure. */
+  describeGroups(groupIds: readonly string[]): Promise<GroupDescription[]> {
+    return Promise.all(groupIds.map((groupId) => this.describeGroup(groupId)));
+  }
+
+  /**
+   * Deletes groups and their committed offsets. Each must be empty (NON_EMPTY_GROUP) and known
+   * (GROUP_ID_NOT_FOUND); every group is tried, then the first failure rejects.
+   */
+  async deleteGroups(groupIds: readonly string[]): Promise<void> {
+    this.checkOpen();
+    const results = await Promise.allSettled(
+      groupIds.map((groupId) =>
+        this.toCoordinator(groupId, API_KEYS.deleteGroups, { groupIds: [groupId] }, (r) => {
+          const result = r.results.find((g) => g.groupId === groupId);
+          return result ?? { errorCode: ERRORS.INVALID_RESPONSE.code, errorMessage: `The answer left out group '${groupId}'.` };
+        }),
+      ),
+    );
+    for (const result of results) if (result.status === 'rejected') throw result.reason;
+  }
+
+  /**
+   * A group's committed offsets: for `topics`, every partition of each (-1 where nothing is
+   * committed); without, every partition the group committed. Sorted by topic, partition.
+   */
+  async fetchOffsets(options: { groupId: string; topics?: readonly string[] }): Promise<GroupOffset[]> {
+    this.checkOpen();
+    const { groupId } = options;
+    let request: RequestOf<typeof API_KEYS.offsetFetch>;
+    if (options.topics === undefined) request = { groupId, topics: [], allTopics: true };
+    else {
+      const topics = await Promise.all(options.topics.map((topic) => this.client.topicMetadata(topic)));
+      request = { groupId, topics: topics.map((t) => ({ name: t.name, partitions: t.partitions.map((p) => p.partition) })), allTopics: false };
+    }
+    const response = await this.toCoordinator(groupId, API_KEYS.offsetFetch, request, (r) => r);
+    const offsets: GroupOffset[] = [];
+    for (const topic of response.topics) {
+      for (const p of topic.partitions) {
+        offsets.push({ topic: topic.name, partition: p.partition, committedOffset: p.committedOffset, metadata: p.metadata, commitTimestamp: p.commitTimestamp });
+      }
+    }
+    return offsets.sort(compareTopicPartitions);
+  }
+
+  /**
+   * Moves a group's committed offsets for every partition of `topic`: to the log start (`earliest`),
+   * the high watermark (`latest`), an offset (kept within [log start, high watermark], as Kafka's
+   * tool does), or the first record at or after a time (the high watermark when there is none).
+   * Resolves with the plan; with `execute` it first commits it, from outside the group (member ''
+   * and epoch -1), which the coordinator accepts only while the group has no members: otherwise the
+   * promise rejects with NON_EMPTY_GROUP and nothing changes.
+   */
+  async resetOffsets(options: { groupId: string; topic: string; to: ResetTarget; execute: boolean }): Promise<OffsetResetPlan[]> {
+    this.checkOpen();
+    const { groupId, topic, to } = options;
+    if ('offset' in to && (!Number.isSafeInteger(to.offset) || to.offset < 0)) throw new RangeError(`resetOffsets: offset must be an integer >= 0, got ${String(to.offset)}`);
+    if ('timestamp' in to && (!Number.isSafeInteger(to.timestamp) || to.timestamp < 0)) throw new RangeError(`resetOffsets: timestamp must be milliseconds >= 0, got ${String(to.timestamp)}`);
+    const info = await this.client.topicMetadata(topic);
+    const [current, newOffsets] = await Promise.all([this.fetchOffsets({ groupId, topics: [topic] }), this.resetTargetOffsets(topic, info.partitions, to)]);
+    const plan = info.partitions.map((p) => ({
+      topic,
+      partition: p.partition,
+      currentOffset: current.find((o) => o.partition === p.partition)?.committedOffset ?? -1,
+      newOffset: newOffsets.get(p.partition)!,
+    }));
+    if (options.execute) {
+      const response = await this.toCoordinator(
+        groupId,
+        API_KEYS.offsetCommit,
+        { groupId, memberId: '', memberEpoch: -1, topics: [{ name: topic, partitions: plan.map((p) => ({ partition: p.partition, committedOffset: p.newOffset, committedMetadata: '' })) }] },
+        (r) => r,
+      );
+      for (const t of response.topics) {
+        for (const p of t.partitions) {
+          if (p.errorCode !== 0) throw groupError(groupId, p.errorCode, p.errorMessage, ` ${t.name}-${p.partition}`);
+        }
+      }
+    }
+    return plan;
+  }
+
+  /** Each partition's new offset for a reset. */
+  private async resetTargetOffsets(topic: string, partitions: readonly PartitionInfo[], to: ResetTarget): Promise<Map<number, number>> {
+    if ('timestamp' in to) {
+      const found = await this.partitionOffsets(topic, partitions, to.timestamp);
+      return new Map([...found].map(([partition, r]) => [partition, r.offset]));
+    }
+    const [earliest, latest] = await Promise.all([
+      this.partitionOffsets(topic, partitions, LIST_OFFSETS_EARLIEST),
+      this.partitionOffsets(topic, partitions, LIST_OFFSETS_LATEST),
+    ]);
+    const offsets = new Map<number, number>();
+    for (const p of partitions) {
+      const start = earliest.get(p.partition)!.offset;
+      const end = latest.get(p.partition)!.offset;
+      offsets.set(p.partition, 'earliest' in to ? start : 'latest' in to ? end : Math.min(end, Math.max(start, to.offset)));
+    }
+    return offsets;
+  }
+
+  /** A described group with each partition's owner, committed offset, log end offset and lag. */
+  private async withLag(group: DescribedGroup): Promise<GroupDescription> {
+    const members: GroupMemberDescription[] = group.members.map((m) => ({
+      memberId: m.memberId,
+      clientId: m.clientId,
+      clientHost: m.clientHost,
+      memberEpoch: m.memberEpoch,
+      subscribedTopics: [...m.subscribedTopicNames].sort(compareStrings),
+      assignment: flatten(m.assignment),
+      targetAssignment: flatten(m.targetAssignment),
+    }));
+    const owners = new Map<string, string>();
+    for (const m of members) for (const tp of m.assignment) owners.set(keyOf(tp.topic, tp.partition), m.memberId);
+    const committed = new Map<string, number>();
+    for (const t of group.offsets) for (const p of t.partitions) if (p.committedOffset >= 0) committed.set(keyOf(t.name, p.partition), p.committedOffset);
+
+    // The partitions to show: all of each subscribed topic, and every committed one.
+    const subscribed = new Set(members.flatMap((m) => m.subscribedTopics));
+    const topics = [...new Set([...subscribed, ...group.offsets.map((t) => t.name)])].sort(compareStrings);
+    const wanted = new Map<string, Set<number>>(topics.map((t) => [t, new Set<number>()]));
+    for (const t of group.offsets) for (const p of t.partitions) if (p.committedOffset >= 0) wanted.get(t.name)!.add(p.partition);
+    if (topics.length > 0) await this.client.refreshMetadata(topics);
+    const ends = new Map<string, { logStartOffset: number; logEndOffset: number }>();
+    await Promise.all(
+      topics.map(async (topic) => {
+        const info = this.client.metadata.topic(topic);
+        // A subscribed topic that does not exist has no partitions; a deleted one keeps its commits, without offsets.
+        if (info === undefined) return;
+        if (subscribed.has(topic)) for (const p of info.partitions) wanted.get(topic)!.add(p.partition);
+        const [earliest, latest] = await Promise.all([
+          this.partitionOffsets(topic, info.partitions, LIST_OFFSETS_EARLIEST),
+          this.partitionOffsets(topic, info.partitions, LIST_OFFSETS_LATEST),
+        ]);
+        for (const p of info.partitions) {
+          ends.set(keyOf(topic, p.partition), { logStartOffset: earliest.get(p.partition)!.offset, logEndOffset: latest.get(p.partition)!.offset });
+        }
+      }),
+    );
+    const partitions: GroupPartitionLag[] = [];
+    for (const topic of topics) {
+      for (const partition of [...wanted.get(topic)!].sort((a, b) => a - b)) {
+        const key = keyOf(topic, partition);
+        const committedOffset = committed.get(key) ?? -1;
+        const end = ends.get(key);
+        const lag = end === undefined ? -1 : end.logEndOffset - (committedOffset >= 0 ? committedOffset : end.logStartOffset);
+        partitions.push({ topic, partition, member: owners.get(key) ?? null, committedOffset, logEndOffset: end?.logEndOffset ?? -1, lag });
+      }
+    }
+    return { group: group.groupId, state: group.state, assignor: group.assignor, members, partitions };
+  }
+
+  /**
+   * Sends a group request to the group's coordinator and checks the answer's error (`errorOf`
+   * picks the whole-request or this group's result). Retriable errors are retried under the
+   * client's policy, the coordinator looked up again when the error says it moved
+   * (`group-coordinator-client.ts`, shared with the group consumer).
+   */
+  private toCoordinator<K extends ApiKey>(
+    groupId: string,
+    apiKey: K,
+    body: RequestOf<K>,
+    errorOf: (response: ResponseOf<K>) => { errorCode: number; errorMessage: string },
+  ): Promise<ResponseOf<K>> {
+    let coordinator = this.coordinators.get(groupId);
+    if (coordinator === undefined) {
+      coordinator = new GroupCoordinatorClient(this.client, groupId);
+      this.coordinators.set(groupId, coordinator);
+    }
+    const to = coordinator;
+    return to.withCoordinatorRetry(async () => {
+      const connection = await to.connection(GROUP_LANE);
+      const response = await connection.request(apiKey, body);
+      const { errorCode, errorMessage } = errorOf(response);
+      if (errorCode !== 0) throw groupError(groupId, errorCode, errorMessage);
+      return response;
+    });
+  }
+
   async close(): Promise<void> {
     if (this.isClosed) return;
     this.isClosed = true;
+    this.coordinators.clear();
     this.client.release(this);
   }
 
@@ -261,4 +556,35 @@ function topicError(result: { name: string; errorCode: number; errorMessage: str
   const generic = errorByCode(result.errorCode)?.message ?? '';
   const detail = result.errorMessage.startsWith(generic) ? result.errorMessage.slice(generic.length).trim() : result.errorMessage;
   return StrataError.fromCode(result.errorCode, detail === '' ? `Topic '${result.name}'.` : `Topic '${result.name}': ${detail}`);
+}
+
+/**
+ * The error for a group request's code: the generic text once (the broker's message repeats it), and
+ * the group named once — the broker's detail usually quotes it already.
+ */
+function groupError(groupId: string | undefined, code: number, message: string, where = ''): StrataError {
+  const generic = errorByCode(code)?.message ?? '';
+  const detail = message.startsWith(generic) ? message.slice(generic.length).trim() : message.trim();
+  if (groupId === undefined) return StrataError.fromCode(code, detail === '' ? undefined : detail);
+  const subject = `Group '${groupId}'${where}`;
+  if (detail === '') return StrataError.fromCode(code, `${subject}.`);
+  if (where === '' && detail.includes(`'${groupId}'`)) return StrataError.fromCode(code, detail.replace(`'${groupId}'`, subject));
+  return StrataError.fromCode(code, `${subject}: ${detail}`);
+}
+
+function flatten(assignment: readonly TopicPartitions[]): TopicPartition[] {
+  return assignment.flatMap((t) => t.partitions.map((partition) => ({ topic: t.topic, partition }))).sort(compareTopicPartitions);
+}
+
+function keyOf(topic: string, partition: number): string {
+  return `${topic}\u0000${partition}`;
+}
+
+/** Code-unit order, the same on every machine (no locale). */
+function compareStrings(a: string, b: string): number {
+  return a < b ? -1 : a > b ? 1 : 0;
+}
+
+function compareTopicPartitions(a: TopicPartition, b: TopicPartition): number {
+  return compareStrings(a.topic, b.topic) || a.partition - b.partition;
 }

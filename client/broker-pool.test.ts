@@ -83,6 +83,24 @@ describe('BrokerPool', () => {
   });
 });
 
+describe('BrokerPool lanes', () => {
+  it('gives a lane a connection of its own and closes only that lane', async () => {
+    const { brokers, made } = pool([]);
+    const shared = await brokers.get(address);
+    const lane = await brokers.get(address, 'heartbeat-1');
+    expect(lane).not.toBe(shared);
+    expect(await brokers.get(address, 'heartbeat-1')).toBe(lane);
+    expect(brokers.isConnected(address, 'heartbeat-1')).toBe(true);
+    await brokers.closeLane('heartbeat-1');
+    expect(made[1]!.closed).toBe(true);
+    expect(made[0]!.closed).toBe(false);
+    expect(brokers.isConnected(address, 'heartbeat-1')).toBe(false);
+    expect(await brokers.get(address)).toBe(shared);
+    expect(await brokers.get(address, 'heartbeat-1')).not.toBe(lane);
+    await brokers.close();
+  });
+});
+
 describe('backoffMs', () => {
   it('doubles from initialRetryTimeMs, jitters by ±20% and caps at maxRetryTimeMs', () => {
     const options = { retries: 10, initialRetryTimeMs: 100, maxRetryTimeMs: 1000 };

@@ -8,7 +8,14 @@
  * that closes (the broker went away, a protocol error) is dropped from the pool at once; the next
  * request opens a new one.
  *
- * Concurrency: at most one connect per address is in progress; every caller gets its promise.
+ * Lanes: `get(address, lane)` names a connection of its own to the same address. The broker answers
+ * a connection's requests strictly in order, so a request it holds (a consumer-group heartbeat long
+ * poll, a fetch long poll) delays everything sent after it on that connection; a consumer gives its
+ * heartbeats a lane of their own, and group requests (commits, offset fetches) a lane on which
+ * nothing is ever held. A lane is the same pool slot rules (reconnect, backoff) under another key;
+ * `closeLane` closes a lane's connections when its owner is done with them.
+ *
+ * Concurrency: at most one connect per address and lane is in progress; every caller gets its promise.
  */
 import { Connection, StrataError } from './protocol/index.js';
 import { backoffMs, sleep, type RetryOptions } from './retry.js';
@@ -37,6 +44,7 @@ export interface BrokerPoolOptions {
 }
 
 interface Slot {
+  readonly lane: string | undefined;
   connection: Connection | undefined;
   connecting: Promise<Connection> | undefined;
   failures: number;
@@ -45,6 +53,10 @@ interface Slot {
 
 export function addressKey(address: BrokerAddress): string {
   return `${address.host}:${address.port}`;
+}
+
+function slotKey(address: BrokerAddress, lane: string | undefined): string {
+  return lane === undefined ? addressKey(address) : `${addressKey(address)}#${lane}`;
 }
 
 export class BrokerPool {
@@ -64,13 +76,16 @@ export class BrokerPool {
     return this.isClosed;
   }
 
-  /** The open connection to `address`, connecting (after any backoff) when there is none. */
-  get(address: BrokerAddress): Promise<Connection> {
+  /**
+   * The open connection to `address` (on `lane`, when given: a connection of its own), connecting
+   * (after any backoff) when there is none.
+   */
+  get(address: BrokerAddress, lane?: string): Promise<Connection> {
     if (this.isClosed) return Promise.reject(new StrataError('NETWORK_EXCEPTION', 'The client is closed.'));
-    const key = addressKey(address);
+    const key = slotKey(address, lane);
     let slot = this.slots.get(key);
     if (slot === undefined) {
-      slot = { connection: undefined, connecting: undefined, failures: 0, retryAtMs: 0 };
+      slot = { lane, connection: undefined, connecting: undefined, failures: 0, retryAtMs: 0 };
       this.slots.set(key, slot);
     }
     if (slot.connection !== undefined && !slot.connection.closed) return Promise.resolve(slot.connection);
@@ -82,10 +97,26 @@ export class BrokerPool {
     return s.connecting;
   }
 
-  /** Whether a connection to `address` is open now (no connect attempted). */
-  isConnected(address: BrokerAddress): boolean {
-    const connection = this.slots.get(addressKey(address))?.connection;
+  /** Whether a connection to `address` (on `lane`) is open now (no connect attempted). */
+  isConnected(address: BrokerAddress, lane?: string): boolean {
+    const connection = this.slots.get(slotKey(address, lane))?.connection;
     return connection !== undefined && !connection.closed;
+  }
+
+  /**
+   * Closes the lane's connections to every address and forgets them (requests in flight on them
+   * fail with NETWORK_EXCEPTION); a later `get` on the lane connects again.
+   */
+  async closeLane(lane: string): Promise<void> {
+    const closing: Array<Promise<void>> = [];
+    for (const [key, slot] of this.slots) {
+      if (slot.lane !== lane) continue;
+      this.slots.delete(key);
+      if (slot.connection !== undefined) closing.push(slot.connection.close());
+      // A connect in progress is closed as soon as it lands: its slot is gone from the pool.
+      if (slot.connecting !== undefined) closing.push(slot.connecting.then((c) => c.close(), () => undefined));
+    }
+    await Promise.all(closing);
   }
 
   private async open(address: BrokerAddress, slot: Slot): Promise<Connection> {

@@ -13,6 +13,9 @@
  * - Any-broker requests (Metadata, admin) try the brokers in turn, starting with the last one that
  *   answered, and retry with backoff while the error is retriable.
  *
+ * Group coordinators: `findGroupCoordinator` asks any broker (FindCoordinator, key type 0) which
+ * broker coordinates a group, retrying while none does yet (COORDINATOR_NOT_AVAILABLE).
+ *
  * `close()` closes the producers (which flush), consumers and admins it made, then the connections.
  */
 import { Admin } from './admin.js';
@@ -23,6 +26,7 @@ import { BrokerPool, addressKey, type BrokerAddress, type ConnectFn } from './br
 import { Producer } from './producer.js';
 import {
   API_KEYS,
+  COORDINATOR_KEY_TYPE_GROUP,
   ERRORS,
   StrataError,
   type ApiKey,
@@ -171,6 +175,20 @@ export class Client {
     const broker = this.metadata.brokers.get(nodeId);
     if (broker === undefined) return Promise.reject(new StrataError('LEADER_NOT_AVAILABLE', `Broker ${nodeId} is not in the metadata.`));
     return this.pool.get(broker);
+  }
+
+  /**
+   * @internal The broker coordinating `groupId`, as FindCoordinator names it (its address is used as
+   * given, whether or not the metadata knows the node yet). Retries while the answer is retriable.
+   */
+  findGroupCoordinator(groupId: string): Promise<{ nodeId: number; host: string; port: number }> {
+    return withRetry(async () => {
+      const response = await this.requestAnyOnce(API_KEYS.findCoordinator, { keyType: COORDINATOR_KEY_TYPE_GROUP, keys: [groupId] });
+      const found = response.coordinators.find((c) => c.key === groupId);
+      if (found === undefined) throw new StrataError('INVALID_RESPONSE', `FindCoordinator left out group '${groupId}'.`);
+      if (found.errorCode !== 0) throw StrataError.fromCode(found.errorCode, `Coordinator of group '${groupId}': ${found.errorMessage}`);
+      return { nodeId: found.nodeId, host: found.host, port: found.port };
+    }, this.config.retry);
   }
 
   /** @internal Sends one request to a node. */

@@ -45,6 +45,19 @@ describe('consumer options', () => {
     expect(parseConsumerConfig({ maxWaitMs: 0 }).maxWaitMs).toBe(0);
     expect(() => parseConsumerConfig({ maxWaitMs: -1 })).toThrow(RangeError);
     expect(() => parseConsumerConfig({ initialOffset: 'middle' as never })).toThrow(/initialOffset/);
-    expect(() => parseConsumerConfig({ groupId: 'g' } as never)).toThrow(/unknown option 'groupId'/);
+    expect(() => parseConsumerConfig({ groupid: 'g' } as never)).toThrow(/unknown option 'groupid'/);
+  });
+
+  it('group options: defaults, ranges, and no group options without a groupId', () => {
+    expect(parseConsumerConfig({ groupId: 'g' })).toMatchObject({
+      groupId: 'g', autoCommit: true, autoCommitIntervalMs: 5000, sessionTimeoutMs: 10_000,
+      heartbeatIntervalMs: undefined, rebalanceTimeoutMs: 30_000, assignor: undefined,
+    });
+    expect(() => parseConsumerConfig({ autoCommit: false })).toThrow(/'autoCommit' need a groupId/);
+    expect(() => parseConsumerConfig({ groupId: '' })).toThrow(/groupId/);
+    expect(() => parseConsumerConfig({ groupId: 'g', assignor: 'roundrobin' as never })).toThrow(/assignor/);
+    expect(() => parseConsumerConfig({ groupId: 'g', sessionTimeoutMs: 50 })).toThrow(RangeError);
+    expect(() => parseConsumerConfig({ groupId: 'g', sessionTimeoutMs: 1000, heartbeatIntervalMs: 1000 })).toThrow(/heartbeatIntervalMs/);
+    expect(() => parseConsumerConfig({ groupId: 'g', onRevoked: 'x' as never })).toThrow(/function/);
   });
 });

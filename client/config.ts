@@ -2,7 +2,20 @@
  * The client library's options: their types, frozen defaults, and parsers that check ranges and
  * reject unknown keys with a clear message (a misspelt `lingerMS` must not silently mean 5 ms).
  */
-import { BATCH_SIZE_BYTES_MAX, FETCH_MAX_BYTES_MAX, LINGER_MS_MAX, PRODUCER_MAX_IN_FLIGHT_MAX, RETRIES_MAX, UINT32_MAX } from './limits.js';
+import type { TopicPartition } from './consumer.js';
+import {
+  AUTO_COMMIT_INTERVAL_MS_MAX,
+  BATCH_SIZE_BYTES_MAX,
+  FETCH_MAX_BYTES_MAX,
+  GROUP_ID_MAX_CHARS,
+  LINGER_MS_MAX,
+  PRODUCER_MAX_IN_FLIGHT_MAX,
+  REBALANCE_TIMEOUT_MS_MAX,
+  RETRIES_MAX,
+  SESSION_TIMEOUT_MS_MAX,
+  SESSION_TIMEOUT_MS_MIN,
+  UINT32_MAX,
+} from './limits.js';
 import { DEFAULT_RETRY, type RetryOptions } from './retry.js';
 
 export interface ClientConfig {
@@ -49,6 +62,29 @@ export interface ConsumerConfig {
   minBytes?: number;
   /** Where an assigned partition without a `seek` starts. Default 'latest' (Kafka's). */
   initialOffset?: 'earliest' | 'latest';
+  /** The consumer group; required by `subscribe`, `commit` and the options below. */
+  groupId?: string;
+  /** Commit finished offsets every `autoCommitIntervalMs`, on revoke and on close. Default true. */
+  autoCommit?: boolean;
+  /** Default 5 s. */
+  autoCommitIntervalMs?: number;
+  /** The coordinator removes a member it has not heard from for this long. Default 10 s. */
+  sessionTimeoutMs?: number;
+  /** Heartbeat long-poll interval. Default: what the coordinator answers. Used up to a third of `sessionTimeoutMs`. */
+  heartbeatIntervalMs?: number;
+  /** How long a revocation waits for the application to finish the message in hand. Default 30 s. */
+  rebalanceTimeoutMs?: number;
+  /** Server-side assignor; the first member to name one sets the group's. Default: the group's (sticky). */
+  assignor?: 'sticky' | 'range';
+  /** Called once newly assigned partitions are positioned (before their records are handed out). */
+  onAssigned?: (partitions: TopicPartition[]) => void | Promise<void>;
+  /**
+   * Called when partitions are given up: 'revoked' (a rebalance or close; their finished offsets are
+   * committed first when `autoCommit`, and `consumer.commit()` still works inside the callback), or
+   * 'lost' (fenced or past the session timeout: another member may own them already; nothing can be
+   * committed).
+   */
+  onRevoked?: (partitions: TopicPartition[], reason: 'revoked' | 'lost') => void | Promise<void>;
 }
 
 export interface ResolvedClientConfig {
@@ -71,7 +107,24 @@ export interface ResolvedProducerConfig {
   timeoutMs: number;
 }
 
-export type ResolvedConsumerConfig = Required<ConsumerConfig>;
+export interface ResolvedConsumerConfig {
+  maxBytes: number;
+  maxBytesPerPartition: number;
+  maxWaitMs: number;
+  minBytes: number;
+  initialOffset: 'earliest' | 'latest';
+  groupId: string | undefined;
+  autoCommit: boolean;
+  autoCommitIntervalMs: number;
+  sessionTimeoutMs: number;
+  /** undefined: the coordinator's. */
+  heartbeatIntervalMs: number | undefined;
+  rebalanceTimeoutMs: number;
+  /** undefined: the group's current assignor ('' on the wire). */
+  assignor: 'sticky' | 'range' | undefined;
+  onAssigned: ((partitions: TopicPartition[]) => void | Promise<void>) | undefined;
+  onRevoked: ((partitions: TopicPartition[], reason: 'revoked' | 'lost') => void | Promise<void>) | undefined;
+}
 
 export const PRODUCER_DEFAULTS = Object.freeze({
   acks: -1,
@@ -89,7 +142,23 @@ export const CONSUMER_DEFAULTS: Readonly<ResolvedConsumerConfig> = Object.freeze
   maxWaitMs: 500,
   minBytes: 1,
   initialOffset: 'latest',
+  groupId: undefined,
+  autoCommit: true,
+  autoCommitIntervalMs: 5000,
+  sessionTimeoutMs: 10_000,
+  heartbeatIntervalMs: undefined,
+  rebalanceTimeoutMs: 30_000,
+  assignor: undefined,
+  onAssigned: undefined,
+  onRevoked: undefined,
 });
+
+const CONSUMER_OPTIONS = [
+  'maxBytes', 'maxBytesPerPartition', 'maxWaitMs', 'minBytes', 'initialOffset',
+  'groupId', 'autoCommit', 'autoCommitIntervalMs', 'sessionTimeoutMs', 'heartbeatIntervalMs', 'rebalanceTimeoutMs',
+  'assignor', 'onAssigned', 'onRevoked',
+] as const;
+const GROUP_ONLY_OPTIONS = CONSUMER_OPTIONS.slice(CONSUMER_OPTIONS.indexOf('autoCommit'));
 
 function rejectUnknown(what: string, config: object, known: readonly string[]): void {
   const unknown = Object.keys(config).filter((key) => !known.includes(key));
@@ -147,8 +216,28 @@ export function parseProducerConfig(config: ProducerConfig, retry: RetryOptions)
   };
 }
 
+function optionalFunction<F>(what: string, value: F | undefined): F | undefined {
+  if (value !== undefined && typeof value !== 'function') throw new TypeError(`${what} must be a function`);
+  return value;
+}
+
 export function parseConsumerConfig(config: ConsumerConfig): ResolvedConsumerConfig {
-  rejectUnknown('consumer', config, ['maxBytes', 'maxBytesPerPartition', 'maxWaitMs', 'minBytes', 'initialOffset']);
+  rejectUnknown('consumer', config, CONSUMER_OPTIONS);
+  const groupId = config.groupId;
+  if (groupId !== undefined && (typeof groupId !== 'string' || groupId.length === 0 || groupId.length > GROUP_ID_MAX_CHARS)) {
+    throw new RangeError(`consumer: groupId must be a string of 1 to ${GROUP_ID_MAX_CHARS} characters`);
+  }
+  if (groupId === undefined) {
+    const groupOnly = GROUP_ONLY_OPTIONS.filter((key) => config[key] !== undefined);
+    if (groupOnly.length > 0) throw new TypeError(`consumer: ${groupOnly.map((k) => `'${k}'`).join(', ')} need a groupId`);
+  }
+  if (config.autoCommit !== undefined && typeof config.autoCommit !== 'boolean') throw new TypeError('consumer: autoCommit must be a boolean');
+  const assignor = config.assignor;
+  if (assignor !== undefined && assignor !== 'sticky' && assignor !== 'range') throw new RangeError(`consumer: assignor must be 'sticky' or 'range'`);
+  const sessionTimeoutMs = int('consumer sessionTimeoutMs', config.sessionTimeoutMs ?? CONSUMER_DEFAULTS.sessionTimeoutMs, SESSION_TIMEOUT_MS_MIN, SESSION_TIMEOUT_MS_MAX);
+  const heartbeatIntervalMs = config.heartbeatIntervalMs === undefined
+    ? undefined
+    : int('consumer heartbeatIntervalMs (below sessionTimeoutMs)', config.heartbeatIntervalMs, 1, sessionTimeoutMs - 1);
   const initialOffset = config.initialOffset ?? CONSUMER_DEFAULTS.initialOffset;
   if (initialOffset !== 'earliest' && initialOffset !== 'latest') throw new RangeError(`consumer: initialOffset must be 'earliest' or 'latest'`);
   const maxBytes = int('consumer maxBytes', config.maxBytes ?? CONSUMER_DEFAULTS.maxBytes, 1, FETCH_MAX_BYTES_MAX);
@@ -158,5 +247,14 @@ export function parseConsumerConfig(config: ConsumerConfig): ResolvedConsumerCon
     maxWaitMs: int('consumer maxWaitMs', config.maxWaitMs ?? CONSUMER_DEFAULTS.maxWaitMs, 0, UINT32_MAX),
     minBytes: int('consumer minBytes', config.minBytes ?? CONSUMER_DEFAULTS.minBytes, 0, UINT32_MAX),
     initialOffset,
+    groupId,
+    autoCommit: config.autoCommit ?? CONSUMER_DEFAULTS.autoCommit,
+    autoCommitIntervalMs: int('consumer autoCommitIntervalMs', config.autoCommitIntervalMs ?? CONSUMER_DEFAULTS.autoCommitIntervalMs, 1, AUTO_COMMIT_INTERVAL_MS_MAX),
+    sessionTimeoutMs,
+    heartbeatIntervalMs,
+    rebalanceTimeoutMs: int('consumer rebalanceTimeoutMs', config.rebalanceTimeoutMs ?? CONSUMER_DEFAULTS.rebalanceTimeoutMs, 0, REBALANCE_TIMEOUT_MS_MAX),
+    assignor,
+    onAssigned: optionalFunction('consumer onAssigned', config.onAssigned),
+    onRevoked: optionalFunction('consumer onRevoked', config.onRevoked),
   };
 }

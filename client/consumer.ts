@@ -1,7 +1,9 @@
 /**
- * The plain consumer (no group yet): the application assigns partitions and positions itself with
- * `seek`; the consumer fetches from each partition's leader and hands records over through an async
- * iterator (`for await (const message of consumer)`) or `run({ eachMessage | eachBatch })`.
+ * The consumer: it fetches from each partition's leader and hands records over through an async
+ * iterator (`for await (const message of consumer)`) or `run({ eachMessage | eachBatch })`. Its
+ * partitions come either from the application (`assign`, then `seek`: a plain consumer) or from a
+ * consumer group (`groupId` + `subscribe`: the coordinator assigns them; `group-membership.ts` runs
+ * the heartbeats and reconciliation, `offset-committer.ts` the commits).
  *
  * Each assigned partition has a *position* (the next offset to hand to the application) and a
  * *fetch offset* (the next offset to ask the broker for). They differ while fetched records wait in
@@ -24,6 +26,29 @@
  * Concurrency: single-threaded; `pump()` is the only place that starts requests, and it is called
  * whenever something changes (assign, seek, resume, a response, a consumed chunk, a timer).
  *
+ * Consumer groups (at-least-once):
+ * - **Never commit ahead of the application.** A message handed out is *in hand* until the
+ *   application has *finished* it: for `for await`, when the iterator's `next()` is called again (or
+ *   the loop breaks or returns); for `eachMessage`/`eachBatch`, when the handler's promise resolves.
+ *   A partition's committable offset is its last finished message's offset + 1, but never above the
+ *   lowest offset still in hand. A message whose handler threw is not finished: the partition is
+ *   sought back to it (it is handed out again if `run` is called again) and nothing past it is
+ *   committed. (A `for await` body that throws ends the loop like `break`, which the iterator cannot
+ *   tell apart: that message counts as finished.)
+ * - **Records are handed out only while the partition is owned.** A partition enters the
+ *   assignment once its committed offset is known (no committed offset: earliest with
+ *   `fromBeginning`, else latest) and, with `onAssigned`, is handed out only after the callback
+ *   resolved. On revoke it stops being handed out and fetched at once; the consumer waits (at most
+ *   `rebalanceTimeoutMs`) for the application to finish what it holds from it, commits its finished
+ *   offset (`autoCommit`), calls `onRevoked(partitions, 'revoked')`, drops it, and only then reports
+ *   it given up. A lost partition (fenced, session timed out) is dropped at once, without a commit.
+ * - **Per-partition offset order.** Commits of a partition are written in the order they were made
+ *   on one connection (`offset-committer.ts`): an older offset never overwrites a newer one.
+ * - Auto-commit (every `autoCommitIntervalMs`) commits the partitions whose committable offset moved
+ *   since the last commit; `commit()` commits every committable offset now; `close()` commits,
+ *   `onRevoked`, leaves the group (the partitions move at once), each step bounded by
+ *   min(requestTimeoutMs, sessionTimeoutMs), so it returns even when the broker is gone.
+ *
  * Like Kafka's Java consumer, a broker has at most one fetch outstanding: a partition whose buffer
  * frees up while its leader long-polls for other, idle partitions waits for that poll to end (at
  * most `maxWaitMs`). Lower `maxWaitMs` when partitions of very different rates share a leader.
@@ -31,8 +56,14 @@
 import { decodeBatches } from '../log/index.js';
 import type { Client } from './client.js';
 import { parseConsumerConfig, type ConsumerConfig, type ResolvedConsumerConfig } from './config.js';
-import { API_KEYS, LIST_OFFSETS_EARLIEST, LIST_OFFSETS_LATEST, StrataError, type FetchRequest, type ListOffsetsRequest } from './protocol/index.js';
+import { GroupCoordinatorClient } from './group-coordinator-client.js';
+import { GroupMembership, withDeadline, type MembershipHost } from './group-membership.js';
+import { COMMIT_MAX_IN_FLIGHT } from './limits.js';
+import { OffsetCommitter, type CommitOffset } from './offset-committer.js';
+import { API_KEYS, ERRORS, LIST_OFFSETS_EARLIEST, LIST_OFFSETS_LATEST, StrataError, type FetchRequest, type ListOffsetsRequest } from './protocol/index.js';
 import { backoffMs, isRetriable } from './retry.js';
+
+export type { CommitOffset } from './offset-committer.js';
 
 export interface TopicPartition {
   topic: string;
@@ -59,6 +90,12 @@ export interface ConsumerBatch {
 }
 
 export type SeekOffset = number | 'earliest' | 'latest';
+
+export interface SubscribeOptions {
+  topics: readonly string[] | string;
+  /** Where a partition the group never committed starts: earliest when true, else latest. Default false. */
+  fromBeginning?: boolean;
+}
 
 export interface RunOptions {
   eachMessage?: (payload: { topic: string; partition: number; message: ConsumerMessage }) => Promise<void> | void;
@@ -89,7 +126,45 @@ interface PartitionState {
   failed: boolean;
   notBeforeMs: number;
   attempts: number;
+  // Groups only.
+  /** Being given up: neither fetched nor handed out. */
+  revoking: boolean;
+  /** Newly assigned, waiting for `onAssigned`: fetched but not handed out. */
+  held: boolean;
+  /** First offsets of the deliveries handed out and not finished yet. */
+  inHand: number[];
+  /** Offset of the last finished message + 1; undefined until one is finished. */
+  finishedOffset: number | undefined;
+  /** The committable offset last sent by auto-commit (to skip partitions that did not move). */
+  commitSentOffset: number | undefined;
 }
+
+/** Messages handed out together (one, or a batch): in hand until the application finishes them. */
+interface Delivery {
+  readonly state: PartitionState;
+  readonly epoch: number;
+  readonly firstOffset: number;
+  readonly nextOffset: number;
+}
+
+interface GroupRuntime {
+  readonly coordinator: GroupCoordinatorClient;
+  readonly membership: GroupMembership;
+  readonly committer: OffsetCommitter;
+  fromBeginning: boolean;
+  readonly joined: Promise<void>;
+}
+
+/** Errors of a commit that say the partition is not ours any more: nothing to report. */
+const NOT_OURS_CODES: ReadonlySet<number> = new Set([
+  ERRORS.UNKNOWN_MEMBER_ID.code,
+  ERRORS.FENCED_MEMBER_EPOCH.code,
+  ERRORS.PARTITION_NOT_ASSIGNED.code,
+  ERRORS.STALE_MEMBER_EPOCH.code,
+]);
+/** At most this many group errors wait for the application; later ones are dropped. */
+const PENDING_ERRORS_MAX = 16;
+let consumerCount = 0;
 
 interface Chunk {
   state: PartitionState;
@@ -116,6 +191,13 @@ export class Consumer implements AsyncIterable<ConsumerMessage> {
   /** Bumped by stop(): iterations and runs of an older generation end. */
   private generation = 0;
   private isClosed = false;
+  private readonly id = ++consumerCount;
+  private mode: 'none' | 'assign' | 'subscribe' = 'none';
+  private group: GroupRuntime | undefined;
+  /** Errors of the group (final membership errors, callbacks that threw) for the application. */
+  private readonly groupErrors: Error[] = [];
+  private finishWaiters: Array<() => void> = [];
+  private autoCommitTimer: NodeJS.Timeout | undefined;
 
   constructor(client: Client, config: ConsumerConfig = {}) {
     this.client = client;
@@ -131,6 +213,10 @@ export class Consumer implements AsyncIterable<ConsumerMessage> {
    */
   async assign(assignment: readonly TopicPartition[] | { topic: string }): Promise<void> {
     this.checkOpen();
+    if (this.config.groupId !== undefined) {
+      throw new TypeError(`consumer of group '${this.config.groupId}': its partitions come from the group, use subscribe() (assign() is for consumers without a groupId)`);
+    }
+    this.mode = 'assign';
     let wanted: TopicPartition[];
     if (Array.isArray(assignment)) {
       wanted = [...(assignment as readonly TopicPartition[])];
@@ -153,20 +239,267 @@ export class Consumer implements AsyncIterable<ConsumerMessage> {
     for (const { topic, partition } of wanted) {
       const key = keyOf(topic, partition);
       if (this.partitions.has(key)) continue;
-      this.partitions.set(key, {
-        topic, partition, key,
-        position: undefined, fetchOffset: undefined,
-        reset: { kind: this.config.initialOffset },
-        epoch: 0, inFlight: false, paused: false, chunks: 0, highWatermark: -1,
-        error: undefined, failed: false, notBeforeMs: 0, attempts: 0,
-      });
+      this.partitions.set(key, newPartitionState(topic, partition, { kind: this.config.initialOffset }));
     }
     this.pump();
   }
 
-  /** The assigned partitions. */
+  /** The assigned partitions (with a group: those owned now and not being given up). */
   assignment(): TopicPartition[] {
-    return [...this.partitions.values()].map(({ topic, partition }) => ({ topic, partition }));
+    return [...this.partitions.values()].filter((s) => !s.revoking).map(({ topic, partition }) => ({ topic, partition }));
+  }
+
+  // -------------------------------------------------------------------------------------------
+  // Consumer groups
+
+  /**
+   * Joins the consumer's group (`groupId`) with these topics; the coordinator assigns partitions.
+   * Resolves once the member joined; rejects with a final error (INVALID_GROUP_ID,
+   * UNSUPPORTED_ASSIGNOR, …) or when the coordinator could not be reached within the client's
+   * retries. Calling it again changes the subscription.
+   */
+  async subscribe(options: SubscribeOptions): Promise<void> {
+    this.checkOpen();
+    const groupId = this.config.groupId;
+    if (groupId === undefined) throw new TypeError('subscribe() needs a consumer with a groupId: client.consumer({ groupId })');
+    if (this.mode === 'assign') throw new TypeError('subscribe() does not go with assign(): a consumer either subscribes or assigns');
+    if (typeof options !== 'object' || options === null) throw new TypeError('subscribe({ topics, fromBeginning? })');
+    const unknown = Object.keys(options).filter((key) => key !== 'topics' && key !== 'fromBeginning');
+    if (unknown.length > 0) throw new TypeError(`subscribe: unknown option ${unknown.map((k) => `'${k}'`).join(', ')}; known: topics, fromBeginning`);
+    const topics = typeof options.topics === 'string' ? [options.topics] : options.topics;
+    if (!Array.isArray(topics) || topics.length === 0 || topics.some((t) => typeof t !== 'string' || t.length === 0)) {
+      throw new TypeError('subscribe: topics must be a topic name or a non-empty list of them');
+    }
+    const fromBeginning = options.fromBeginning ?? false;
+    if (typeof fromBeginning !== 'boolean') throw new TypeError('subscribe: fromBeginning must be a boolean');
+    this.mode = 'subscribe';
+    if (this.group !== undefined) {
+      this.group.fromBeginning = fromBeginning;
+      this.group.membership.subscribe([...new Set(topics)]);
+      return this.group.joined;
+    }
+    const coordinator = new GroupCoordinatorClient(this.client, groupId);
+    const membership = new GroupMembership({
+      coordinator,
+      pool: this.client.pool,
+      lane: `heartbeat-${this.id}`,
+      topics: [...new Set(topics)],
+      sessionTimeoutMs: this.config.sessionTimeoutMs,
+      heartbeatIntervalMs: this.config.heartbeatIntervalMs,
+      assignor: this.config.assignor ?? '',
+      requestTimeoutMs: this.client.config.requestTimeoutMs,
+      retry: this.client.config.retry,
+      host: this.membershipHost(),
+    });
+    const committer = new OffsetCommitter({
+      coordinator,
+      member: () => membership.identity(),
+      nextHeartbeat: () => membership.nextHeartbeat(),
+      retry: this.client.config.retry,
+      maxInFlight: COMMIT_MAX_IN_FLIGHT,
+    });
+    const joined = membership.start();
+    this.group = { coordinator, membership, committer, fromBeginning, joined };
+    if (this.config.autoCommit) this.scheduleAutoCommit();
+    return joined;
+  }
+
+  /**
+   * Commits offsets to the group and resolves once they are durable. Without arguments: every
+   * owned partition's finished offset (last finished message + 1). With a list: exactly those
+   * offsets (the next offset to consume, as Kafka). Rejects with UNKNOWN_MEMBER_ID,
+   * FENCED_MEMBER_EPOCH or PARTITION_NOT_ASSIGNED when a partition is not this member's any more.
+   */
+  commit(offsets?: readonly CommitOffset[]): Promise<void> {
+    const group = this.group;
+    if (this.config.groupId === undefined) return Promise.reject(new TypeError('commit() needs a consumer with a groupId'));
+    if (group === undefined) return Promise.reject(new TypeError('commit() needs subscribe() first'));
+    if (offsets === undefined) return this.commitFinished([...this.partitions.values()], false);
+    if (!Array.isArray(offsets)) return Promise.reject(new TypeError('commit([{ topic, partition, offset }])'));
+    for (const o of offsets) {
+      if (typeof o?.topic !== 'string' || !Number.isInteger(o.partition) || o.partition < 0 || !Number.isSafeInteger(o.offset) || o.offset < 0) {
+        return Promise.reject(new RangeError(`commit: bad entry ${JSON.stringify(o)}; want { topic, partition >= 0, offset >= 0 }`));
+      }
+    }
+    return group.committer.commit(offsets);
+  }
+
+  /** Commits the committable offsets of `states` (only those that moved since the last auto-commit, with `onlyMoved`). */
+  private commitFinished(states: readonly PartitionState[], onlyMoved: boolean): Promise<void> {
+    const group = this.group;
+    if (group === undefined) return Promise.resolve();
+    const offsets: CommitOffset[] = [];
+    const sent: Array<[PartitionState, number]> = [];
+    for (const state of states) {
+      const offset = committableOffset(state);
+      if (offset === undefined || (onlyMoved && offset === state.commitSentOffset)) continue;
+      offsets.push({ topic: state.topic, partition: state.partition, offset });
+      sent.push([state, offset]);
+      state.commitSentOffset = offset;
+    }
+    const done = group.committer.commit(offsets);
+    done.catch(() => {
+      // Not durable: the next auto-commit sends it again.
+      for (const [state, offset] of sent) if (state.commitSentOffset === offset) state.commitSentOffset = undefined;
+    });
+    return done;
+  }
+
+  private scheduleAutoCommit(): void {
+    this.autoCommitTimer = setTimeout(() => {
+      this.autoCommitTimer = undefined;
+      if (this.isClosed || this.group === undefined) return;
+      if (this.group.membership.identity() !== undefined) {
+        this.commitFinished([...this.partitions.values()], true).catch((error: unknown) => {
+          // Retriable failures are retried at the next interval; a partition that is not ours is
+          // the membership's business. Anything else is the application's.
+          if (!isRetriable(error) && !(error instanceof StrataError && NOT_OURS_CODES.has(error.code)) && !this.isClosed) this.raise(asError(error));
+        });
+      }
+      this.scheduleAutoCommit();
+    }, this.config.autoCommitIntervalMs);
+  }
+
+  /** Hands an error to the application: thrown by the iterator, or rejects `run`. */
+  private raise(error: Error): void {
+    if (this.isClosed) return;
+    if (this.groupErrors.length < PENDING_ERRORS_MAX) this.groupErrors.push(error);
+    this.notify();
+  }
+
+  /** Runs an application callback; what it throws goes to the application through `raise`. */
+  private async callback(run: () => void | Promise<void>, timeoutMs?: number): Promise<void> {
+    try {
+      const result = run();
+      if (result !== undefined) await (timeoutMs === undefined ? result : withDeadline(Promise.resolve(result), timeoutMs));
+    } catch (error) {
+      this.raise(asError(error));
+    }
+  }
+
+  private membershipHost(): MembershipHost {
+    return {
+      owned: () => [...this.partitions.values()].map(({ topic, partition }) => ({ topic, partition })),
+      assign: (partitions, stillAssigned) => this.takePartitions(partitions, stillAssigned),
+      revoke: (partitions) => this.givePartitionsUp(partitions),
+      lose: (partitions) => this.losePartitions(partitions),
+      fail: (error) => this.raise(error),
+    };
+  }
+
+  /** Newly assigned partitions: positioned at the group's committed offsets, then `onAssigned`. */
+  private async takePartitions(partitions: TopicPartition[], stillAssigned: (tp: TopicPartition) => boolean): Promise<void> {
+    const group = this.group!;
+    const committed = await group.coordinator.fetchOffsets(partitions, () => this.isClosed);
+    if (this.isClosed) return;
+    const added: PartitionState[] = [];
+    for (const tp of partitions) {
+      const key = keyOf(tp.topic, tp.partition);
+      if (!stillAssigned(tp) || this.partitions.has(key)) continue;
+      const offset = committed.get(key) ?? -1;
+      const state = newPartitionState(tp.topic, tp.partition, offset >= 0 ? offset : { kind: group.fromBeginning ? 'earliest' : 'latest' });
+      state.held = this.config.onAssigned !== undefined;
+      this.partitions.set(key, state);
+      added.push(state);
+    }
+    this.pump();
+    const onAssigned = this.config.onAssigned;
+    if (added.length === 0 || onAssigned === undefined) return;
+    await this.callback(() => onAssigned(added.map(({ topic, partition }) => ({ topic, partition }))));
+    for (const state of added) state.held = false;
+    this.notify();
+  }
+
+  /** Revoked partitions: stop, let the application finish, commit, `onRevoked`, drop. */
+  private async givePartitionsUp(partitions: TopicPartition[]): Promise<void> {
+    let states = this.statesOf(partitions);
+    for (const state of states) state.revoking = true;
+    this.buffer = this.buffer.filter((chunk) => !chunk.state.revoking);
+    await this.waitFinished(states, this.config.rebalanceTimeoutMs);
+    // Lost meanwhile (fenced, session timed out): already dropped and reported as lost.
+    states = states.filter((state) => this.partitions.get(state.key) === state);
+    if (states.length === 0) return;
+    const boundMs = Math.min(this.client.config.requestTimeoutMs, this.config.sessionTimeoutMs);
+    if (this.config.autoCommit) await withDeadline(this.commitFinished(states, false), boundMs).catch(() => undefined);
+    const onRevoked = this.config.onRevoked;
+    if (onRevoked !== undefined && states.length > 0) {
+      await this.callback(() => onRevoked(states.map(({ topic, partition }) => ({ topic, partition })), 'revoked'), this.config.rebalanceTimeoutMs);
+    }
+    for (const state of states) this.drop(state);
+  }
+
+  /** Lost partitions: dropped at once, nothing committed, then `onRevoked(…, 'lost')`. */
+  private async losePartitions(partitions: TopicPartition[]): Promise<void> {
+    const states = this.statesOf(partitions);
+    for (const state of states) this.drop(state);
+    const onRevoked = this.config.onRevoked;
+    if (onRevoked !== undefined && states.length > 0) {
+      await this.callback(() => onRevoked(states.map(({ topic, partition }) => ({ topic, partition })), 'lost'), this.config.rebalanceTimeoutMs);
+    }
+  }
+
+  private statesOf(partitions: readonly TopicPartition[]): PartitionState[] {
+    return partitions.flatMap((tp) => {
+      const state = this.partitions.get(keyOf(tp.topic, tp.partition));
+      return state === undefined ? [] : [state];
+    });
+  }
+
+  private drop(state: PartitionState): void {
+    if (this.partitions.get(state.key) === state) this.partitions.delete(state.key);
+    state.epoch++;
+    state.revoking = true;
+    this.buffer = this.buffer.filter((chunk) => chunk.state !== state);
+    this.wakeFinishWaiters();
+  }
+
+  /** Until nothing of `states` is in the application's hands (or they were dropped), at most `timeoutMs`. */
+  private async waitFinished(states: readonly PartitionState[], timeoutMs: number): Promise<void> {
+    const deadlineMs = Date.now() + timeoutMs;
+    for (;;) {
+      const busy = states.some((s) => s.inHand.length > 0 && this.partitions.get(s.key) === s);
+      const leftMs = deadlineMs - Date.now();
+      if (!busy || leftMs <= 0 || this.isClosed) return;
+      await new Promise<void>((resolve) => {
+        const timer = setTimeout(resolve, leftMs);
+        this.finishWaiters.push(() => {
+          clearTimeout(timer);
+          resolve();
+        });
+      });
+    }
+  }
+
+  private wakeFinishWaiters(): void {
+    for (const wake of this.finishWaiters.splice(0)) wake();
+  }
+
+  /** The application finished a delivery: its partition's finished offset moves past it. */
+  private finish(delivery: Delivery | undefined): void {
+    if (delivery === undefined) return;
+    const state = delivery.state;
+    const i = state.inHand.indexOf(delivery.firstOffset);
+    if (i >= 0) state.inHand.splice(i, 1);
+    if (this.partitions.get(state.key) === state && state.epoch === delivery.epoch) {
+      state.finishedOffset = Math.max(state.finishedOffset ?? 0, delivery.nextOffset);
+    }
+    this.wakeFinishWaiters();
+  }
+
+  /**
+   * A handler threw: the delivery is not finished. Nothing from it on counts as finished, and the
+   * partition is sought back to it so that it is handed out again.
+   */
+  private unfinish(delivery: Delivery | undefined): void {
+    if (delivery === undefined) return;
+    const state = delivery.state;
+    const i = state.inHand.indexOf(delivery.firstOffset);
+    if (i >= 0) state.inHand.splice(i, 1);
+    if (this.partitions.get(state.key) === state && state.epoch === delivery.epoch && !this.isClosed) {
+      if (state.finishedOffset !== undefined) state.finishedOffset = Math.min(state.finishedOffset, delivery.firstOffset);
+      this.reposition(state, delivery.firstOffset);
+    }
+    this.wakeFinishWaiters();
   }
 
   /** Moves an assigned partition's position; what was fetched before is discarded. */
@@ -234,13 +567,23 @@ export class Consumer implements AsyncIterable<ConsumerMessage> {
 
   [Symbol.asyncIterator](): AsyncIterator<ConsumerMessage> {
     const generation = this.generation;
+    /** The message the application holds: finished when it asks for the next one or leaves the loop. */
+    let held: Delivery | undefined;
     return {
       next: async () => {
-        const message = await this.nextMessage(generation);
-        return message === undefined ? { done: true, value: undefined } : { done: false, value: message };
+        this.finish(held);
+        held = undefined;
+        const next = await this.nextMessage(generation);
+        if (next === undefined) return { done: true, value: undefined };
+        held = next.delivery;
+        return { done: false, value: next.message };
       },
       // Breaking out of a for-await leaves the consumer as it is: undelivered messages stay buffered.
-      return: async () => ({ done: true, value: undefined }),
+      return: async () => {
+        this.finish(held);
+        held = undefined;
+        return { done: true, value: undefined };
+      },
     };
   }
 
@@ -248,8 +591,9 @@ export class Consumer implements AsyncIterable<ConsumerMessage> {
    * Runs handlers until `stop()` or `close()`: resolves then, or rejects with the first error (a
    * handler's, or OFFSET_OUT_OF_RANGE and other non-retriable errors). Unlike kafkajs, the promise
    * settles only when the loop ends, so do not await it before producing what it should read.
-   * A message whose handler threw counts as delivered (the position is past it): without groups
-   * and commits there is nothing to roll back to, so seek back to replay it.
+   * Without a group, a message whose handler threw counts as delivered (the position is past it):
+   * there is nothing to roll back to, so seek back to replay it. With a group it is not finished:
+   * the partition is sought back to it and nothing past it is committed.
    */
   async run(options: RunOptions): Promise<void> {
     if (options.eachBatch === undefined && options.eachMessage === undefined) throw new TypeError('run needs eachMessage or eachBatch');
@@ -257,13 +601,26 @@ export class Consumer implements AsyncIterable<ConsumerMessage> {
     const generation = this.generation;
     for (;;) {
       if (options.eachBatch !== undefined) {
-        const batch = await this.nextBatch(generation);
-        if (batch === undefined) return;
-        await options.eachBatch({ batch });
+        const next = await this.nextBatch(generation);
+        if (next === undefined) return;
+        try {
+          await options.eachBatch({ batch: next.batch });
+        } catch (error) {
+          this.unfinish(next.delivery);
+          throw error;
+        }
+        this.finish(next.delivery);
       } else {
-        const message = await this.nextMessage(generation);
-        if (message === undefined) return;
-        await options.eachMessage!({ topic: message.topic, partition: message.partition, message });
+        const next = await this.nextMessage(generation);
+        if (next === undefined) return;
+        const { message } = next;
+        try {
+          await options.eachMessage!({ topic: message.topic, partition: message.partition, message });
+        } catch (error) {
+          this.unfinish(next.delivery);
+          throw error;
+        }
+        this.finish(next.delivery);
       }
     }
   }
@@ -275,48 +632,85 @@ export class Consumer implements AsyncIterable<ConsumerMessage> {
     return Promise.resolve();
   }
 
+  /**
+   * Stops fetching and handing out messages. With a group: commits the finished offsets
+   * (`autoCommit`), calls `onRevoked(…, 'revoked')`, leaves the group; each step bounded by
+   * min(requestTimeoutMs, sessionTimeoutMs). Messages still in the application's hands are not
+   * waited for (finish them first: stop(), let `run` settle, then close()).
+   */
   async close(): Promise<void> {
     if (this.isClosed) return;
     this.isClosed = true;
     await this.stop();
     if (this.timer !== undefined) clearTimeout(this.timer);
+    if (this.autoCommitTimer !== undefined) clearTimeout(this.autoCommitTimer);
+    const group = this.group;
+    if (group !== undefined) {
+      const boundMs = Math.min(this.client.config.requestTimeoutMs, this.config.sessionTimeoutMs);
+      const states = [...this.partitions.values()].filter((s) => !s.revoking);
+      for (const state of states) state.revoking = true;
+      if (group.membership.identity() !== undefined) {
+        if (this.config.autoCommit) await withDeadline(this.commitFinished(states, false), boundMs).catch(() => undefined);
+        const onRevoked = this.config.onRevoked;
+        if (onRevoked !== undefined && states.length > 0) {
+          await withDeadline(Promise.resolve().then(() => onRevoked(states.map(({ topic, partition }) => ({ topic, partition })), 'revoked')), boundMs)
+            .catch(() => undefined);
+        }
+      }
+      await group.membership.leave(boundMs);
+      group.committer.close();
+    }
     this.buffer = [];
     this.partitions.clear();
+    this.wakeFinishWaiters();
     this.client.release(this);
   }
 
-  private async nextMessage(generation: number): Promise<ConsumerMessage | undefined> {
+  private async nextMessage(generation: number): Promise<{ message: ConsumerMessage; delivery: Delivery | undefined } | undefined> {
     for (;;) {
       if (this.isClosed || generation !== this.generation) return undefined;
       this.throwPendingError();
       const chunk = this.deliverableChunk();
       if (chunk !== undefined) {
+        const state = chunk.state;
         const message = chunk.messages[chunk.next++]!;
-        chunk.state.position = message.offset + 1;
+        state.position = message.offset + 1;
         if (chunk.next === chunk.messages.length) this.consumed(chunk);
-        return message;
+        return { message, delivery: this.handOut(state, message.offset, message.offset + 1) };
       }
       await this.changed();
     }
   }
 
-  private async nextBatch(generation: number): Promise<ConsumerBatch | undefined> {
+  private async nextBatch(generation: number): Promise<{ batch: ConsumerBatch; delivery: Delivery | undefined } | undefined> {
     for (;;) {
       if (this.isClosed || generation !== this.generation) return undefined;
       this.throwPendingError();
       const chunk = this.deliverableChunk();
       if (chunk !== undefined) {
+        const state = chunk.state;
         const messages = chunk.messages.slice(chunk.next);
         chunk.next = chunk.messages.length;
-        chunk.state.position = messages[messages.length - 1]!.offset + 1;
+        const nextOffset = messages[messages.length - 1]!.offset + 1;
+        state.position = nextOffset;
         this.consumed(chunk);
-        return { topic: chunk.state.topic, partition: chunk.state.partition, highWatermark: chunk.highWatermark, messages };
+        const batch = { topic: state.topic, partition: state.partition, highWatermark: chunk.highWatermark, messages };
+        return { batch, delivery: this.handOut(state, messages[0]!.offset, nextOffset) };
       }
       await this.changed();
     }
+  }
+
+  /** With a group, records what the application now holds (no bookkeeping without one). */
+  private handOut(state: PartitionState, firstOffset: number, nextOffset: number): Delivery | undefined {
+    if (this.group === undefined) return undefined;
+    state.inHand.push(firstOffset);
+    return { state, epoch: state.epoch, firstOffset, nextOffset };
   }
 
   private throwPendingError(): void {
+    const groupError = this.groupErrors.shift();
+    if (groupError !== undefined) throw groupError;
     for (const state of this.partitions.values()) {
       if (state.error !== undefined && !state.paused) {
         const error = state.error;
@@ -334,7 +728,7 @@ export class Consumer implements AsyncIterable<ConsumerMessage> {
         this.buffer.splice(i--, 1);
         continue;
       }
-      if (!chunk.state.paused) return chunk;
+      if (!chunk.state.paused && !chunk.state.revoking && !chunk.state.held) return chunk;
     }
     return undefined;
   }
@@ -369,7 +763,7 @@ export class Consumer implements AsyncIterable<ConsumerMessage> {
     const toFetch = new Map<number, PartitionState[]>();
     let wakeAtMs = Infinity;
     for (const state of this.partitions.values()) {
-      if (state.inFlight || state.failed || state.error !== undefined) continue;
+      if (state.inFlight || state.failed || state.error !== undefined || state.revoking) continue;
       if (state.notBeforeMs > nowMs) {
         wakeAtMs = Math.min(wakeAtMs, state.notBeforeMs);
         continue;
@@ -545,6 +939,27 @@ export class Consumer implements AsyncIterable<ConsumerMessage> {
     state.chunks++;
     return true;
   }
+}
+
+function newPartitionState(topic: string, partition: number, start: number | Reset): PartitionState {
+  const positioned = typeof start === 'number';
+  return {
+    topic, partition, key: keyOf(topic, partition),
+    position: positioned ? start : undefined,
+    fetchOffset: positioned ? start : undefined,
+    reset: positioned ? undefined : start,
+    epoch: 0, inFlight: false, paused: false, chunks: 0, highWatermark: -1,
+    error: undefined, failed: false, notBeforeMs: 0, attempts: 0,
+    revoking: false, held: false, inHand: [], finishedOffset: undefined, commitSentOffset: undefined,
+  };
+}
+
+/** Where the group may resume a partition: past its finished messages, never past one still in hand. */
+function committableOffset(state: PartitionState): number | undefined {
+  let offset = state.finishedOffset;
+  if (offset === undefined) return undefined;
+  for (const inHand of state.inHand) if (inHand < offset) offset = inHand;
+  return offset;
 }
 
 function push<K, V>(map: Map<K, V[]>, key: K, value: V): void {

@@ -3,11 +3,22 @@
  * Errors are `StrataError`s with the wire protocol's codes (`ERRORS`).
  */
 export { Admin, type ITopicConfig, type PartitionDescription, type PartitionOffsets, type TopicDescription } from './admin.js';
+export {
+  type GroupDescription,
+  type GroupListing,
+  type GroupMemberDescription,
+  type GroupOffset,
+  type GroupPartitionLag,
+  type OffsetResetPlan,
+  type ResetTarget,
+} from './admin.js';
 export { Client } from './client.js';
 export type { BrokerInfo, PartitionInfo, TopicInfo } from './cluster-metadata.js';
 export type { Acks, ClientConfig, ConsumerConfig, ProducerConfig } from './config.js';
 export {
   Consumer,
+  type CommitOffset,
+  type SubscribeOptions,
   type ConsumerBatch,
   type ConsumerMessage,
   type RunOptions,

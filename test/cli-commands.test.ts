@@ -8,6 +8,7 @@ import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { silentLogger, startBroker, type Broker } from '../broker/index.js';
 import { Client } from '../client/index.js';
+import { ChildProcesses, runStrata, type CommandResult } from './fixtures/strata-process.js';
 
 const entry = path.resolve(import.meta.dirname, '..', 'broker', 'cli.ts');
 let broker: Broker;
@@ -21,32 +22,17 @@ beforeAll(async () => {
 });
 
 afterAll(async () => {
+  children.killAll();
   await broker?.close();
   if (dataDir !== undefined) fs.rmSync(dataDir, { recursive: true, force: true });
 });
 
-interface Run {
-  status: number | null;
-  stdout: string;
-  stderr: string;
-}
+const children = new ChildProcesses();
+type Run = CommandResult;
 
 /** Runs `strata ARGS` against the test broker (asynchronously: the broker lives in this process). */
 function strata(args: readonly string[], input?: string): Promise<Run> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, ['--import', 'tsx', entry, ...args], {
-      env: { ...process.env, STRATA_BOOTSTRAP: bootstrap },
-      stdio: ['pipe', 'pipe', 'pipe'],
-    });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.setEncoding('utf8').on('data', (chunk: string) => (stdout += chunk));
-    child.stderr.setEncoding('utf8').on('data', (chunk: string) => (stderr += chunk));
-    child.on('error', reject);
-    child.on('close', (status) => resolve({ status, stdout, stderr }));
-    child.stdin.on('error', () => undefined);
-    child.stdin.end(input ?? '');
-  });
+  return runStrata(children, broker.address.port, args, input);
 }
 
 /** A failure: non-zero exit and exactly one line on stderr, matching `pattern`. */

@@ -2,81 +2,32 @@
 // creating a topic and piping 100,000 keyed lines through `strata produce`, `kill -9` of the broker, a
 // restart on the same data directory, then `strata consume` reading everything back (keys on their
 // murmur2 partitions, offsets 0..n-1 per partition) and replaying from an offset and from a timestamp.
-import { spawn, type ChildProcessWithoutNullStreams } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { partitionForKey } from '../client/index.js';
+import { ChildProcesses, parseRecords, runStrata, startBrokerProcess, stopProcess, type JsonRecord } from './fixtures/strata-process.js';
 
-const entry = path.resolve(import.meta.dirname, '..', 'broker', 'cli.ts');
 const RECORDS = 100_000;
 const PARTITIONS = 3;
 let dir: string;
-const children = new Set<ChildProcessWithoutNullStreams>();
+const children = new ChildProcesses();
 
 beforeEach(() => {
   dir = fs.mkdtempSync(path.join(os.tmpdir(), 'strata-cli-kill9-'));
 });
 
 afterEach(() => {
-  for (const child of children) child.kill('SIGKILL');
-  children.clear();
+  children.killAll();
   fs.rmSync(dir, { recursive: true, force: true });
 });
 
-/** Starts `strata broker start` on a free port and resolves with the port from its ready line. */
-async function startBrokerProcess(dataDir: string): Promise<{ child: ChildProcessWithoutNullStreams; port: number }> {
-  const child = spawn(process.execPath, ['--import', 'tsx', entry, 'broker', 'start', '--data', dataDir, '--listen', '127.0.0.1:0', '--log-level', 'warn']);
-  children.add(child);
-  child.stderr.resume();
-  const port = await new Promise<number>((resolve, reject) => {
-    let out = '';
-    child.stdout.setEncoding('utf8').on('data', (chunk: string) => {
-      out += chunk;
-      const match = /listening on 127\.0\.0\.1:(\d+)/.exec(out);
-      if (match !== null) resolve(Number(match[1]));
-    });
-    child.on('exit', (code) => reject(new Error(`broker exited ${code} before listening: ${out}`)));
-  });
-  return { child, port };
-}
-
-function strata(port: number, args: readonly string[], input?: string): Promise<{ status: number | null; stdout: string; stderr: string }> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, ['--import', 'tsx', entry, ...args, '--bootstrap', `127.0.0.1:${port}`]);
-    children.add(child);
-    let stdout = '';
-    let stderr = '';
-    child.stdout.setEncoding('utf8').on('data', (chunk: string) => (stdout += chunk));
-    child.stderr.setEncoding('utf8').on('data', (chunk: string) => (stderr += chunk));
-    child.on('error', reject);
-    child.on('close', (status) => {
-      children.delete(child);
-      resolve({ status, stdout, stderr });
-    });
-    child.stdin.on('error', () => undefined);
-    child.stdin.end(input ?? '');
-  });
-}
-
-interface JsonRecord {
-  topic: string;
-  partition: number;
-  offset: number;
-  timestamp: number;
-  key: string | null;
-  value: string | null;
-  headers: Record<string, string | null>;
-}
-
-function parseRecords(stdout: string): JsonRecord[] {
-  return stdout.split('\n').filter((l) => l !== '').map((l) => JSON.parse(l) as JsonRecord);
-}
+const strata = (port: number, args: readonly string[], input?: string) => runStrata(children, port, args, input);
 
 describe('strata CLI end to end (issue 3, done when)', () => {
   it('keeps 100,000 produced records across kill -9 and replays them by offset and by time', async () => {
-    const first = await startBrokerProcess(dir);
+    const first = await startBrokerProcess(children, dir);
     const created = await strata(first.port, ['topic', 'create', 'orders', '--partitions', String(PARTITIONS)]);
     expect(created.status, created.stderr).toBe(0);
 
@@ -86,11 +37,8 @@ describe('strata CLI end to end (issue 3, done when)', () => {
     expect(produced.stderr).toMatch(new RegExp(`^produced ${RECORDS} records to orders in [\\d.]+ s \\([\\d,]+ records/s\\)\\n$`));
 
     // Every send was acknowledged (acks=all, flush.policy always): kill -9 must lose none of them.
-    const died = new Promise((resolve) => first.child.on('exit', resolve));
-    first.child.kill('SIGKILL');
-    await died;
-    children.delete(first.child);
-    const second = await startBrokerProcess(dir);
+    await stopProcess(first.child, 'SIGKILL');
+    const second = await startBrokerProcess(children, dir);
 
     const all = await strata(second.port, ['consume', 'orders', '--offset', 'earliest', '--format', 'json', '--timeout-ms', '2000']);
     expect(all.status, all.stderr).toBe(0);
@@ -140,8 +88,6 @@ describe('strata CLI end to end (issue 3, done when)', () => {
     const iso = await strata(second.port, ['consume', 'orders', '--from-time', new Date(middle.timestamp).toISOString(), '--format', 'json', '--timeout-ms', '2000']);
     expect(parseRecords(iso.stdout).map(key).sort()).toEqual(expected.map(key).sort());
 
-    const stopped = new Promise((resolve) => second.child.on('exit', resolve));
-    second.child.kill('SIGTERM');
-    await stopped;
+    await stopProcess(second.child, 'SIGTERM');
   }, 90_000);
 });

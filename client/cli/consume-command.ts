@@ -3,6 +3,8 @@
  *
  *   strata consume TOPIC [--partition P] [--offset N|earliest|latest] [--from-time ISO8601|EPOCH_MS]
  *                        [--max-messages N] [--timeout-ms T] [--format value|json]
+ *   strata consume TOPIC --group G [--session-timeout-ms T] [--offset earliest|latest]
+ *                        [--max-messages N] [--timeout-ms T] [--format value|json]
  *
  * Without `--partition` it reads every partition of the topic. It starts at `--offset`, by default
  * `latest` — only records produced from now on, as kafka-console-consumer without --from-beginning;
@@ -21,11 +23,24 @@
  * buffer is full the consumer waits for it to drain before taking the next batch (the client then
  * stops fetching, its buffer being bounded). The idle timer does not run while it waits. A reader
  * that goes away (`| head`) ends the command quietly with exit 0 (`backpressure.ts`).
+ *
+ * With `--group G` it reads as a member of consumer group G: the group's coordinator gives it some
+ * (or all) of the topic's partitions, each starting at the group's committed offset, or — for a
+ * partition the group never committed — at `--offset earliest|latest` (default latest). A record
+ * counts as finished once it is written to stdout (after waiting for 'drain' if the buffer is full);
+ * the next record is taken only then, and the consumer's auto-commit commits only finished records.
+ * On the way out (`--max-messages`, `--timeout-ms`, SIGINT, SIGTERM) it commits what it printed and
+ * leaves the group, so another member takes its partitions at once and continues exactly after the
+ * last printed record; the summary on stderr says `…; committed and left group G`. `--partition`, a
+ * numeric `--offset` and `--from-time` position by hand, which a group does not allow (usage error).
+ * `--session-timeout-ms` sets how long the coordinator waits for a member that stopped heartbeating
+ * (a `kill -9`) before moving its partitions; the broker's default (10 s) otherwise.
  */
 import { parseArgs } from 'node:util';
-import type { ConsumerMessage } from '../index.js';
+import type { Consumer, ConsumerMessage } from '../index.js';
 import { drained, write } from './backpressure.js';
 import { choiceFlag, createClient, expectPositionals, integerFlag, UsageError, type CommandContext } from './command-context.js';
+import { SESSION_TIMEOUT_MS_MAX, SESSION_TIMEOUT_MS_MIN } from '../limits.js';
 import { IDLE_TIMEOUT_MS_MAX } from './limits.js';
 import { formatSummary } from './throughput.js';
 
@@ -33,9 +48,25 @@ export const CONSUME_USAGE = [
   '  strata consume TOPIC [--partition P] [--offset N|earliest|latest] [--from-time ISO8601|EPOCH_MS]',
   '                       [--max-messages N] [--timeout-ms T] [--format value|json]',
   '                       (default --offset latest: only new records; --offset earliest reads from the start)',
+  '  strata consume TOPIC --group G [--session-timeout-ms T] [--offset earliest|latest] [--max-messages N]',
+  '                       [--timeout-ms T] [--format value|json]',
+  '                       (starts at the group\'s committed offsets; commits what it printed and leaves on exit)',
 ].join('\n');
 
+const USAGE_LINE = 'strata consume TOPIC [--group G] [--partition P] [--offset N|earliest|latest] [--from-time T] [--max-messages N] [--timeout-ms T] [--format value|json]';
+
 type Start = { kind: 'offset'; offset: number | 'earliest' | 'latest' } | { kind: 'time'; timestamp: number };
+
+export interface ConsumeOptions {
+  topic: string;
+  partition: number | undefined;
+  start: Start;
+  maxMessages: number | undefined;
+  timeoutMs: number | undefined;
+  format: 'value' | 'json';
+  /** With `--group`: the group and the member's session timeout (undefined: the broker's default). */
+  group: { groupId: string; sessionTimeoutMs: number | undefined } | undefined;
+}
 
 /** `--from-time`: epoch milliseconds, or an ISO 8601 date-time. */
 export function parseFromTime(value: string): number {
@@ -59,7 +90,8 @@ export function formatMessage(message: ConsumerMessage, format: 'value' | 'json'
   })}\n`;
 }
 
-export async function runConsumeCommand(argv: readonly string[], context: CommandContext): Promise<void> {
+/** Reads `strata consume`'s arguments; throws UsageError for anything it does not accept. */
+export function parseConsumeArgs(argv: readonly string[]): ConsumeOptions {
   const { values, positionals } = parseArgs({
     args: [...argv],
     allowPositionals: true,
@@ -71,14 +103,28 @@ export async function runConsumeCommand(argv: readonly string[], context: Comman
       'max-messages': { type: 'string' },
       'timeout-ms': { type: 'string' },
       format: { type: 'string' },
+      group: { type: 'string' },
+      'session-timeout-ms': { type: 'string' },
     },
   });
-  const [topic] = expectPositionals(positionals, 1, 'strata consume TOPIC [--partition P] [--offset N|earliest|latest] [--from-time T] [--max-messages N] [--timeout-ms T] [--format value|json]');
+  const [topic] = expectPositionals(positionals, 1, USAGE_LINE);
   const partition = integerFlag('partition', values.partition, 0);
   const maxMessages = integerFlag('max-messages', values['max-messages'], 1);
   const timeoutMs = integerFlag('timeout-ms', values['timeout-ms'], 1, IDLE_TIMEOUT_MS_MAX);
   const format = choiceFlag('format', values.format, ['value', 'json'], 'value');
   if (values.offset !== undefined && values['from-time'] !== undefined) throw new UsageError('give --offset or --from-time, not both');
+  let group: ConsumeOptions['group'];
+  if (values.group !== undefined) {
+    if (values.group.trim() === '') throw new UsageError('--group needs a group id');
+    if (values.partition !== undefined) throw new UsageError('--partition does not go with --group: the group assigns the partitions');
+    if (values['from-time'] !== undefined) throw new UsageError('--from-time does not go with --group: the group starts at its committed offsets');
+    if (values.offset !== undefined && values.offset !== 'earliest' && values.offset !== 'latest') {
+      throw new UsageError('a numeric --offset does not go with --group (use strata group reset-offsets); --offset earliest|latest applies where the group committed nothing');
+    }
+    group = { groupId: values.group, sessionTimeoutMs: integerFlag('session-timeout-ms', values['session-timeout-ms'], SESSION_TIMEOUT_MS_MIN, SESSION_TIMEOUT_MS_MAX) };
+  } else if (values['session-timeout-ms'] !== undefined) {
+    throw new UsageError('--session-timeout-ms needs --group');
+  }
   let start: Start;
   if (values['from-time'] !== undefined) {
     start = { kind: 'time', timestamp: parseFromTime(values['from-time']) };
@@ -89,64 +135,131 @@ export async function runConsumeCommand(argv: readonly string[], context: Comman
     if (partition === undefined) throw new UsageError('a numeric --offset needs --partition');
     start = { kind: 'offset', offset };
   }
+  return { topic: topic!, partition, start, maxMessages, timeoutMs, format, group };
+}
 
+export async function runConsumeCommand(argv: readonly string[], context: CommandContext): Promise<void> {
+  const options = parseConsumeArgs(argv);
+  if (options.group !== undefined) return consumeInGroup(options, options.group, context);
+  const { topic, partition, start, maxMessages, format } = options;
   const client = createClient(context);
-  let consumed = 0;
-  const startedMs = performance.now();
-  let stopped = false;
-  let idleTimer: NodeJS.Timeout | undefined;
   const consumer = client.consumer({ initialOffset: start.kind === 'offset' && start.offset === 'earliest' ? 'earliest' : 'latest' });
-  const stop = () => {
-    stopped = true;
-    if (idleTimer !== undefined) clearTimeout(idleTimer);
-    void consumer.stop();
-  };
-  const armIdleTimer = () => {
-    if (timeoutMs === undefined || stopped) return;
-    if (idleTimer === undefined) idleTimer = setTimeout(stop, timeoutMs);
-    else idleTimer.refresh();
-  };
-  // A second signal while stopping means "now".
-  const onSignal = () => {
-    if (stopped) process.exit(130);
-    stop();
-  };
-  process.on('SIGINT', onSignal);
-  process.on('SIGTERM', onSignal);
+  const session = new ConsumeSession(consumer, options, context);
   try {
-    await consumer.assign(partition === undefined ? { topic: topic! } : [{ topic: topic!, partition }]);
+    await consumer.assign(partition === undefined ? { topic } : [{ topic, partition }]);
     for (const tp of consumer.assignment()) {
       if (start.kind === 'time') consumer.seekToTimestamp({ ...tp, timestamp: start.timestamp });
       else if (typeof start.offset === 'number') consumer.seek({ ...tp, offset: start.offset });
     }
-    armIdleTimer();
-    if (!stopped) {
+    session.armIdleTimer();
+    if (!session.stopped) {
       await consumer.run({
         eachBatch: async ({ batch }) => {
-          if (stopped) return;
-          const messages = maxMessages === undefined ? batch.messages : batch.messages.slice(0, maxMessages - consumed);
-          consumed += messages.length;
-          let text = '';
-          for (const message of messages) text += formatMessage(message, format);
-          if (maxMessages !== undefined && consumed >= maxMessages) stop();
-          const waiting = write(context.stdout, text);
-          if (waiting !== undefined) {
-            // Time spent waiting for the reader is not idle time. (A cleared timer cannot be refreshed.)
-            if (idleTimer !== undefined) clearTimeout(idleTimer);
-            idleTimer = undefined;
-            await waiting;
-          }
-          armIdleTimer();
+          if (session.stopped) return;
+          await session.print(maxMessages === undefined ? batch.messages : batch.messages.slice(0, maxMessages - session.consumed), format);
         },
       });
     }
-    const stdout = context.stdout as NodeJS.WritableStream & { writableLength?: number };
-    if ((stdout.writableLength ?? 0) > 0) await drained(stdout);
-    context.stderr.write(`${formatSummary('consumed', consumed, 'from', topic!, performance.now() - startedMs)}\n`);
+    await session.drainStdout();
+    context.stderr.write(`${formatSummary('consumed', session.consumed, 'from', topic, performance.now() - session.startedMs)}\n`);
   } finally {
-    if (idleTimer !== undefined) clearTimeout(idleTimer);
-    process.off('SIGINT', onSignal);
-    process.off('SIGTERM', onSignal);
+    session.dispose();
     await client.close();
+  }
+}
+
+/**
+ * `consume --group`: one record at a time, each written (and drained) before the next is taken, so
+ * the consumer's finished offsets — which auto-commit and `close()` commit — never pass what stdout
+ * has. On the way out: commit, leave the group, then the summary.
+ */
+async function consumeInGroup(options: ConsumeOptions, group: NonNullable<ConsumeOptions['group']>, context: CommandContext): Promise<void> {
+  const { topic, format } = options;
+  const client = createClient(context);
+  const consumer = client.consumer({
+    groupId: group.groupId,
+    ...(group.sessionTimeoutMs === undefined ? {} : { sessionTimeoutMs: group.sessionTimeoutMs }),
+  });
+  const session = new ConsumeSession(consumer, options, context);
+  try {
+    await consumer.subscribe({ topics: [topic], fromBeginning: options.start.kind === 'offset' && options.start.offset === 'earliest' });
+    session.armIdleTimer();
+    if (!session.stopped) {
+      // After stop() the consumer hands out nothing more; a record it did hand is printed, never dropped.
+      await consumer.run({ eachMessage: ({ message }) => session.print([message], format) });
+    }
+    await session.drainStdout();
+    // Commit here, where a failure is reported; close() then leaves the group.
+    await consumer.commit();
+    await consumer.close();
+    context.stderr.write(`${formatSummary('consumed', session.consumed, 'from', topic, performance.now() - session.startedMs)}; committed and left group ${group.groupId}\n`);
+  } finally {
+    session.dispose();
+    await client.close();
+  }
+}
+
+/**
+ * The stop rules of both modes: after `--max-messages`, after `--timeout-ms` without a new record
+ * (time spent waiting for the reader of stdout does not count), or on SIGINT/SIGTERM; a second
+ * signal while stopping exits at once (130), without committing.
+ */
+class ConsumeSession {
+  readonly startedMs = performance.now();
+  consumed = 0;
+  stopped = false;
+  private idleTimer: NodeJS.Timeout | undefined;
+  private readonly onSignal = () => {
+    if (this.stopped) process.exit(130);
+    this.stop();
+  };
+
+  constructor(
+    private readonly consumer: Consumer,
+    private readonly options: Pick<ConsumeOptions, 'maxMessages' | 'timeoutMs'>,
+    private readonly context: CommandContext,
+  ) {
+    process.on('SIGINT', this.onSignal);
+    process.on('SIGTERM', this.onSignal);
+  }
+
+  stop(): void {
+    this.stopped = true;
+    if (this.idleTimer !== undefined) clearTimeout(this.idleTimer);
+    void this.consumer.stop();
+  }
+
+  armIdleTimer(): void {
+    if (this.options.timeoutMs === undefined || this.stopped) return;
+    if (this.idleTimer === undefined) this.idleTimer = setTimeout(() => this.stop(), this.options.timeoutMs);
+    else this.idleTimer.refresh();
+  }
+
+  /** Writes the messages to stdout and waits while its reader is behind. */
+  async print(messages: readonly ConsumerMessage[], format: ConsumeOptions['format']): Promise<void> {
+    this.consumed += messages.length;
+    const { maxMessages } = this.options;
+    if (maxMessages !== undefined && this.consumed >= maxMessages) this.stop();
+    let text = '';
+    for (const message of messages) text += formatMessage(message, format);
+    const waiting = write(this.context.stdout, text);
+    if (waiting !== undefined) {
+      // A cleared timer cannot be refreshed: arm a new one after the wait.
+      if (this.idleTimer !== undefined) clearTimeout(this.idleTimer);
+      this.idleTimer = undefined;
+      await waiting;
+    }
+    this.armIdleTimer();
+  }
+
+  async drainStdout(): Promise<void> {
+    const stdout = this.context.stdout as NodeJS.WritableStream & { writableLength?: number };
+    if ((stdout.writableLength ?? 0) > 0) await drained(stdout);
+  }
+
+  dispose(): void {
+    if (this.idleTimer !== undefined) clearTimeout(this.idleTimer);
+    process.off('SIGINT', this.onSignal);
+    process.off('SIGTERM', this.onSignal);
   }
 }

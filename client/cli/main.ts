@@ -14,6 +14,7 @@ import { StrataError } from '../index.js';
 import { exitQuietlyOnBrokenPipe } from './backpressure.js';
 import { CommandFailure, DEFAULT_BOOTSTRAP, parseBootstrap, UsageError, type CommandContext } from './command-context.js';
 import { CONSUME_USAGE, runConsumeCommand } from './consume-command.js';
+import { GROUP_USAGE, runGroupCommand } from './group-command.js';
 import { LOG_USAGE, runLogCommand } from './log-command.js';
 import { PERF_USAGE, runPerfCommand } from './perf-command.js';
 import { PRODUCE_USAGE, runProduceCommand } from './produce-command.js';
@@ -24,6 +25,7 @@ export const CLIENT_USAGE = [
   PRODUCE_USAGE,
   '                       (one record per stdin line; with --key-separator, key<SEP>value; default acks all)',
   CONSUME_USAGE,
+  GROUP_USAGE,
   PERF_USAGE,
   LOG_USAGE,
   `  (client commands take --bootstrap HOST:PORT[,HOST:PORT...], else $STRATA_BOOTSTRAP, else ${DEFAULT_BOOTSTRAP})`,
@@ -68,6 +70,8 @@ async function run(argv: readonly string[]): Promise<void> {
       return runProduceCommand(args, context);
     case 'consume':
       return runConsumeCommand(args, context);
+    case 'group':
+      return runGroupCommand(args, context);
     case 'perf':
       return runPerfCommand(args, context);
     case 'log':
