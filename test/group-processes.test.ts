@@ -143,6 +143,20 @@ describe('consumer groups with real processes (issue 4)', () => {
     const third = consumer(port);
     await waitFor('the third member to print', () => third.records.length > 0);
     await sleep(1000);
+    // `strata group describe` while the producer and the group run: every partition owned, its lag
+    // the distance from the committed offset to the end, never beyond what is in the log.
+    const during = await runStrata(children, port, ['group', 'describe', GROUP, '--format', 'json']);
+    expect(during.status, during.stderr).toBe(0);
+    const view = JSON.parse(during.stdout) as { members: unknown[]; partitions: Array<{ member: string | null; committedOffset: number; logEndOffset: number; lag: number }> };
+    expect(view.members).toHaveLength(3);
+    expect(view.partitions).toHaveLength(PARTITIONS);
+    const ends = await admin.listOffsets({ topic: TOPIC });
+    for (const [i, p] of view.partitions.entries()) {
+      expect(p.member).not.toBeNull();
+      expect(p.lag).toBe(p.logEndOffset - (p.committedOffset >= 0 ? p.committedOffset : 0));
+      expect(p.lag).toBeGreaterThanOrEqual(0);
+      expect(p.logEndOffset).toBeLessThanOrEqual(ends.find((e) => e.partition === i)!.offset);
+    }
     expect(await stopProcess(first.child, 'SIGTERM')).toBe(0);
     expect(first.stderr).toMatch(/consumed \d+ records/);
     await sleep(2000);
