@@ -9,7 +9,7 @@ import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { silentLogger, startBroker, type Broker } from '../broker/index.js';
 import { Client } from '../client/index.js';
-import { ChildProcesses, runStrata, type CommandResult } from './fixtures/strata-process.js';
+import { ChildProcesses, expectOneLineError, lines, runStrata, type CommandResult } from './fixtures/strata-process.js';
 import { API_KEYS, MEMBER_EPOCH_JOIN, MEMBER_EPOCH_LEAVE } from '../client/protocol/index.js';
 
 const entry = path.resolve(import.meta.dirname, '..', 'broker', 'cli.ts');
@@ -44,17 +44,6 @@ type Run = CommandResult;
 /** Runs `strata ARGS` against the test broker (asynchronously: the broker lives in this process). */
 function strata(args: readonly string[], input?: string): Promise<Run> {
   return runStrata(children, broker.address.port, args, input);
-}
-
-/** A failure: non-zero exit and exactly one line on stderr, matching `pattern`. */
-function expectOneLineError(run: Run, pattern: RegExp): void {
-  expect(run.status, run.stderr).not.toBe(0);
-  expect(run.stderr.split('\n').filter((l) => l !== '')).toHaveLength(1);
-  expect(run.stderr).toMatch(pattern);
-}
-
-function lines(text: string): string[] {
-  return text.split('\n').filter((l) => l !== '');
 }
 
 async function ok(args: readonly string[], input?: string): Promise<Run> {
