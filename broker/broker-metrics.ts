@@ -15,18 +15,22 @@
  * | `strata_fetches_pending` | gauge | (parked long polls) |
  * | `strata_topics` | gauge | |
  * | `strata_partition_log_start_offset`, `_log_end_offset`, `_high_watermark`, `_size_bytes` | gauge | `topic`, `partition` |
+ * | `strata_group_members` | gauge | `group`, `state` |
+ * | `strata_group_committed_offset`, `strata_group_lag` | gauge | `group`, `topic`, `partition` (lag only where this broker hosts the partition) |
  *
  * Whole-request errors are counted (the response header's code); per-partition codes inside an
  * answer are not.
  */
 import { API_REGISTRY, errorByCode, isApiKey } from '../client/protocol/index.js';
 import type { BrokerStats } from './broker-stats.js';
+import type { GroupCoordinator } from './group/group-coordinator.js';
 import { MetricsRegistry } from './metrics.js';
 import type { PartitionManager } from './partition-manager.js';
 
 export interface BrokerMetricsSources {
   readonly stats: BrokerStats;
   readonly partitions: PartitionManager;
+  readonly groups: GroupCoordinator;
   readonly pendingFetches: () => number;
 }
 
@@ -78,6 +82,18 @@ export function collectBrokerMetrics(sources: BrokerMetricsSources): MetricsRegi
     logEnd.set(labels, partition.logEndOffset);
     highWatermark.set(labels, partition.highWatermark);
     size.set(labels, partition.log.sizeBytes);
+  }
+
+  const members = registry.gauge('strata_group_members', 'Members of a consumer group this broker coordinates, with the group\'s state.');
+  const committed = registry.gauge('strata_group_committed_offset', 'Offset a consumer group committed for a partition (the next one it will read).');
+  const lag = registry.gauge('strata_group_lag', 'Records of a partition above what a consumer group committed (high watermark - committed).');
+  for (const group of sources.groups.lag()) {
+    members.set({ group: group.groupId, state: group.state }, group.members);
+    for (const p of group.partitions) {
+      const labels = { group: group.groupId, topic: p.topic, partition: p.partition };
+      if (p.committedOffset >= 0) committed.set(labels, p.committedOffset);
+      if (p.lag !== null) lag.set(labels, p.lag);
+    }
   }
   return registry;
 }

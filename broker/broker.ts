@@ -126,6 +126,7 @@ export async function startBroker(options: BrokerOptions = {}): Promise<Broker> 
           listen: config.http,
           nodeId: config.nodeId,
           partitions,
+          groups,
           stats,
           pendingFetches: () => fetches.pending,
           uptimeMs: () => performance.now() - startedAt,

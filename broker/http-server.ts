@@ -10,12 +10,14 @@
  * | `POST /v1/topics` | body `{ name, partitions? = 1, replicationFactor? = 1, configs? }` → 201 the topic; 400 / 409 |
  * | `GET /v1/topics/:name` | 200 `{ name, topicId, configs, partitions: [{ partition, leader, leaderEpoch, replicas, isr, logStartOffset, highWatermark, logEndOffset, sizeBytes }] }`; 404 |
  * | `DELETE /v1/topics/:name` | 204; 404 |
+ * | `GET /v1/groups` | 200 `{ groups: [{ groupId, state, members }] }`: the groups this broker coordinates, by id |
+ * | `GET /v1/groups/:id` | 200 `{ groupId, state, members, partitions: [{ topic, partition, member, committedOffset, logEndOffset, lag }] }` (`group/group-lag.ts`); 404 GROUP_ID_NOT_FOUND |
  * | `GET /metrics` | 200 Prometheus text 0.0.4 (`broker-metrics.ts`) |
  *
  * Topic creation and deletion go through the same `PartitionManager` calls as the CreateTopics and
  * DeleteTopics handlers, so the name rule, partition and replication checks and topic configs are
  * checked in one place; the body's shape (types, no unknown keys) is checked by a JSON schema first,
- * and a shape error is INVALID_REQUEST. Error name → status: UNKNOWN_TOPIC_OR_PARTITION 404,
+ * and a shape error is INVALID_REQUEST. Error name → status: UNKNOWN_TOPIC_OR_PARTITION and GROUP_ID_NOT_FOUND 404,
  * TOPIC_ALREADY_EXISTS 409, the INVALID_* codes 400, another retriable error 503, anything else 500.
  *
  * Requests are not logged (debug level would flood on scrapes); failures that are bugs are logged at
@@ -27,6 +29,7 @@ import { fastify, LogController, type FastifyBaseLogger, type FastifyError, type
 import { ERRORS, errorByCode, StrataError, type ErrorName } from '../client/protocol/index.js';
 import { collectBrokerMetrics } from './broker-metrics.js';
 import type { BrokerStats } from './broker-stats.js';
+import type { GroupCoordinator } from './group/group-coordinator.js';
 import type { HostPort } from './config.js';
 import { errorResult } from './error-result.js';
 import type { Logger } from './logger.js';
@@ -41,6 +44,7 @@ export interface HttpServerOptions {
   readonly listen: HostPort;
   readonly nodeId: number;
   readonly partitions: PartitionManager;
+  readonly groups: GroupCoordinator;
   readonly stats: BrokerStats;
   readonly pendingFetches: () => number;
   /** Milliseconds since the broker started. */
@@ -73,6 +77,7 @@ const CREATE_TOPIC_BODY_SCHEMA = {
 
 const STATUS_BY_ERROR: Partial<Record<ErrorName, number>> = {
   UNKNOWN_TOPIC_OR_PARTITION: 404,
+  GROUP_ID_NOT_FOUND: 404,
   TOPIC_ALREADY_EXISTS: 409,
   INVALID_TOPIC_EXCEPTION: 400,
   INVALID_PARTITIONS: 400,
@@ -218,6 +223,16 @@ function routes(app: FastifyInstance, options: HttpServerOptions): void {
       const { errorCode, errorMessage } = errorResult(error, logger.child({ topic: name }), 'delete topic');
       return sendError(reply, errorCode, errorMessage);
     }
+  });
+
+  app.get('/v1/groups', async () => ({
+    groups: options.groups.listGroups(),
+  }));
+
+  app.get<{ Params: { id: string } }>('/v1/groups/:id', async (request, reply) => {
+    const [group] = options.groups.lag(request.params.id);
+    if (group === undefined) return sendError(reply, ERRORS.GROUP_ID_NOT_FOUND.code, new StrataError('GROUP_ID_NOT_FOUND', `'${request.params.id}'.`).message);
+    return group;
   });
 
   app.get('/metrics', async (_request, reply) => {

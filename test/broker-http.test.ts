@@ -334,3 +334,42 @@ describe('broker HTTP server: /metrics', () => {
     expect(gone.some((s) => s.labels['topic'] === 'metered')).toBe(false);
   });
 });
+
+describe('broker HTTP server: consumer groups', () => {
+  it('lists groups and shows each partition\'s owner, committed offset and lag, also as metrics', async () => {
+    const broker = await start();
+    await call(broker, 'POST', '/v1/topics', { name: 'billed', partitions: 2 });
+    const connection = await connect(broker);
+    await connection.request(API_KEYS.produce, {
+      acks: 1, timeoutMs: 5000, topics: [{ name: 'billed', partitions: [{ partition: 0, records: encodeBatch(['a', 'b', 'c', 'd'].map((v) => ({ value: v }))) }] }],
+    });
+    const joined = await connection.request(API_KEYS.consumerGroupHeartbeat, {
+      groupId: 'billing', memberId: '', memberEpoch: 0, sessionTimeoutMs: 0, subscribedTopicNames: ['billed'], serverAssignor: '', ownedPartitions: [], maxWaitMs: 0,
+    });
+    expect(joined.errorCode).toBe(0);
+    const committed = await connection.request(API_KEYS.offsetCommit, {
+      groupId: 'billing', memberId: joined.memberId, memberEpoch: joined.memberEpoch, topics: [{ name: 'billed', partitions: [{ partition: 0, committedOffset: 1, committedMetadata: '' }] }],
+    });
+    expect(committed.topics[0]?.partitions[0]?.errorCode).toBe(0);
+
+    expect((await call(broker, 'GET', '/v1/groups')).body).toEqual({ groups: [{ groupId: 'billing', state: 'Stable', members: 1 }] });
+    const described = await call(broker, 'GET', '/v1/groups/billing');
+    expect(described.status).toBe(200);
+    expect(described.body).toEqual({
+      groupId: 'billing',
+      state: 'Stable',
+      members: 1,
+      partitions: [
+        { topic: 'billed', partition: 0, member: joined.memberId, committedOffset: 1, logEndOffset: 4, lag: 3 },
+        { topic: 'billed', partition: 1, member: joined.memberId, committedOffset: -1, logEndOffset: 0, lag: 0 },
+      ],
+    });
+    expectError(await call(broker, 'GET', '/v1/groups/nobody'), 404, 'GROUP_ID_NOT_FOUND');
+
+    const metrics = await scrape(broker);
+    expect(sample(metrics, 'strata_group_members', { group: 'billing', state: 'Stable' })).toBe(1);
+    expect(sample(metrics, 'strata_group_committed_offset', { group: 'billing', topic: 'billed', partition: '0' })).toBe(1);
+    expect(sample(metrics, 'strata_group_lag', { group: 'billing', topic: 'billed', partition: '0' })).toBe(3);
+    expect(sample(metrics, 'strata_group_lag', { group: 'billing', topic: 'billed', partition: '1' })).toBe(0);
+  });
+});

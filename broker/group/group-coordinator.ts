@@ -53,6 +53,7 @@ import type { PartitionManager } from '../partition-manager.js';
 import { topicNameProblem } from '../topic-name.js';
 import type { TopicPartition } from './assignor.js';
 import { ConsumerGroup, type GroupSettings, type HeartbeatAnswer, type PartitionCountOf } from './consumer-group.js';
+import { groupLag, type GroupLag } from './group-lag.js';
 import { decodeOffsetRecord, encodeOffsetRecord, OFFSETS_TOPIC_CONFIGS, offsetsPartitionFor, OffsetRecordError } from './offsets-topic.js';
 
 /** Bytes read per step when loading an offsets partition. */
@@ -360,6 +361,15 @@ export class GroupCoordinator {
     return [...this.groups.values()]
       .filter((group) => !group.isDead)
       .map((group) => ({ groupId: group.groupId, state: group.state, members: group.memberCount }))
+      .sort((a, b) => (a.groupId < b.groupId ? -1 : a.groupId > b.groupId ? 1 : 0));
+  }
+
+  /** Lag of every live group (or of one), from the partitions this broker hosts (`group-lag.ts`). */
+  lag(groupId?: string): GroupLag[] {
+    const groups = groupId === undefined ? [...this.groups.values()] : [this.groups.get(groupId)].filter((g) => g !== undefined);
+    return groups
+      .filter((group) => !group.isDead)
+      .map((group) => groupLag(group, this.partitions))
       .sort((a, b) => (a.groupId < b.groupId ? -1 : a.groupId > b.groupId ? 1 : 0));
   }
 
