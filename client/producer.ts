@@ -21,7 +21,7 @@
  * is ready and arms one timer for the next linger or backoff expiry. A response, a metadata refresh
  * or a new full batch wakes it again.
  */
-import { encodeBatch, type RecordInput } from '../log/index.js';
+import { encodeBatchColumns } from '../log/index.js';
 import type { Client } from './client.js';
 import { parseProducerConfig, type ProducerConfig, type ResolvedProducerConfig } from './config.js';
 import { createStickyPartitioner, type Partitioner } from './partitioner.js';
@@ -115,16 +115,30 @@ export class Producer {
     });
     const placed = await appended;
     // Wait per batch, not per message: a send of 10,000 messages waits on a handful of promises.
-    const batches = [...new Set(placed.map((p) => p.batch))];
-    const baseOffsets = new Map<ProducerBatch, number>();
-    await Promise.all(batches.map(async (batch) => baseOffsets.set(batch, await batch.result)));
-    return placed.map(({ batch, index }) => {
-      const base = baseOffsets.get(batch)!;
-      return { topic, partition: batch.partition, offset: base < 0 ? -1 : base + index };
-    });
+    const results: RecordMetadata[] = new Array<RecordMetadata>(messages.length);
+    const runs = placed.length / 4;
+    const bases: number[] =
+      runs === 1 ? [await (placed[0] as ProducerBatch).result] : await Promise.all(Array.from({ length: runs }, (_, r) => (placed[4 * r] as ProducerBatch).result));
+    for (let r = 0; r < runs; r++) {
+      const batch = placed[4 * r] as ProducerBatch;
+      const first = placed[4 * r + 1] as number;
+      const end = first + (placed[4 * r + 2] as number);
+      const base = bases[r]!;
+      let offset = base < 0 ? -1 : base + (placed[4 * r + 3] as number);
+      for (let i = first; i < end; i++) {
+        results[i] = { topic, partition: batch.partition, offset };
+        if (base >= 0) offset++;
+      }
+    }
+    return results;
   }
 
-  private async appendAll(topic: string, messages: readonly ProducerMessage[]): Promise<Array<{ batch: ProducerBatch; index: number }>> {
+  /**
+   * Appends every message and returns where they went as runs of consecutive messages in one batch,
+   * flattened: `[batch, firstMessage, count, indexInBatch, ...]`, four entries a run, so a send of
+   * thousands of messages allocates a few entries, not an object per message.
+   */
+  private async appendAll(topic: string, messages: readonly ProducerMessage[]): Promise<Array<ProducerBatch | number>> {
     const info = await this.client.topicMetadata(topic);
     const numPartitions = info.partitions.length;
     const availablePartitions = info.partitions.filter((p) => p.leaderId >= 0).map((p) => p.partition);
@@ -135,25 +149,28 @@ export class Producer {
       this.partitioner.partition({ topic, key: message.key, partition: message.partition, numPartitions, availablePartitions }),
     );
     const nowMs = this.now();
-    const placed: Array<{ batch: ProducerBatch; index: number }> = [];
+    const placed: Array<ProducerBatch | number> = [];
+    let run: ProducerBatch | undefined;
+    let runIndex = -1;
     for (let i = 0; i < messages.length; i++) {
       const message = messages[i]!;
-      const input: RecordInput = {
-        key: message.key ?? null,
-        value: message.value,
-        timestamp: message.timestamp ?? nowMs,
-        ...(message.headers === undefined ? {} : { headers: message.headers }),
-      };
-      const bytes = estimateRecordBytes(input);
+      // The message is the record: its key, value, headers and timestamp are read once, into the batch.
+      const bytes = estimateRecordBytes(message);
       if (!this.accumulator.tryReserve(bytes)) {
         // The buffer is full: let the sender make room (records may be lingering), then wait in line.
         this.wake();
         await this.accumulator.reserve(bytes);
       }
       // Batches opened by one send linger from the same instant, so they tend to leave together.
-      const result = this.accumulator.append(topic, partitions[i]!, input, bytes, nowMs);
-      placed.push(result);
-      if (result.newBatch && placed.length > 1) this.wake();
+      const result = this.accumulator.append(topic, partitions[i]!, message, bytes, nowMs);
+      if (result.batch === run && result.index === runIndex + 1) {
+        placed[placed.length - 2] = (placed[placed.length - 2] as number) + 1;
+      } else {
+        run = result.batch;
+        placed.push(result.batch, i, 1, result.index);
+      }
+      runIndex = result.index;
+      if (result.newBatch && i > 0) this.wake();
     }
     this.wake();
     return placed;
@@ -266,7 +283,7 @@ export class Producer {
   }
 
   private encode(batch: ProducerBatch): Buffer {
-    batch.encoded ??= encodeBatch(batch.records, { compression: this.config.compression });
+    batch.encoded ??= encodeBatchColumns(batch, { compression: this.config.compression });
     return batch.encoded;
   }
 
