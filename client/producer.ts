@@ -161,8 +161,19 @@ export class Producer {
         this.wake();
         await this.accumulator.reserve(bytes);
       }
+      // A keyless record's partition is asked again here: an earlier record of this send may have moved it on.
+      const keyless = message.partition === undefined && message.key == null;
+      let partition = keyless ? this.partitioner.partition({ topic, key: null, numPartitions, availablePartitions }) : partitions[i]!;
+      if (keyless && this.accumulator.tailIsFull(topic, partition, bytes)) {
+        // A keyless record would open a new batch because the sticky partition's is full: move to
+        // another partition first, as Kafka's producer does (KIP-480's onNewBatch). Otherwise, while
+        // that partition's one batch in flight is answered, every record piles up behind it and the
+        // other partitions idle.
+        this.partitioner.onBatchSent(topic, partition, numPartitions);
+        partition = this.partitioner.partition({ topic, key: null, numPartitions, availablePartitions });
+      }
       // Batches opened by one send linger from the same instant, so they tend to leave together.
-      const result = this.accumulator.append(topic, partitions[i]!, message, bytes, nowMs);
+      const result = this.accumulator.append(topic, partition, message, bytes, nowMs);
       if (result.batch === run && result.index === runIndex + 1) {
         placed[placed.length - 2] = (placed[placed.length - 2] as number) + 1;
       } else {

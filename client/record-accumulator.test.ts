@@ -18,6 +18,18 @@ function accumulator(overrides: Partial<ConstructorParameters<typeof RecordAccum
 }
 
 describe('RecordAccumulator', () => {
+  it('says when the open tail batch of a partition has no room for a record (the sticky partitioner moves on)', () => {
+    const acc = accumulator({ batchSizeBytes: 300 }); // a batch's 61-byte header counts
+    expect(acc.tailIsFull('t', 0, 50)).toBe(false); // no batch yet
+    put(acc, 't', 0, 'a', 100, 0);
+    expect(acc.tailIsFull('t', 0, 50)).toBe(false);
+    put(acc, 't', 1, 'b', 100, 0);
+    expect(acc.tailIsFull('t', 0, 50)).toBe(false); // looked up by queue, not only the last batch appended to
+    expect(acc.tailIsFull('t', 0, 150)).toBe(true);
+    acc.drain(0, true, all);
+    expect(acc.tailIsFull('t', 0, 150)).toBe(false); // drained: a new batch would open anyway
+  });
+
   it('holds a batch for lingerMs, then drains it', () => {
     const acc = accumulator();
     put(acc, 't', 0, 'a', 30, 100);

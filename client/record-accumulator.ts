@@ -263,6 +263,17 @@ export class RecordAccumulator {
     return { batch, index: batch.count - 1, newBatch };
   }
 
+  /**
+   * Whether the open batch at the tail of the partition's queue is too full for `recordBytes` more,
+   * so that appending would close it and open another (Kafka's `abortOnNewBatch` moment, when the
+   * sticky partitioner moves on). False when there is no open batch to fill.
+   */
+  tailIsFull(topic: string, partition: number, recordBytes: number): boolean {
+    const last = this.lastBatch;
+    const tail = last !== undefined && last.topic === topic && last.partition === partition ? last : this.queues.get(keyOf(topic, partition))?.at(-1);
+    return tail !== undefined && !tail.closed && tail.count > 0 && tail.sizeBytes + recordBytes > this.options.batchSizeBytes;
+  }
+
   /** Whether any record is waiting or in flight. */
   hasPending(): boolean {
     return this.inFlight > 0 || this.queues.size > 0;
