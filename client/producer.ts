@@ -145,8 +145,10 @@ export class Producer {
     // Check every message and choose every partition first, so that a bad message fails its own
     // call before anything is appended, instead of failing the batch it would share with others.
     messages.forEach(checkMessage);
+    // A keyless record's partition is chosen when it is appended (-1 here): it depends on the batches
+    // the records before it filled.
     const partitions = messages.map((message) =>
-      this.partitioner.partition({ topic, key: message.key, partition: message.partition, numPartitions, availablePartitions }),
+      isKeyless(message) ? -1 : this.partitioner.partition({ topic, key: message.key, partition: message.partition, numPartitions, availablePartitions }),
     );
     const nowMs = this.now();
     const placed: Array<ProducerBatch | number> = [];
@@ -161,8 +163,7 @@ export class Producer {
         this.wake();
         await this.accumulator.reserve(bytes);
       }
-      // A keyless record's partition is asked again here: an earlier record of this send may have moved it on.
-      const keyless = message.partition === undefined && message.key == null;
+      const keyless = partitions[i] === -1;
       let partition = keyless ? this.partitioner.partition({ topic, key: null, numPartitions, availablePartitions }) : partitions[i]!;
       if (keyless && this.accumulator.tailIsFull(topic, partition, bytes)) {
         // A keyless record would open a new batch because the sticky partition's is full: move to
@@ -376,6 +377,11 @@ export class Producer {
     }
     this.finish(batch, error);
   }
+}
+
+/** Neither a key nor a partition: the partitioner's sticky choice places it. */
+function isKeyless(message: ProducerMessage): boolean {
+  return message.partition === undefined && (message.key === undefined || message.key === null);
 }
 
 function isField(field: unknown): boolean {
