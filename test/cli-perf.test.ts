@@ -1,6 +1,6 @@
 // Method: starts a broker in-process on a free port and runs the real `strata perf produce` (broker/cli.ts
 // through tsx) as a child process: the flags --throughput, --batch-size and --linger-ms are parsed and
-// checked, and a paced run cannot finish before its last record is due (a bound that cannot flake),
+// checked (and --warmup-records), and a paced run cannot finish before its last record is due (a bound that cannot flake),
 // nor take unreasonably longer (a generous sanity bound: the test checks pacing, not speed).
 import { spawn } from 'node:child_process';
 import fs from 'node:fs';
@@ -72,6 +72,7 @@ describe('strata perf produce --throughput, --batch-size, --linger-ms', () => {
       strata([...base, '--linger-ms', '60001']),
       strata(['perf', 'consume', '--topic', 'perf-flags', '--records', '10', '--throughput', '100']),
       strata(['perf', 'consume', '--topic', 'perf-flags', '--records', '10', '--batch-size', '100']),
+      strata([...base, '--warmup-records', '10']),
     ]);
     expectUsageError(runs[0]!, /^strata: --throughput must be an integer from 1 to /);
     expectUsageError(runs[1]!, /^strata: --throughput must be an integer/);
@@ -81,6 +82,7 @@ describe('strata perf produce --throughput, --batch-size, --linger-ms', () => {
     expectUsageError(runs[5]!, /^strata: --linger-ms must be an integer from 0 to 60000/);
     expectUsageError(runs[6]!, /^strata: --throughput does not apply to perf consume/);
     expectUsageError(runs[7]!, /^strata: --batch-size does not apply to perf consume/);
+    expectUsageError(runs[8]!, /^strata: --warmup-records must be an integer from 0 to 9, got '10'/);
   });
 
   it('paces a run at --throughput records per second and names its settings', async () => {
@@ -98,7 +100,12 @@ describe('strata perf produce --throughput, --batch-size, --linger-ms', () => {
     const unpaced = await strata(['perf', 'produce', '--topic', 'perf-paced', '--records', '3000', '--record-size', '100', '--acks', '1', '--batch-size', '1024']);
     expect(unpaced.status, unpaced.stderr).toBe(0);
     expect(unpaced.stdout).toMatch(/^perf produce: 3000 records of 100 B to perf-paced \(acks=1, none, batch-size=1024\) in /);
-    const consumed = await strata(['perf', 'consume', '--topic', 'perf-paced', '--records', '3300']);
+    // A warm-up is sent but left out of the summary, whose clock starts at the first measured record.
+    const warm = await strata(['perf', 'produce', '--topic', 'perf-paced', '--records', '400', '--record-size', '100', '--acks', '1', '--throughput', '1000', '--warmup-records', '100']);
+    expect(warm.status, warm.stderr).toBe(0);
+    expect(warm.stdout).toMatch(/^perf produce: 300 records of 100 B to perf-paced \(acks=1, none, throughput=1000\/s, after 100 warm-up records\) in /);
+    expect(reportedSeconds(warm.stdout)).toBeGreaterThanOrEqual(0.29); // records 100..399 are due from 0.1 s to 0.399 s
+    const consumed = await strata(['perf', 'consume', '--topic', 'perf-paced', '--records', '3700']);
     expect(consumed.status, consumed.stderr).toBe(0);
   });
 });

@@ -3,7 +3,7 @@
  * like Kafka's `kafka-producer-perf-test.sh` and `kafka-consumer-perf-test.sh`.
  *
  *   strata perf produce --topic T --records N --record-size BYTES [--acks 0|1|all] [--compression lz4|none]
- *                       [--throughput RECORDS_PER_SEC] [--batch-size BYTES] [--linger-ms MS]
+ *                       [--throughput RECORDS_PER_SEC] [--batch-size BYTES] [--linger-ms MS] [--warmup-records W]
  *   strata perf consume --topic T --records N [--timeout-ms T]
  *
  * perf produce sends N keyless records of BYTES random letters (one payload for all, as Kafka's tool
@@ -18,6 +18,9 @@
  * than of a saturated one. When the producer cannot keep up the window fills and the rate falls
  * below R (the summary prints the rate achieved). `--batch-size` and `--linger-ms` set the
  * producer's `batchSize` and `lingerMs` (like Kafka's `--producer-props batch.size=… linger.ms=…`).
+ * `--warmup-records W` (Kafka's, KIP-1052) sends the first W of the N records as a warm-up — the
+ * JIT compiling the hot paths, connections opening, the first batches — and reports rate and
+ * latencies of the other N - W only, timed from the send of record W.
  *
  * A record's latency runs from its `send` call to the resolution of that send (the
  * acknowledgement, or with acks=0 the write to the socket), so it includes the time spent in the
@@ -50,7 +53,7 @@ import { formatByteRate, formatCount, formatRecordRate, formatSeconds } from './
 
 export const PERF_USAGE = [
   '  strata perf produce --topic T --records N --record-size BYTES [--acks 0|1|all] [--compression lz4|none]',
-  '                      [--throughput RECORDS_PER_SEC] [--batch-size BYTES] [--linger-ms MS]',
+  '                      [--throughput RECORDS_PER_SEC] [--batch-size BYTES] [--linger-ms MS] [--warmup-records W]',
   '  strata perf consume --topic T --records N [--timeout-ms T]',
 ].join('\n');
 
@@ -72,6 +75,7 @@ export async function runPerfCommand(argv: readonly string[], context: CommandCo
       throughput: { type: 'string' },
       'batch-size': { type: 'string' },
       'linger-ms': { type: 'string' },
+      'warmup-records': { type: 'string' },
     },
   });
   const [verb, ...rest] = positionals;
@@ -91,6 +95,7 @@ export async function runPerfCommand(argv: readonly string[], context: CommandCo
     const throughput = integerFlag('throughput', values.throughput, 1, PERF_THROUGHPUT_MAX);
     const batchSize = integerFlag('batch-size', values['batch-size'], 1, PERF_BATCH_BYTES_MAX);
     const lingerMs = integerFlag('linger-ms', values['linger-ms'], 0, PERF_LINGER_MS_MAX);
+    const warmupRecords = integerFlag('warmup-records', values['warmup-records'], 0, records - 1) ?? 0;
     return perfProduce(context, {
       topic,
       records,
@@ -100,9 +105,10 @@ export async function runPerfCommand(argv: readonly string[], context: CommandCo
       ...(throughput === undefined ? {} : { throughput }),
       ...(batchSize === undefined ? {} : { batchSize }),
       ...(lingerMs === undefined ? {} : { lingerMs }),
+      warmupRecords,
     });
   }
-  for (const flag of ['record-size', 'acks', 'compression', 'throughput', 'batch-size', 'linger-ms'] as const) {
+  for (const flag of ['record-size', 'acks', 'compression', 'throughput', 'batch-size', 'linger-ms', 'warmup-records'] as const) {
     if (values[flag] !== undefined) throw new UsageError(`--${flag} does not apply to perf consume`);
   }
   const timeoutMs = integerFlag('timeout-ms', values['timeout-ms'], 1, IDLE_TIMEOUT_MS_MAX) ?? PERF_CONSUME_TIMEOUT_MS_DEFAULT;
@@ -131,6 +137,8 @@ interface PerfProduceOptions {
   compression: 'none' | 'lz4';
   /** Records per second; unpaced when absent. */
   throughput?: number;
+  /** The first records, left out of the summary. */
+  warmupRecords: number;
   batchSize?: number;
   lingerMs?: number;
 }
@@ -150,6 +158,7 @@ async function perfProduce(context: CommandContext, options: PerfProduceOptions)
   const payload = randomPayload(recordBytes);
   const latencies = new Float64Array(records);
   let acknowledged = 0;
+  let acknowledgedLatencyMs = 0;
   await withClient(context, async (client) => {
     const metadata = await client.topicMetadata(topic);
     const batchBytes = options.batchSize ?? PRODUCER_BATCH_BYTES_DEFAULT;
@@ -168,17 +177,18 @@ async function perfProduce(context: CommandContext, options: PerfProduceOptions)
     const group = throughput !== undefined ? 1 : Math.max(1, Math.floor(PERF_SEND_BYTES / Math.max(1, recordBytes)));
     const messages = Array.from({ length: group }, () => ({ value: payload }));
     let sent = 0;
-    let last = { atMs: performance.now(), acknowledged: 0 };
+    let last = { atMs: performance.now(), acknowledged: 0, latencyMs: 0 };
     const stopProgress = startProgress(context, () => {
-      const now = { atMs: performance.now(), acknowledged };
+      const now = { atMs: performance.now(), acknowledged, latencyMs: acknowledgedLatencyMs };
       const ms = now.atMs - last.atMs;
       const count = now.acknowledged - last.acknowledged;
-      let sum = 0;
-      for (let i = last.acknowledged; i < now.acknowledged; i++) sum += latencies[i]!;
+      const sum = now.latencyMs - last.latencyMs;
       last = now;
       return `${formatCount(acknowledged)} of ${formatCount(records)} records, ${formatRecordRate(count, ms)}, ${formatByteRate(count * recordBytes, ms)}, avg latency ${count === 0 ? '-' : (sum / count).toFixed(2)} ms`;
     });
     const startedMs = performance.now();
+    // When record `warmupRecords` was handed over: the summary's clock starts there.
+    let measuredFromMs = startedMs;
     // Records that may be sent by now: all of them unpaced; with --throughput R, record i is due i/R s in.
     const dueBy = (nowMs: number): number =>
       throughput === undefined ? records : Math.min(records, Math.floor(((nowMs - startedMs) * throughput) / 1000) + 1);
@@ -194,14 +204,18 @@ async function perfProduce(context: CommandContext, options: PerfProduceOptions)
         if (window.failure !== undefined) break;
         // Fill the window without awaiting between sends; admit waits only when it is full.
         for (;;) {
-          const count = Math.min(group, due - sent);
+          const count = Math.min(group, due - sent, options.warmupRecords > sent ? options.warmupRecords - sent : group);
+          const first = sent;
           const sentAtMs = performance.now();
+          if (first === options.warmupRecords) measuredFromMs = sentAtMs;
           const sending = producer.send({ topic, messages: count === group ? messages : messages.slice(0, count) });
           sending.then(
             () => {
               const latencyMs = performance.now() - sentAtMs;
-              latencies.fill(latencyMs, acknowledged, acknowledged + count);
+              // Indexed by send order, so that the warm-up is exactly the first records.
+              latencies.fill(latencyMs, first, first + count);
               acknowledged += count;
+              acknowledgedLatencyMs += latencyMs * count;
             },
             () => undefined,
           );
@@ -217,19 +231,21 @@ async function perfProduce(context: CommandContext, options: PerfProduceOptions)
     } finally {
       stopProgress();
     }
-    const elapsedMs = performance.now() - startedMs;
+    const elapsedMs = performance.now() - measuredFromMs;
     if (window.failure !== undefined) throw window.failure;
-    const latency = summarizeLatencies(latencies.subarray(0, acknowledged));
+    const measured = records - options.warmupRecords;
+    const latency = summarizeLatencies(latencies.subarray(options.warmupRecords, records));
     const settings = [
       `acks=${options.acks === -1 ? 'all' : options.acks}`,
       options.compression,
       ...(throughput === undefined ? [] : [`throughput=${throughput}/s`]),
       ...(options.batchSize === undefined ? [] : [`batch-size=${options.batchSize}`]),
       ...(options.lingerMs === undefined ? [] : [`linger-ms=${options.lingerMs}`]),
+      ...(options.warmupRecords === 0 ? [] : [`after ${options.warmupRecords} warm-up records`]),
     ].join(', ');
     context.stdout.write(
-      `perf produce: ${records} records of ${recordBytes} B to ${topic} (${settings}) in ${formatSeconds(elapsedMs)}: ` +
-        `${formatRecordRate(records, elapsedMs)}, ${formatByteRate(records * recordBytes, elapsedMs)}, ${formatLatencies(latency)}\n`,
+      `perf produce: ${measured} records of ${recordBytes} B to ${topic} (${settings}) in ${formatSeconds(elapsedMs)}: ` +
+        `${formatRecordRate(measured, elapsedMs)}, ${formatByteRate(measured * recordBytes, elapsedMs)}, ${formatLatencies(latency)}\n`,
     );
   });
 }
