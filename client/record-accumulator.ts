@@ -20,8 +20,8 @@
  * on the one connection to its leader, whose responses come back in order.
  *
  * Records are kept column by column (`RecordColumns`: keys, values, timestamps, headers when any),
- * not as one object each: a record waits long enough in a batch for an object of its own to be
- * promoted by the GC, and promoting millions of small objects was a fifth of a perf run's CPU.
+ * not as one object each: a record waits in a batch long enough for an object of its own to survive
+ * a scavenge and be promoted, and the GC was a fifth of a perf run's CPU before this.
  *
  * Memory: every record's estimated size is reserved against `bufferMemoryBytes` before it is
  * appended and released when its batch completes (acknowledged or failed). `reserve` waits, first
