@@ -277,17 +277,25 @@ export class ConnectionHandler {
     this.pump();
   }
 
-  /** Writes every finished answer at the head of the queue, in arrival order; returns how many slots it freed. */
+  /**
+   * Writes every finished answer at the head of the queue, in arrival order; returns how many slots
+   * it freed. Several answers ready at once (a pipelining producer's acks, finished together by one
+   * group commit) are corked into one writev instead of one syscall each.
+   */
   private writeReady(): number {
-    let freed = 0;
-    while (this.slots.length > 0 && (this.slots[0] as Slot).done) {
+    let ready = 0;
+    while (ready < this.slots.length && (this.slots[ready] as Slot).done) ready += 1;
+    if (ready === 0) return 0;
+    const cork = ready > 1 && !this.closed && this.socket.writable;
+    if (cork) this.socket.cork();
+    for (let i = 0; i < ready; i++) {
       const { frame } = this.slots.shift() as Slot;
-      freed += 1;
       if (frame === undefined || this.closed || !this.socket.writable) continue;
       this.stats.bytesOut += frame.length;
       if (!this.socket.write(frame)) this.writeBlocked = true;
     }
-    return freed;
+    if (cork) this.socket.uncork();
+    return ready;
   }
 
   private closeForProtocolError(error: unknown, message: string): void {

@@ -77,8 +77,9 @@ export interface Partitioner {
   /** The partition for one record. */
   partition(input: PartitionerInput): number;
   /**
-   * The producer calls this when it sends a batch for `partition` of `topic`: if keyless records
-   * were sticking to that partition, they move to another one.
+   * The producer calls this when it sends a batch for `partition` of `topic`, and when a keyless
+   * record would open a new batch there (the sticky batch is full: Kafka's `onNewBatch`): if keyless
+   * records were sticking to that partition, they move to another one.
    */
   onBatchSent(topic: string, partition: number, numPartitions: number): void;
 }

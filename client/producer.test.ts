@@ -142,6 +142,25 @@ describe('Producer against a fake broker', () => {
     await client.close();
   });
 
+  it('moves keyless records to another partition when the sticky batch is full (KIP-480), keeping each partition in order', async () => {
+    const broker = new FakeBroker({ t: 3 });
+    const client = clientFor(broker);
+    const producer = client.producer({ acks: 1, batchSize: 200, lingerMs: 60_000 });
+    const messages = Array.from({ length: 60 }, (_, i) => ({ value: `value-${String(i).padStart(2, '0')}` }));
+    const sending = producer.send({ topic: 't', messages });
+    await producer.flush();
+    const results = await sending;
+    // Six records fill a 200-byte batch; the next one goes to another partition, not behind it.
+    const used = new Set(results.map((r) => r.partition));
+    expect(used.size).toBeGreaterThan(1);
+    for (const partition of used) {
+      const mine = results.map((r, i) => ({ ...r, value: messages[i]!.value })).filter((r) => r.partition === partition);
+      expect(mine.map((r) => r.offset)).toEqual(mine.map((_, i) => i));
+      expect(broker.topics.get('t')![partition]).toEqual(mine.map((r) => r.value));
+    }
+    await client.close();
+  });
+
   it('retries a retriable error after refreshing metadata, keeping the partition in order', async () => {
     const broker = new FakeBroker({ t: 1 });
     broker.faults.set('t-0', [{ code: ERRORS.NOT_LEADER_OR_FOLLOWER.code, leaderHint: 1 }, { code: ERRORS.LEADER_NOT_AVAILABLE.code }]);

@@ -21,7 +21,7 @@
  * is ready and arms one timer for the next linger or backoff expiry. A response, a metadata refresh
  * or a new full batch wakes it again.
  */
-import { encodeBatch, type RecordInput } from '../log/index.js';
+import { encodeBatchColumns } from '../log/index.js';
 import type { Client } from './client.js';
 import { parseProducerConfig, type ProducerConfig, type ResolvedProducerConfig } from './config.js';
 import { createStickyPartitioner, type Partitioner } from './partitioner.js';
@@ -115,45 +115,74 @@ export class Producer {
     });
     const placed = await appended;
     // Wait per batch, not per message: a send of 10,000 messages waits on a handful of promises.
-    const batches = [...new Set(placed.map((p) => p.batch))];
-    const baseOffsets = new Map<ProducerBatch, number>();
-    await Promise.all(batches.map(async (batch) => baseOffsets.set(batch, await batch.result)));
-    return placed.map(({ batch, index }) => {
-      const base = baseOffsets.get(batch)!;
-      return { topic, partition: batch.partition, offset: base < 0 ? -1 : base + index };
-    });
+    const results: RecordMetadata[] = new Array<RecordMetadata>(messages.length);
+    const runs = placed.length / 4;
+    const bases: number[] =
+      runs === 1 ? [await (placed[0] as ProducerBatch).result] : await Promise.all(Array.from({ length: runs }, (_, r) => (placed[4 * r] as ProducerBatch).result));
+    for (let r = 0; r < runs; r++) {
+      const batch = placed[4 * r] as ProducerBatch;
+      const first = placed[4 * r + 1] as number;
+      const end = first + (placed[4 * r + 2] as number);
+      const base = bases[r]!;
+      let offset = base < 0 ? -1 : base + (placed[4 * r + 3] as number);
+      for (let i = first; i < end; i++) {
+        results[i] = { topic, partition: batch.partition, offset };
+        if (base >= 0) offset++;
+      }
+    }
+    return results;
   }
 
-  private async appendAll(topic: string, messages: readonly ProducerMessage[]): Promise<Array<{ batch: ProducerBatch; index: number }>> {
+  /**
+   * Appends every message and returns where they went as runs of consecutive messages in one batch,
+   * flattened: `[batch, firstMessage, count, indexInBatch, ...]`, four entries a run, so a send of
+   * thousands of messages allocates a few entries, not an object per message.
+   */
+  private async appendAll(topic: string, messages: readonly ProducerMessage[]): Promise<Array<ProducerBatch | number>> {
     const info = await this.client.topicMetadata(topic);
     const numPartitions = info.partitions.length;
     const availablePartitions = info.partitions.filter((p) => p.leaderId >= 0).map((p) => p.partition);
     // Check every message and choose every partition first, so that a bad message fails its own
     // call before anything is appended, instead of failing the batch it would share with others.
     messages.forEach(checkMessage);
+    // A keyless record's partition is chosen when it is appended (-1 here): it depends on the batches
+    // the records before it filled.
     const partitions = messages.map((message) =>
-      this.partitioner.partition({ topic, key: message.key, partition: message.partition, numPartitions, availablePartitions }),
+      isKeyless(message) ? -1 : this.partitioner.partition({ topic, key: message.key, partition: message.partition, numPartitions, availablePartitions }),
     );
     const nowMs = this.now();
-    const placed: Array<{ batch: ProducerBatch; index: number }> = [];
+    const placed: Array<ProducerBatch | number> = [];
+    let run: ProducerBatch | undefined;
+    let runIndex = -1;
     for (let i = 0; i < messages.length; i++) {
       const message = messages[i]!;
-      const input: RecordInput = {
-        key: message.key ?? null,
-        value: message.value,
-        timestamp: message.timestamp ?? nowMs,
-        ...(message.headers === undefined ? {} : { headers: message.headers }),
-      };
-      const bytes = estimateRecordBytes(input);
+      // The message is the record: its key, value, headers and timestamp are read once, into the batch.
+      const bytes = estimateRecordBytes(message);
       if (!this.accumulator.tryReserve(bytes)) {
         // The buffer is full: let the sender make room (records may be lingering), then wait in line.
         this.wake();
         await this.accumulator.reserve(bytes);
       }
+      const keyless = partitions[i] === -1;
+      let partition = keyless ? this.partitioner.partition({ topic, key: null, numPartitions, availablePartitions }) : partitions[i]!;
+      if (keyless && this.accumulator.tailIsFull(topic, partition, bytes)) {
+        // A keyless record would open a new batch because the sticky partition's is full: move to
+        // another partition first, as Kafka's producer does (KIP-480's onNewBatch). Otherwise, while
+        // that partition's one batch in flight is answered, every record piles up behind it and the
+        // other partitions idle.
+        this.partitioner.onBatchSent(topic, partition, numPartitions);
+        partition = this.partitioner.partition({ topic, key: null, numPartitions, availablePartitions });
+      }
       // Batches opened by one send linger from the same instant, so they tend to leave together.
-      const result = this.accumulator.append(topic, partitions[i]!, input, bytes, nowMs);
-      placed.push(result);
-      if (result.newBatch && placed.length > 1) this.wake();
+      const result = this.accumulator.append(topic, partition, message, bytes, nowMs);
+      if (result.batch === run && result.index === runIndex + 1) {
+        placed[placed.length - 2] = (placed[placed.length - 2] as number) + 1;
+      } else {
+        run = result.batch;
+        placed.push(result.batch, i, 1, result.index);
+      }
+      runIndex = result.index;
+      if (result.newBatch && i > 0) this.wake();
     }
     this.wake();
     return placed;
@@ -266,7 +295,7 @@ export class Producer {
   }
 
   private encode(batch: ProducerBatch): Buffer {
-    batch.encoded ??= encodeBatch(batch.records, { compression: this.config.compression });
+    batch.encoded ??= encodeBatchColumns(batch, { compression: this.config.compression });
     return batch.encoded;
   }
 
@@ -348,6 +377,11 @@ export class Producer {
     }
     this.finish(batch, error);
   }
+}
+
+/** Neither a key nor a partition: the partitioner's sticky choice places it. */
+function isKeyless(message: ProducerMessage): boolean {
+  return message.partition === undefined && (message.key === undefined || message.key === null);
 }
 
 function isField(field: unknown): boolean {

@@ -18,6 +18,18 @@ function accumulator(overrides: Partial<ConstructorParameters<typeof RecordAccum
 }
 
 describe('RecordAccumulator', () => {
+  it('says when the open tail batch of a partition has no room for a record (the sticky partitioner moves on)', () => {
+    const acc = accumulator({ batchSizeBytes: 300 }); // a batch's 61-byte header counts
+    expect(acc.tailIsFull('t', 0, 50)).toBe(false); // no batch yet
+    put(acc, 't', 0, 'a', 100, 0);
+    expect(acc.tailIsFull('t', 0, 50)).toBe(false);
+    put(acc, 't', 1, 'b', 100, 0);
+    expect(acc.tailIsFull('t', 0, 50)).toBe(false); // looked up by queue, not only the last batch appended to
+    expect(acc.tailIsFull('t', 0, 150)).toBe(true);
+    acc.drain(0, true, all);
+    expect(acc.tailIsFull('t', 0, 150)).toBe(false); // drained: a new batch would open anyway
+  });
+
   it('holds a batch for lingerMs, then drains it', () => {
     const acc = accumulator();
     put(acc, 't', 0, 'a', 30, 100);
@@ -26,7 +38,7 @@ describe('RecordAccumulator', () => {
     expect(acc.nextReadyInMs(104)).toBe(1);
     const [batch, ...rest] = acc.drain(105, false, all);
     expect(rest).toEqual([]);
-    expect(batch!.records.map((r) => r.value)).toEqual(['a', 'b']);
+    expect(batch!.values).toEqual(['a', 'b']);
     expect(batch!.attempts).toBe(1);
     expect(acc.hasQueued()).toBe(false);
     expect(acc.hasPending()).toBe(true);
@@ -67,7 +79,7 @@ describe('RecordAccumulator', () => {
     const acc = accumulator({ onePerPartitionInFlight: false, batchSizeBytes: BATCH_OVERHEAD_BYTES + 50 });
     for (let i = 0; i < 6; i++) put(acc, 't', 0, String(i), 40, 0);
     const drained = acc.drain(5, false, all);
-    expect(drained.flatMap((b) => b.records.map((r) => r.value))).toEqual(['0', '1', '2', '3', '4', '5']);
+    expect(drained.flatMap((b) => b.values)).toEqual(['0', '1', '2', '3', '4', '5']);
   });
 
   it('puts a retried batch back first and respects its backoff', () => {
@@ -84,7 +96,7 @@ describe('RecordAccumulator', () => {
     expect(again).toBe(first);
     expect(again!.attempts).toBe(2);
     acc.complete(again!);
-    expect(acc.drain(150, false, all)[0]!.records[0]!.value).toBe('second');
+    expect(acc.drain(150, false, all)[0]!.values[0]).toBe('second');
   });
 
   it('drains only partitions whose leader can take them, each partition independently', () => {
@@ -124,7 +136,7 @@ describe('RecordAccumulator', () => {
           if (drained.length === 0) break;
           for (const batch of drained) {
             expect(batch.sizeBytes - BATCH_OVERHEAD_BYTES <= 500 || batch.recordCount === 1).toBe(true);
-            seen.set(batch.partition, [...(seen.get(batch.partition) ?? []), ...batch.records.map((r) => r.value as string)]);
+            seen.set(batch.partition, [...(seen.get(batch.partition) ?? []), ...(batch.values as string[])]);
             acc.complete(batch);
           }
         }

@@ -24,10 +24,12 @@ export {
   decodeBatch,
   decodeBatches,
   encodeBatch,
+  encodeBatchColumns,
   type DecodedBatch,
   type EncodeOptions,
   type Record,
   type RecordHeader,
+  type RecordColumns,
   type RecordInput,
 } from './record-batch.js';
 export type { RetentionReason } from './retention.js';

@@ -3,6 +3,7 @@
  * the log's limits checked when the module loads.
  */
 import { MAX_BATCH_BYTES_CEILING } from '../../log/index.js';
+import { BATCH_SIZE_BYTES_MAX, LINGER_MS_MAX } from '../limits.js';
 
 /**
  * A line of `strata produce` input is one record. The topic's `max.message.bytes` (1 MiB by default)
@@ -21,8 +22,23 @@ const PRODUCER_BUFFER_BYTES_DEFAULT = 32 * 1024 * 1024;
 export const PENDING_BYTES_MAX = 256 * 1024;
 /** The same window in records, for small or empty lines. */
 export const PENDING_RECORDS_MAX = 10_000;
-/** `perf produce` hands records to the producer in sends of about this many bytes (at least one record). */
-export const PERF_SEND_BYTES = 4 * 1024;
+/**
+ * `perf produce` hands records to the producer in sends of about this many bytes (at least one
+ * record). Each send costs the producer a fixed amount of work (promises, a metadata lookup) besides
+ * its per-record work; 16 KiB sends make that fixed part small at 100-byte records.
+ */
+export const PERF_SEND_BYTES = 16 * 1024;
+/** `perf produce --batch-size`: any batch the producer accepts (the topic's max.message.bytes still applies). */
+export const PERF_BATCH_BYTES_MAX = BATCH_SIZE_BYTES_MAX;
+/** `perf produce --linger-ms`: the producer's bound. */
+export const PERF_LINGER_MS_MAX = LINGER_MS_MAX;
+/** `perf produce --throughput`: a bound that only rejects nonsense. */
+export const PERF_THROUGHPUT_MAX = 1_000_000_000;
+/**
+ * `perf produce`'s window holds this many batches per partition: one in flight (the producer keeps at
+ * most one per partition while it may retry) and one filling behind it.
+ */
+export const PERF_WINDOW_BATCHES_PER_PARTITION = 2;
 /** `perf produce` keeps every latency for exact percentiles: 8 bytes a record. */
 export const PERF_RECORDS_MAX = 100_000_000;
 /** `perf produce --record-size`: as large as a line of `produce`. */

@@ -3,13 +3,26 @@
  * like Kafka's `kafka-producer-perf-test.sh` and `kafka-consumer-perf-test.sh`.
  *
  *   strata perf produce --topic T --records N --record-size BYTES [--acks 0|1|all] [--compression lz4|none]
+ *                       [--throughput RECORDS_PER_SEC] [--batch-size BYTES] [--linger-ms MS] [--warmup-records W]
  *   strata perf consume --topic T --records N [--timeout-ms T]
  *
  * perf produce sends N keyless records of BYTES random letters (one payload for all, as Kafka's tool
- * does; lz4 therefore compresses it well). It hands them to the producer in sends of about 4 KiB
- * (`PERF_SEND_BYTES`; one record per send for larger records) — per-record sends cost the client
- * more CPU than the broker needs per record — and keeps at most the send window (`limits.ts`)
- * unacknowledged. A record's latency runs from its `send` call to the resolution of that send (the
+ * does; lz4 therefore compresses it well). At full speed it hands them to the producer in sends of
+ * about `PERF_SEND_BYTES` (one record per send for larger records) — per-record sends cost the
+ * client more CPU than the broker needs per record — and keeps at most the send window unacknowledged.
+ * The window holds two batches per partition (one in flight, one filling: the producer keeps one
+ * batch per partition in flight while it may retry) and never less than `PENDING_BYTES_MAX`.
+ *
+ * `--throughput R` paces the run like Kafka's `--throughput`: record i is handed over no earlier than
+ * i/R seconds after the start, one record per send, so latencies are those of a steady load rather
+ * than of a saturated one. When the producer cannot keep up the window fills and the rate falls
+ * below R (the summary prints the rate achieved). `--batch-size` and `--linger-ms` set the
+ * producer's `batchSize` and `lingerMs` (like Kafka's `--producer-props batch.size=… linger.ms=…`).
+ * `--warmup-records W` (Kafka's, KIP-1052) sends the first W of the N records as a warm-up — the
+ * JIT compiling the hot paths, connections opening, the first batches — and reports rate and
+ * latencies of the other N - W only, timed from the send of record W.
+ *
+ * A record's latency runs from its `send` call to the resolution of that send (the
  * acknowledgement, or with acks=0 the write to the socket), so it includes the time spent in the
  * producer's batches (linger) and requests in flight. Every latency is kept and the percentiles are
  * exact (`latency-percentiles.ts`). MB/s counts value bytes; MB is 10^6 bytes.
@@ -23,12 +36,24 @@
 import { parseArgs } from 'node:util';
 import { acksFlag, choiceFlag, integerFlag, UsageError, withClient, type CommandContext } from './command-context.js';
 import { formatLatencies, summarizeLatencies } from './latency-percentiles.js';
-import { IDLE_TIMEOUT_MS_MAX, PENDING_BYTES_MAX, PENDING_RECORDS_MAX, PERF_RECORD_BYTES_MAX, PERF_SEND_BYTES, PERF_RECORDS_MAX } from './limits.js';
+import {
+  IDLE_TIMEOUT_MS_MAX,
+  PENDING_BYTES_MAX,
+  PENDING_RECORDS_MAX,
+  PERF_BATCH_BYTES_MAX,
+  PERF_LINGER_MS_MAX,
+  PERF_RECORD_BYTES_MAX,
+  PERF_RECORDS_MAX,
+  PERF_SEND_BYTES,
+  PERF_THROUGHPUT_MAX,
+  PERF_WINDOW_BATCHES_PER_PARTITION,
+} from './limits.js';
 import { SendWindow } from './send-window.js';
 import { formatByteRate, formatCount, formatRecordRate, formatSeconds } from './throughput.js';
 
 export const PERF_USAGE = [
   '  strata perf produce --topic T --records N --record-size BYTES [--acks 0|1|all] [--compression lz4|none]',
+  '                      [--throughput RECORDS_PER_SEC] [--batch-size BYTES] [--linger-ms MS] [--warmup-records W]',
   '  strata perf consume --topic T --records N [--timeout-ms T]',
 ].join('\n');
 
@@ -47,6 +72,10 @@ export async function runPerfCommand(argv: readonly string[], context: CommandCo
       acks: { type: 'string' },
       compression: { type: 'string' },
       'timeout-ms': { type: 'string' },
+      throughput: { type: 'string' },
+      'batch-size': { type: 'string' },
+      'linger-ms': { type: 'string' },
+      'warmup-records': { type: 'string' },
     },
   });
   const [verb, ...rest] = positionals;
@@ -63,9 +92,23 @@ export async function runPerfCommand(argv: readonly string[], context: CommandCo
     if (recordBytes === undefined) throw new UsageError('perf produce needs --record-size');
     const acks = acksFlag(values.acks);
     const compression = choiceFlag('compression', values.compression, ['none', 'lz4'], 'none');
-    return perfProduce(context, { topic, records, recordBytes, acks, compression });
+    const throughput = integerFlag('throughput', values.throughput, 1, PERF_THROUGHPUT_MAX);
+    const batchSize = integerFlag('batch-size', values['batch-size'], 1, PERF_BATCH_BYTES_MAX);
+    const lingerMs = integerFlag('linger-ms', values['linger-ms'], 0, PERF_LINGER_MS_MAX);
+    const warmupRecords = integerFlag('warmup-records', values['warmup-records'], 0, records - 1) ?? 0;
+    return perfProduce(context, {
+      topic,
+      records,
+      recordBytes,
+      acks,
+      compression,
+      ...(throughput === undefined ? {} : { throughput }),
+      ...(batchSize === undefined ? {} : { batchSize }),
+      ...(lingerMs === undefined ? {} : { lingerMs }),
+      warmupRecords,
+    });
   }
-  for (const flag of ['record-size', 'acks', 'compression'] as const) {
+  for (const flag of ['record-size', 'acks', 'compression', 'throughput', 'batch-size', 'linger-ms', 'warmup-records'] as const) {
     if (values[flag] !== undefined) throw new UsageError(`--${flag} does not apply to perf consume`);
   }
   const timeoutMs = integerFlag('timeout-ms', values['timeout-ms'], 1, IDLE_TIMEOUT_MS_MAX) ?? PERF_CONSUME_TIMEOUT_MS_DEFAULT;
@@ -92,63 +135,117 @@ interface PerfProduceOptions {
   recordBytes: number;
   acks: 0 | 1 | -1;
   compression: 'none' | 'lz4';
+  /** Records per second; unpaced when absent. */
+  throughput?: number;
+  /** The first records, left out of the summary. */
+  warmupRecords: number;
+  batchSize?: number;
+  lingerMs?: number;
+}
+
+/** The producer's default batch size (client/config.ts), for sizing the window when --batch-size is absent. */
+const PRODUCER_BATCH_BYTES_DEFAULT = 16 * 1024;
+/** The producer's default buffer memory (client/config.ts). */
+const PRODUCER_BUFFER_BYTES_DEFAULT = 32 * 1024 * 1024;
+
+/** Sleeps at least `ms` (timers have a 1 ms granularity). */
+function sleep(ms: number): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, ms));
 }
 
 async function perfProduce(context: CommandContext, options: PerfProduceOptions): Promise<void> {
-  const { topic, records, recordBytes } = options;
+  const { topic, records, recordBytes, throughput } = options;
   const payload = randomPayload(recordBytes);
   const latencies = new Float64Array(records);
   let acknowledged = 0;
+  let acknowledgedLatencyMs = 0;
   await withClient(context, async (client) => {
-    await client.topicMetadata(topic);
-    const producer = client.producer({ acks: options.acks, compression: options.compression });
-    const window = new SendWindow(PENDING_RECORDS_MAX, PENDING_BYTES_MAX);
-    const group = Math.max(1, Math.floor(PERF_SEND_BYTES / Math.max(1, recordBytes)));
+    const metadata = await client.topicMetadata(topic);
+    const batchBytes = options.batchSize ?? PRODUCER_BATCH_BYTES_DEFAULT;
+    const windowBytes = Math.max(PENDING_BYTES_MAX, PERF_WINDOW_BATCHES_PER_PARTITION * metadata.partitions.length * batchBytes);
+    const windowRecords = Math.max(PENDING_RECORDS_MAX, Math.ceil(windowBytes / Math.max(1, recordBytes)));
+    const producer = client.producer({
+      acks: options.acks,
+      compression: options.compression,
+      // The window must fit in the buffer, so that a send never waits for memory the window holds.
+      bufferMemory: Math.max(PRODUCER_BUFFER_BYTES_DEFAULT, 2 * windowBytes),
+      ...(options.batchSize === undefined ? {} : { batchSize: options.batchSize }),
+      ...(options.lingerMs === undefined ? {} : { lingerMs: options.lingerMs }),
+    });
+    const window = new SendWindow(windowRecords, windowBytes);
+    // Paced runs send one record at a time, as Kafka's tool does, so no record waits for others.
+    const group = throughput !== undefined ? 1 : Math.max(1, Math.floor(PERF_SEND_BYTES / Math.max(1, recordBytes)));
     const messages = Array.from({ length: group }, () => ({ value: payload }));
     let sent = 0;
-    let last = { atMs: performance.now(), acknowledged: 0 };
+    let last = { atMs: performance.now(), acknowledged: 0, latencyMs: 0 };
     const stopProgress = startProgress(context, () => {
-      const now = { atMs: performance.now(), acknowledged };
+      const now = { atMs: performance.now(), acknowledged, latencyMs: acknowledgedLatencyMs };
       const ms = now.atMs - last.atMs;
       const count = now.acknowledged - last.acknowledged;
-      let sum = 0;
-      for (let i = last.acknowledged; i < now.acknowledged; i++) sum += latencies[i]!;
+      const sum = now.latencyMs - last.latencyMs;
       last = now;
       return `${formatCount(acknowledged)} of ${formatCount(records)} records, ${formatRecordRate(count, ms)}, ${formatByteRate(count * recordBytes, ms)}, avg latency ${count === 0 ? '-' : (sum / count).toFixed(2)} ms`;
     });
     const startedMs = performance.now();
+    // When record `warmupRecords` was handed over: the summary's clock starts there.
+    let measuredFromMs = startedMs;
+    // Records that may be sent by now: all of them unpaced; with --throughput R, record i is due i/R s in.
+    const dueBy = (nowMs: number): number =>
+      throughput === undefined ? records : Math.min(records, Math.floor(((nowMs - startedMs) * throughput) / 1000) + 1);
     try {
       while (sent < records && window.failure === undefined) {
-        const count = Math.min(group, records - sent);
+        let due = dueBy(performance.now());
+        if (sent >= due) {
+          await sleep(((sent * 1000) / throughput!) - (performance.now() - startedMs));
+          continue;
+        }
+        const count = Math.min(group, due - sent);
         await window.admit(count, count * recordBytes);
         if (window.failure !== undefined) break;
         // Fill the window without awaiting between sends; admit waits only when it is full.
-        do {
-          const count = Math.min(group, records - sent);
+        for (;;) {
+          const count = Math.min(group, due - sent, options.warmupRecords > sent ? options.warmupRecords - sent : group);
+          const first = sent;
           const sentAtMs = performance.now();
+          if (first === options.warmupRecords) measuredFromMs = sentAtMs;
           const sending = producer.send({ topic, messages: count === group ? messages : messages.slice(0, count) });
           sending.then(
             () => {
               const latencyMs = performance.now() - sentAtMs;
-              latencies.fill(latencyMs, acknowledged, acknowledged + count);
+              // Indexed by send order, so that the warm-up is exactly the first records.
+              latencies.fill(latencyMs, first, first + count);
               acknowledged += count;
+              acknowledgedLatencyMs += latencyMs * count;
             },
             () => undefined,
           );
           window.track(sending, count, count * recordBytes);
           sent += count;
-        } while (sent < records && window.hasRoom(Math.min(group, records - sent), Math.min(group, records - sent) * recordBytes));
+          if (sent >= due && throughput !== undefined) due = dueBy(performance.now());
+          if (sent >= due) break;
+          const next = Math.min(group, due - sent);
+          if (!window.hasRoom(next, next * recordBytes)) break;
+        }
       }
       await window.settle();
     } finally {
       stopProgress();
     }
-    const elapsedMs = performance.now() - startedMs;
+    const elapsedMs = performance.now() - measuredFromMs;
     if (window.failure !== undefined) throw window.failure;
-    const latency = summarizeLatencies(latencies.subarray(0, acknowledged));
+    const measured = records - options.warmupRecords;
+    const latency = summarizeLatencies(latencies.subarray(options.warmupRecords, records));
+    const settings = [
+      `acks=${options.acks === -1 ? 'all' : options.acks}`,
+      options.compression,
+      ...(throughput === undefined ? [] : [`throughput=${throughput}/s`]),
+      ...(options.batchSize === undefined ? [] : [`batch-size=${options.batchSize}`]),
+      ...(options.lingerMs === undefined ? [] : [`linger-ms=${options.lingerMs}`]),
+      ...(options.warmupRecords === 0 ? [] : [`after ${options.warmupRecords} warm-up records`]),
+    ].join(', ');
     context.stdout.write(
-      `perf produce: ${records} records of ${recordBytes} B to ${topic} (acks=${options.acks === -1 ? 'all' : options.acks}, ${options.compression}) in ${formatSeconds(elapsedMs)}: ` +
-        `${formatRecordRate(records, elapsedMs)}, ${formatByteRate(records * recordBytes, elapsedMs)}, ${formatLatencies(latency)}\n`,
+      `perf produce: ${measured} records of ${recordBytes} B to ${topic} (${settings}) in ${formatSeconds(elapsedMs)}: ` +
+        `${formatRecordRate(measured, elapsedMs)}, ${formatByteRate(measured * recordBytes, elapsedMs)}, ${formatLatencies(latency)}\n`,
     );
   });
 }
