@@ -15,11 +15,14 @@
  *    appends of all commits in flight) and the request path of one connection. The client keeps 64
  *    requests in flight and merges the commits queued behind them into one request (each partition's
  *    newest offset), so the run also prints how many OffsetCommit requests carried them.
+ * 3. OffsetCommit requests without the client: a raw connection keeps `RAW_WINDOW` requests of one
+ *    partition each in flight from outside the group (member id ''), and each must be appended and
+ *    fsynced before its answer. This is the broker's own commit rate, with no merging (context, no target).
  */
 import { performance } from 'node:perf_hooks';
 import { silentLogger, startBroker, type Broker } from '../broker/index.js';
 import { Client, type Consumer } from '../client/index.js';
-import { API_KEYS } from '../client/protocol/index.js';
+import { API_KEYS, Connection } from '../client/protocol/index.js';
 import type { BenchContext, Figure } from './run.js';
 
 const TOPIC = 'bench-group';
@@ -28,6 +31,7 @@ const ROUNDS = 7;
 const POLL_MS = 2;
 const COMMIT_WINDOW = 256;
 const COMMIT_DURATION_MS = 5000;
+const RAW_WINDOW = 64;
 const REBALANCE_TARGET_MS = 1000;
 const COMMITS_TARGET = 20_000;
 
@@ -124,6 +128,9 @@ export async function run(context: BenchContext): Promise<Figure[]> {
     console.log(`requests: ${requests.toLocaleString('en-US')} OffsetCommit requests = ${Math.round(requests / seconds).toLocaleString('en-US')}/s, ${(commits / Math.max(1, requests)).toFixed(1)} commits each`);
     await committer.consumer.close();
     await committer.running;
+
+    const raw = await rawCommitRate(broker, durationMs);
+    console.log(`raw:      ${Math.round(raw).toLocaleString('en-US')} OffsetCommit requests/s (one partition each, ${RAW_WINDOW} in flight on one connection, no client)`);
     return [
       { name: 'rebalance on join (3 -> 4 members, 12 partitions), median', value: median, unit: 'ms', target: `< ${REBALANCE_TARGET_MS} ms`, met: median < REBALANCE_TARGET_MS },
       { name: 'offset commits from one client', value: rate, unit: 'commits/s', target: `>= ${COMMITS_TARGET}`, met: rate >= COMMITS_TARGET },
@@ -131,5 +138,32 @@ export async function run(context: BenchContext): Promise<Figure[]> {
   } finally {
     await Promise.allSettled(clients.map((c) => c.close()));
     await broker.close();
+  }
+}
+
+/** OffsetCommit requests answered per second on one raw connection, `RAW_WINDOW` in flight. */
+async function rawCommitRate(broker: Broker, durationMs: number): Promise<number> {
+  const connection = await Connection.connect({ host: broker.address.host, port: broker.address.port, clientId: 'bench-raw' });
+  try {
+    let answered = 0;
+    let offset = 0;
+    const end = performance.now() + durationMs;
+    const started = performance.now();
+    await Promise.all(
+      Array.from({ length: RAW_WINDOW }, async () => {
+        while (performance.now() < end) {
+          const committedOffset = ++offset;
+          const response = await connection.request(API_KEYS.offsetCommit, {
+            groupId: 'raw-commits', memberId: '', memberEpoch: -1,
+            topics: [{ name: TOPIC, partitions: [{ partition: committedOffset % PARTITIONS, committedOffset, committedMetadata: '' }] }],
+          });
+          if (response.errorCode !== 0) throw new Error(`OffsetCommit failed: ${response.errorMessage}`);
+          answered++;
+        }
+      }),
+    );
+    return answered / ((performance.now() - started) / 1000);
+  } finally {
+    await connection.close();
   }
 }
