@@ -14,7 +14,7 @@ import { ChildProcesses, ConsumeProcess, runStrata, startBrokerProcess, stopProc
 const TOPIC = 'orders';
 const GROUP = 'billing';
 const PARTITIONS = 6;
-const SESSION_TIMEOUT_MS = 3000;
+const SESSION_TIMEOUT_MS = 5000;
 
 let dir: string;
 const children = new ChildProcesses();
