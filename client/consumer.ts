@@ -191,6 +191,15 @@ interface Chunk {
   next: number;
 }
 
+/**
+ * `eachBatch` gets whole record batches of one partition, decoded until it holds at least this many
+ * messages or the fetched bytes end (Kafka's Java consumer caps a poll at `max.poll.records`, 500).
+ * A fetch's worth at once (about 10,000 records of 100 B) keeps the whole array and its objects alive
+ * across young-generation collections: `perf consume` of 3,000,000 such records measured 470 to 540 ms
+ * of scavenges that way, 280 to 350 ms with batches of this size.
+ */
+const EACH_BATCH_MESSAGES_MIN = 1000;
+
 /** The `headers` of every message whose record has none. */
 const NO_HEADERS: { readonly [key: string]: Buffer | null } = Object.freeze({});
 
@@ -709,7 +718,7 @@ export class Consumer implements AsyncIterable<ConsumerMessage> {
         if (chunk.next === chunk.messages.length && chunk.pos === chunk.records.length) this.consumed(chunk);
         return { message, delivery: this.handOut(state, message.offset, message.offset + 1) };
       }
-      await this.changed();
+      if (!this.hasPendingError()) await this.changed();
     }
   }
 
@@ -720,21 +729,21 @@ export class Consumer implements AsyncIterable<ConsumerMessage> {
       const chunk = this.deliverableChunk();
       if (chunk !== undefined) {
         const state = chunk.state;
-        // The whole rest of the chunk, as one batch: a decoding error after the first batch is
-        // surfaced once these messages are handed out.
+        // Whole record batches up to EACH_BATCH_MESSAGES_MIN: a decoding error after the first one
+        // is surfaced once these messages are handed out.
         const messages = chunk.next === 0 ? chunk.messages : chunk.messages.slice(chunk.next);
-        while (chunk.pos < chunk.records.length && this.decodeNext(chunk, messages)) {
+        while (messages.length < EACH_BATCH_MESSAGES_MIN && chunk.pos < chunk.records.length && this.decodeNext(chunk, messages)) {
           // decodeNext appended the next batch's messages
         }
         chunk.messages = messages;
         chunk.next = messages.length;
         const nextOffset = messages[messages.length - 1]!.offset + 1;
         state.position = nextOffset;
-        this.consumed(chunk);
+        if (chunk.pos === chunk.records.length) this.consumed(chunk);
         const batch = { topic: state.topic, partition: state.partition, highWatermark: chunk.highWatermark, messages };
         return { batch, delivery: this.handOut(state, messages[0]!.offset, nextOffset) };
       }
-      await this.changed();
+      if (!this.hasPendingError()) await this.changed();
     }
   }
 
@@ -743,6 +752,13 @@ export class Consumer implements AsyncIterable<ConsumerMessage> {
     if (this.group === undefined) return undefined;
     state.inHand.push(firstOffset);
     return { state, epoch: state.epoch, firstOffset, nextOffset };
+  }
+
+  /** Whether `throwPendingError` would throw: a damaged batch found while looking for a chunk sets one. */
+  private hasPendingError(): boolean {
+    if (this.groupErrors.length > 0) return true;
+    for (const state of this.partitions.values()) if (state.error !== undefined && !state.paused) return true;
+    return false;
   }
 
   private throwPendingError(): void {
