@@ -1,7 +1,9 @@
 // Method: the consumer runs over an in-memory fake broker injected as the client's transport, which
 // serves one stored batch per fetch and fails on script; checks prefetch (exactly one fetch ahead of
 // the application), the skip of records below the requested offset, and that retriable fetch errors
-// are retried after a metadata refresh without reaching the application.
+// are retried after a metadata refresh without reaching the application; with several batches per
+// fetch, that batches are decoded as they are reached (eachBatch in whole record batches, a damaged
+// batch surfacing after the ones before it).
 import { describe, expect, it } from 'vitest';
 import { encodeBatch } from '../log/index.js';
 import type { ConnectFn } from './broker-pool.js';
@@ -11,11 +13,15 @@ import { API_KEYS, ERRORS, LIST_OFFSETS_EARLIEST, StrataError, type Connection, 
 /** One partition holding `batches` batches of `perBatch` records each. */
 class FakeBroker {
   readonly batches: Array<{ baseOffset: number; bytes: Buffer }> = [];
+  readonly total: number;
   fetches: number[] = [];
   metadataRequests = 0;
   fetchFaults: number[] = [];
+  /** Batches a fetch returns, from the one holding the fetch offset on. */
+  batchesPerFetch = 1;
 
   constructor(batches: number, perBatch: number) {
+    this.total = batches * perBatch;
     for (let b = 0; b < batches; b++) {
       const baseOffset = b * perBatch;
       const bytes = encodeBatch(Array.from({ length: perBatch }, (_, i) => ({ value: `m${baseOffset + i}`, timestamp: 1000 + baseOffset + i })), { baseOffset });
@@ -37,7 +43,7 @@ class FakeBroker {
         }
         if (apiKey === API_KEYS.listOffsets) {
           const p = (body as ListOffsetsRequest).topics[0]!.partitions[0]!;
-          const offset = p.timestamp === LIST_OFFSETS_EARLIEST ? 0 : this.batches.length * 5;
+          const offset = p.timestamp === LIST_OFFSETS_EARLIEST ? 0 : this.total;
           return { topics: [{ name: 't', partitions: [{ partition: 0, errorCode: 0, timestamp: -1, offset, leaderHint: -1 }] }] };
         }
         if (apiKey === API_KEYS.fetch) {
@@ -48,10 +54,11 @@ class FakeBroker {
             return { topics: [{ name: 't', partitions: [{ partition: 0, errorCode: fault, highWatermark: -1, logStartOffset: -1, records: Buffer.alloc(0), leaderHint: -1 }] }] };
           }
           // The batch holding fetchOffset, whole (the broker never splits a batch).
-          const batch = [...this.batches].reverse().find((b) => b.baseOffset <= p.fetchOffset);
-          const records = batch === undefined || p.fetchOffset >= this.batches.length * 5 ? Buffer.alloc(0) : batch.bytes;
+          const first = this.batches.findLastIndex((b) => b.baseOffset <= p.fetchOffset);
+          const records =
+            first < 0 || p.fetchOffset >= this.total ? Buffer.alloc(0) : Buffer.concat(this.batches.slice(first, first + this.batchesPerFetch).map((b) => b.bytes));
           if (records.length === 0) await new Promise((resolve) => setTimeout(resolve, (body as FetchRequest).maxWaitMs));
-          return { topics: [{ name: 't', partitions: [{ partition: 0, errorCode: 0, highWatermark: this.batches.length * 5, logStartOffset: 0, records, leaderHint: -1 }] }] };
+          return { topics: [{ name: 't', partitions: [{ partition: 0, errorCode: 0, highWatermark: this.total, logStartOffset: 0, records, leaderHint: -1 }] }] };
         }
         throw new StrataError('UNSUPPORTED_VERSION');
       },
@@ -125,6 +132,49 @@ describe('Consumer against a fake broker', () => {
     expect(broker.fetches).toEqual([0]);
     consumer.seek({ topic: 't', partition: 0, offset: 'earliest' });
     expect((await iterator.next()).value).toMatchObject({ offset: 0, timestamp: 1000 });
+    await client.close();
+  });
+
+  it('hands eachBatch whole record batches, at least 1,000 messages unless the fetch ends, all in order', async () => {
+    const broker = new FakeBroker(8, 600);
+    broker.batchesPerFetch = 3;
+    const client = clientFor(broker);
+    const consumer = client.consumer({ initialOffset: 'earliest', maxWaitMs: 20 });
+    await consumer.assign({ topic: 't' });
+    const sizes: number[] = [];
+    const offsets: number[] = [];
+    const done = consumer.run({
+      eachBatch: ({ batch }) => {
+        sizes.push(batch.messages.length);
+        for (const m of batch.messages) offsets.push(m.offset);
+        if (offsets.length === broker.total) void consumer.stop();
+      },
+    });
+    await done;
+    expect(offsets).toEqual(Array.from({ length: broker.total }, (_, i) => i));
+    // Fetches of 3, 3 and 2 batches: 1200 + 600 each time, then the last 1200.
+    expect(sizes).toEqual([1200, 600, 1200, 600, 1200]);
+    expect(broker.fetches.slice(0, 3)).toEqual([0, 1800, 3600]);
+    await client.close();
+  });
+
+  it('hands out the batches before a damaged one, then its error, then nothing of the partition until a seek', async () => {
+    const broker = new FakeBroker(4, 5);
+    broker.batchesPerFetch = 4;
+    const damaged = broker.batches[2]!.bytes;
+    const last = damaged.length - 1;
+    damaged[last] = damaged[last]! ^ 0xff; // a value byte: the CRC no longer matches
+    const client = clientFor(broker);
+    const consumer = client.consumer({ initialOffset: 'earliest', maxWaitMs: 20 });
+    await consumer.assign({ topic: 't' });
+    const iterator = consumer[Symbol.asyncIterator]();
+    const offsets: number[] = [];
+    for (let i = 0; i < 10; i++) offsets.push(((await iterator.next()).value as { offset: number }).offset);
+    expect(offsets).toEqual(Array.from({ length: 10 }, (_, i) => i));
+    await expect(iterator.next()).rejects.toThrow(/CRC mismatch/);
+    damaged[last] = damaged[last]! ^ 0xff;
+    consumer.seek({ topic: 't', partition: 0, offset: 10 });
+    expect((await iterator.next()).value).toMatchObject({ offset: 10, headers: {} });
     await client.close();
   });
 

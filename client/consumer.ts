@@ -53,7 +53,7 @@
  * frees up while its leader long-polls for other, idle partitions waits for that poll to end (at
  * most `maxWaitMs`). Lower `maxWaitMs` when partitions of very different rates share a leader.
  */
-import { decodeBatches } from '../log/index.js';
+import { decodeBatchInto, wholeBatches, type RecordFactory } from '../log/index.js';
 import type { Client } from './client.js';
 import { parseConsumerConfig, type ConsumerConfig, type ResolvedConsumerConfig } from './config.js';
 import { GroupCoordinatorClient } from './group-coordinator-client.js';
@@ -77,7 +77,10 @@ export interface ConsumerMessage {
   timestamp: number;
   key: Buffer | null;
   value: Buffer | null;
-  /** Record headers by key; when a key repeats, the last value wins. */
+  /**
+   * Record headers by key; when a key repeats, the last value wins. Records without headers share
+   * one frozen empty object: read it, never write to it.
+   */
   headers: { [key: string]: Buffer | null };
 }
 
@@ -120,6 +123,8 @@ interface PartitionState {
   paused: boolean;
   /** Chunks in the buffer not yet fully delivered. */
   chunks: number;
+  /** Builds this partition's messages as the decoder reads records. */
+  readonly toMessage: RecordFactory<ConsumerMessage>;
   highWatermark: number;
   /** An error for the application; the partition is not fetched while it is set or after it surfaced. */
   error: Error | undefined;
@@ -166,12 +171,47 @@ const NOT_OURS_CODES: ReadonlySet<number> = new Set([
 const PENDING_ERRORS_MAX = 16;
 let consumerCount = 0;
 
+/**
+ * One partition's share of a fetch response. It keeps the fetched batch bytes and decodes them one
+ * batch at a time as the application reaches them, so a message object lives from the decoding of
+ * its batch to its delivery (young, cheap garbage) and the buffer holds bytes, not objects.
+ */
 interface Chunk {
-  state: PartitionState;
-  epoch: number;
-  highWatermark: number;
+  readonly state: PartitionState;
+  readonly epoch: number;
+  readonly highWatermark: number;
+  /** Whole batches as fetched (a view into the response). */
+  readonly records: Buffer;
+  /** Where the next batch to decode starts; `records.length` once all are decoded. */
+  pos: number;
+  /** The offset that was fetched: records below it (the head of the first batch) are skipped. */
+  readonly fromOffset: number;
+  /** Decoded messages of the batches before `pos`; `messages[next]` is the next to hand out. */
   messages: ConsumerMessage[];
   next: number;
+}
+
+/**
+ * `eachBatch` gets whole record batches of one partition, decoded until it holds at least this many
+ * messages or the fetched bytes end (Kafka's Java consumer caps a poll at `max.poll.records`, 500).
+ * A fetch's worth at once (about 10,000 records of 100 B) keeps the whole array and its objects alive
+ * across young-generation collections: `perf consume` of 3,000,000 such records measured 470 to 540 ms
+ * of scavenges that way, 280 to 350 ms with batches of this size.
+ */
+const EACH_BATCH_MESSAGES_MIN = 1000;
+
+/** The `headers` of every message whose record has none. */
+const NO_HEADERS: { readonly [key: string]: Buffer | null } = Object.freeze({});
+
+function messageFactory(topic: string, partition: number): RecordFactory<ConsumerMessage> {
+  return (offset, timestamp, key, value, recordHeaders) => {
+    let headers = NO_HEADERS as { [key: string]: Buffer | null };
+    if (recordHeaders.length > 0) {
+      headers = {};
+      for (const h of recordHeaders) headers[h.key] = h.value;
+    }
+    return { topic, partition, offset, timestamp, key, value, headers };
+  };
 }
 
 function keyOf(topic: string, partition: number): string {
@@ -675,10 +715,10 @@ export class Consumer implements AsyncIterable<ConsumerMessage> {
         const state = chunk.state;
         const message = chunk.messages[chunk.next++]!;
         state.position = message.offset + 1;
-        if (chunk.next === chunk.messages.length) this.consumed(chunk);
+        if (chunk.next === chunk.messages.length && chunk.pos === chunk.records.length) this.consumed(chunk);
         return { message, delivery: this.handOut(state, message.offset, message.offset + 1) };
       }
-      await this.changed();
+      if (!this.hasPendingError()) await this.changed();
     }
   }
 
@@ -689,15 +729,21 @@ export class Consumer implements AsyncIterable<ConsumerMessage> {
       const chunk = this.deliverableChunk();
       if (chunk !== undefined) {
         const state = chunk.state;
-        const messages = chunk.messages.slice(chunk.next);
-        chunk.next = chunk.messages.length;
+        // Whole record batches up to EACH_BATCH_MESSAGES_MIN: a decoding error after the first one
+        // is surfaced once these messages are handed out.
+        const messages = chunk.next === 0 ? chunk.messages : chunk.messages.slice(chunk.next);
+        while (messages.length < EACH_BATCH_MESSAGES_MIN && chunk.pos < chunk.records.length && this.decodeNext(chunk, messages)) {
+          // decodeNext appended the next batch's messages
+        }
+        chunk.messages = messages;
+        chunk.next = messages.length;
         const nextOffset = messages[messages.length - 1]!.offset + 1;
         state.position = nextOffset;
-        this.consumed(chunk);
+        if (chunk.pos === chunk.records.length) this.consumed(chunk);
         const batch = { topic: state.topic, partition: state.partition, highWatermark: chunk.highWatermark, messages };
         return { batch, delivery: this.handOut(state, messages[0]!.offset, nextOffset) };
       }
-      await this.changed();
+      if (!this.hasPendingError()) await this.changed();
     }
   }
 
@@ -706,6 +752,13 @@ export class Consumer implements AsyncIterable<ConsumerMessage> {
     if (this.group === undefined) return undefined;
     state.inHand.push(firstOffset);
     return { state, epoch: state.epoch, firstOffset, nextOffset };
+  }
+
+  /** Whether `throwPendingError` would throw: a damaged batch found while looking for a chunk sets one. */
+  private hasPendingError(): boolean {
+    if (this.groupErrors.length > 0) return true;
+    for (const state of this.partitions.values()) if (state.error !== undefined && !state.paused) return true;
+    return false;
   }
 
   private throwPendingError(): void {
@@ -720,17 +773,56 @@ export class Consumer implements AsyncIterable<ConsumerMessage> {
     }
   }
 
-  /** The oldest buffered chunk of a partition that is not paused; stale chunks are dropped on the way. */
+  /**
+   * The oldest buffered chunk of a partition that is not paused, with a decoded message to hand
+   * out; stale chunks, and chunks that turn out to hold no message at or past the fetched offset,
+   * are dropped on the way.
+   */
   private deliverableChunk(): Chunk | undefined {
     for (let i = 0; i < this.buffer.length; i++) {
       const chunk = this.buffer[i]!;
-      if (chunk.epoch !== chunk.state.epoch || this.partitions.get(chunk.state.key) !== chunk.state) {
+      const state = chunk.state;
+      if (chunk.epoch !== state.epoch || this.partitions.get(state.key) !== state) {
         this.buffer.splice(i--, 1);
         continue;
       }
-      if (!chunk.state.paused && !chunk.state.revoking && !chunk.state.held) return chunk;
+      if (state.paused || state.revoking || state.held) continue;
+      while (chunk.next === chunk.messages.length && chunk.pos < chunk.records.length) {
+        chunk.messages = [];
+        chunk.next = 0;
+        if (!this.decodeNext(chunk, chunk.messages)) break;
+      }
+      if (chunk.next < chunk.messages.length) return chunk;
+      // Nothing left, or a damaged batch (which dropped the partition's later chunks): drop it.
+      this.consumed(chunk);
+      i--;
     }
     return undefined;
+  }
+
+  /**
+   * Decodes the chunk's next batch into `out`. A damaged batch stops the partition where it is:
+   * its buffered chunks are dropped and the error waits for the application, which gets the
+   * messages before it first, then the error (offset order holds: nothing after it is handed out).
+   */
+  private decodeNext(chunk: Chunk, out: ConsumerMessage[]): boolean {
+    const records = chunk.records;
+    const pos = chunk.pos;
+    const before = out.length;
+    try {
+      const header = decodeBatchInto(records, pos, chunk.state.toMessage, out, chunk.fromOffset);
+      chunk.pos = pos + header.sizeBytes;
+      return true;
+    } catch (error) {
+      // Nothing of a damaged batch is handed out, not even the records before the damage.
+      out.length = before;
+      chunk.pos = records.length;
+      const state = chunk.state;
+      this.buffer = this.buffer.filter((c) => c.state !== state || c === chunk);
+      state.chunks = 1;
+      this.surface(state, asError(error));
+      return false;
+    }
   }
 
   private consumed(chunk: Chunk): void {
@@ -911,31 +1003,20 @@ export class Consumer implements AsyncIterable<ConsumerMessage> {
     }
   }
 
-  /** Decodes a partition's fetched batches into a chunk; returns whether it holds any message. */
+  /**
+   * Buffers a partition's fetched batches as a chunk, undecoded (`deliverableChunk` decodes them
+   * batch by batch); the next fetch starts after the last whole batch. Returns whether it holds a batch.
+   */
   private accept(state: PartitionState, fetchOffset: number, highWatermark: number, records: Buffer): boolean {
-    const messages: ConsumerMessage[] = [];
-    let nextOffset = fetchOffset;
-    for (const { header, records: decoded } of decodeBatches(records)) {
-      const batchEnd = header.baseOffset + header.lastOffsetDelta + 1;
-      if (batchEnd > nextOffset) nextOffset = batchEnd;
-      for (const record of decoded) {
-        if (record.offset < fetchOffset) continue;
-        const headers: { [key: string]: Buffer | null } = {};
-        for (const h of record.headers) headers[h.key] = h.value;
-        messages.push({
-          topic: state.topic,
-          partition: state.partition,
-          offset: record.offset,
-          timestamp: record.timestamp,
-          key: record.key,
-          value: record.value,
-          headers,
-        });
-      }
-    }
-    state.fetchOffset = nextOffset;
-    if (messages.length === 0) return false;
-    this.buffer.push({ state, epoch: state.epoch, highWatermark, messages, next: 0 });
+    const { bytes, nextOffset } = wholeBatches(records);
+    if (nextOffset > fetchOffset) state.fetchOffset = nextOffset;
+    if (bytes === 0) return false;
+    const chunk: Chunk = {
+      state, epoch: state.epoch, highWatermark,
+      records: bytes === records.length ? records : records.subarray(0, bytes),
+      pos: 0, fromOffset: fetchOffset, messages: [], next: 0,
+    };
+    this.buffer.push(chunk);
     state.chunks++;
     return true;
   }
@@ -948,7 +1029,7 @@ function newPartitionState(topic: string, partition: number, start: number | Res
     position: positioned ? start : undefined,
     fetchOffset: positioned ? start : undefined,
     reset: positioned ? undefined : start,
-    epoch: 0, inFlight: false, paused: false, chunks: 0, highWatermark: -1,
+    epoch: 0, inFlight: false, paused: false, chunks: 0, toMessage: messageFactory(topic, partition), highWatermark: -1,
     error: undefined, failed: false, notBeforeMs: 0, attempts: 0,
     revoking: false, held: false, inHand: [], finishedOffset: undefined, commitSentOffset: undefined,
   };

@@ -23,14 +23,17 @@ export type { CompactionResult } from './log-cleaner.js';
 export {
   decodeBatch,
   decodeBatches,
+  decodeBatchInto,
   encodeBatch,
   encodeBatchColumns,
   type DecodedBatch,
   type EncodeOptions,
   type Record,
+  type RecordFactory,
   type RecordHeader,
   type RecordColumns,
   type RecordInput,
+  wholeBatches,
 } from './record-batch.js';
 export type { RetentionReason } from './retention.js';
 export { asEpoch, asOffset, asPosition, NO_EPOCH, type Epoch, type Offset, type Position } from './units.js';

@@ -48,6 +48,7 @@ import {
   TIMESTAMP_TYPE_LOG_APPEND_TIME,
   batchSizeAt,
   computeBatchCrc,
+  readInt64,
   validateBatch,
   writeInt64,
   type BatchHeader,
@@ -517,31 +518,57 @@ function readHeaders(c: ByteCursor, buf: Buffer): RecordHeader[] {
   return headers;
 }
 
-/** Decodes the records of a batch whose header (and CRC) `validateBatch` already checked. */
-function decodeRecords(batch: Buffer, pos: number, header: BatchHeader, maxUncompressedBytes: number): Record[] {
+/**
+ * Builds what a decoder returns for one record. The decoder calls it once per record at or above
+ * its `fromOffset`, in offset order; `key` and `value` are views (null for a null field) and
+ * `headers` is the shared frozen empty array for a record without headers. A consumer builds its
+ * own message objects here, so a record costs one object instead of a `Record` and a copy of it.
+ */
+export type RecordFactory<T> = (offset: Offset, timestamp: number, key: Buffer | null, value: Buffer | null, headers: RecordHeader[]) => T;
+
+const makeRecord: RecordFactory<Record> = (offset, timestamp, key, value, headers) => ({ offset, timestamp, key, value, headers });
+
+/**
+ * Decodes the records of a batch whose header (and CRC) `validateBatch` already checked, pushing
+ * `make(...)` of each record whose offset is at least `fromOffset` onto `out`. Every record is
+ * parsed and checked, skipped or not.
+ */
+function decodeRecords<T>(batch: Buffer, pos: number, header: BatchHeader, maxUncompressedBytes: number, make: RecordFactory<T>, out: T[], fromOffset: number): void {
   const count = header.recordsCount;
-  const section = batch.subarray(pos + BATCH_HEADER_BYTES, pos + header.sizeBytes);
+  const sectionStart = pos + BATCH_HEADER_BYTES;
+  const sectionEnd = pos + header.sizeBytes;
   const codec = header.attributes & COMPRESSION_MASK;
   // Kafka's reader yields nothing for an empty batch without looking at its body (compaction
   // writes empty batches uncompressed, with no body).
   if (count === 0) {
-    if (codec === CompressionCodec.none && section.length !== 0) throw invalid(`empty batch at ${pos} has ${section.length} trailing bytes`);
-    return [];
+    if (codec === CompressionCodec.none && sectionEnd !== sectionStart) throw invalid(`empty batch at ${pos} has ${sectionEnd - sectionStart} trailing bytes`);
+    return;
   }
-  const buf = decompress(codec, section, maxUncompressedBytes);
-  if (count > buf.length / MIN_RECORD_BYTES) {
-    throw invalid(`${count} records cannot fit in ${buf.length} bytes`);
+  // Uncompressed records are read in place, at their positions in `batch`: no view of the section.
+  let buf: Buffer;
+  let start: number;
+  let end: number;
+  if (codec === CompressionCodec.none) {
+    buf = batch;
+    start = sectionStart;
+    end = sectionEnd;
+  } else {
+    buf = decompress(codec, batch.subarray(sectionStart, sectionEnd), maxUncompressedBytes);
+    start = 0;
+    end = buf.length;
+  }
+  if (count > (end - start) / MIN_RECORD_BYTES) {
+    throw invalid(`${count} records cannot fit in ${end - start} bytes`);
   }
   const logAppendTime = (header.attributes & TIMESTAMP_TYPE_LOG_APPEND_TIME) !== 0;
   const { baseOffset, baseTimestamp, maxTimestamp, lastOffsetDelta } = header;
-  const c: ByteCursor = { buf, pos: 0, end: buf.length };
-  const records: Record[] = [];
+  const c: ByteCursor = { buf, pos: start, end };
   let previousDelta = -1;
   for (let i = 0; i < count; i++) {
-    c.end = buf.length;
+    c.end = end;
     const length = readVarint(c);
-    if (length < MIN_RECORD_BODY_BYTES || length > buf.length - c.pos) {
-      throw invalid(`record ${i} of batch at ${pos} declares ${length} bytes, ${buf.length - c.pos} left`);
+    if (length < MIN_RECORD_BODY_BYTES || length > end - c.pos) {
+      throw invalid(`record ${i} of batch at ${pos} declares ${length} bytes, ${end - c.pos} left`);
     }
     const recordEnd = c.pos + length;
     c.end = recordEnd;
@@ -558,10 +585,22 @@ function decodeRecords(batch: Buffer, pos: number, header: BatchHeader, maxUncom
     if (c.pos !== recordEnd) throw invalid(`record ${i} of batch at ${pos} declares ${length} bytes, holds ${length - (recordEnd - c.pos)}`);
     const timestamp = logAppendTime ? maxTimestamp : baseTimestamp + timestampDelta;
     if (!Number.isSafeInteger(timestamp)) throw invalid(`record ${i} of batch at ${pos}: timestamp is not a safe integer`);
-    records.push({ offset: (baseOffset + offsetDelta) as Offset, timestamp, key, value, headers });
+    const offset = baseOffset + offsetDelta;
+    if (offset >= fromOffset) out.push(make(offset as Offset, timestamp, key, value, headers));
   }
-  if (c.pos !== buf.length) throw invalid(`batch at ${pos} has ${buf.length - c.pos} bytes after its ${count} records`);
-  return records;
+  if (c.pos !== end) throw invalid(`batch at ${pos} has ${end - c.pos} bytes after its ${count} records`);
+}
+
+/**
+ * Decodes the batch at `pos` like `decodeBatch` (same checks, same errors), but hands each record
+ * at or above `fromOffset` to `make` and pushes the result onto `out` instead of building `Record`s.
+ * Returns the batch's header. The consumer decodes fetched batches with it, one at a time, as the
+ * application reaches them.
+ */
+export function decodeBatchInto<T>(buf: Buffer, pos: number, make: RecordFactory<T>, out: T[], fromOffset = 0): BatchHeader {
+  const header = validateBatch(buf, pos, buf.length, MAX_BATCH_BYTES_CEILING, false);
+  decodeRecords(buf, pos, header, MAX_UNCOMPRESSED_RECORDS_BYTES, make, out, fromOffset);
+  return header;
 }
 
 /**
@@ -571,7 +610,31 @@ function decodeRecords(batch: Buffer, pos: number, header: BatchHeader, maxUncom
  */
 export function decodeBatch(buf: Buffer, pos = 0, maxUncompressedBytes = MAX_UNCOMPRESSED_RECORDS_BYTES): DecodedBatch {
   const header = validateBatch(buf, pos, buf.length, MAX_BATCH_BYTES_CEILING, false);
-  return { header, records: decodeRecords(buf, pos, header, maxUncompressedBytes) };
+  const records: Record[] = [];
+  decodeRecords(buf, pos, header, maxUncompressedBytes, makeRecord, records, 0);
+  return { header, records };
+}
+
+/**
+ * Walks the whole batches at the start of `buf` by their headers alone (no CRC, no records): the
+ * bytes they take and the offset after the last of them (baseOffset + lastOffsetDelta + 1; -1 when
+ * there is none). A trailing partial batch is left out and an impossible length throws
+ * CORRUPT_MESSAGE, as in `decodeBatches`. Each batch is still checked in full when decoded.
+ */
+export function wholeBatches(buf: Buffer): { bytes: number; nextOffset: number } {
+  let pos = 0;
+  let nextOffset = -1;
+  while (buf.length - pos >= LOG_OVERHEAD_BYTES) {
+    const size = batchSizeAt(buf, pos);
+    if (size < BATCH_HEADER_BYTES || size > MAX_BATCH_BYTES_CEILING) {
+      throw new LogError('CORRUPT_MESSAGE', `batch at ${pos} declares ${size} bytes`);
+    }
+    if (size > buf.length - pos) break;
+    const end = readInt64(buf, pos + BatchField.baseOffset) + buf.readInt32BE(pos + BatchField.lastOffsetDelta) + 1;
+    if (end > nextOffset) nextOffset = end;
+    pos += size;
+  }
+  return { bytes: pos, nextOffset };
 }
 
 /**
