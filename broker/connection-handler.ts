@@ -34,6 +34,7 @@ import {
   API_REGISTRY,
   decodeRequestFrame,
   encodeResponseFrame,
+  encodeResponseFrameChunks,
   errorCodeOf,
   FrameReader,
   isApiKey,
@@ -62,8 +63,11 @@ export interface ConnectionHandlerOptions {
 
 interface Slot {
   done: boolean;
-  /** The answer to write, or undefined for a request that is not answered (acks 0). */
-  frame: Buffer | undefined;
+  /**
+   * The answer to write as chunks (a fetch response's record batches are chunks of their own, not
+   * copied into the frame), or undefined for a request that is not answered (acks 0).
+   */
+  frame: Buffer[] | undefined;
 }
 
 export class ConnectionHandler {
@@ -219,7 +223,7 @@ export class ConnectionHandler {
         // so an unknown key borrows a known one and the bytes are the same.
         const apiKey = isApiKey(header.apiKey) ? header.apiKey : API_KEYS.apiVersions;
         const frame = encodeResponseFrame({ correlationId: header.correlationId, errorCode: error.code }, apiKey, undefined);
-        this.slots.push({ done: true, frame });
+        this.slots.push({ done: true, frame: [frame] });
         return;
       }
       this.closeForProtocolError(error, 'request header unreadable; closing the connection');
@@ -249,7 +253,7 @@ export class ConnectionHandler {
     let errorCode = 0;
     try {
       const body = await handlerFor(apiKey)(request.body as never, context);
-      if (body !== undefined) slot.frame = encodeResponseFrame({ correlationId: header.correlationId, errorCode: 0 }, apiKey, body as never);
+      if (body !== undefined) slot.frame = encodeResponseFrameChunks({ correlationId: header.correlationId, errorCode: 0 }, apiKey, body as never);
     } catch (error) {
       if (error instanceof InvariantViolation) {
         // A broken invariant stops the process: out of the promise chain, nobody catches it.
@@ -261,7 +265,7 @@ export class ConnectionHandler {
       errorCode = errorCodeOf(error);
       context.logger.error(errorFields(error), 'request failed');
       try {
-        slot.frame = encodeResponseFrame({ correlationId: header.correlationId, errorCode }, apiKey, undefined);
+        slot.frame = [encodeResponseFrame({ correlationId: header.correlationId, errorCode }, apiKey, undefined)];
       } catch (encodeError) {
         context.logger.error(errorFields(encodeError), 'could not encode an error answer; closing the connection');
         this.socket.destroy();
@@ -280,19 +284,22 @@ export class ConnectionHandler {
   /**
    * Writes every finished answer at the head of the queue, in arrival order; returns how many slots
    * it freed. Several answers ready at once (a pipelining producer's acks, finished together by one
-   * group commit) are corked into one writev instead of one syscall each.
+   * group commit), or one answer in several chunks (a fetch response and its batches), are corked
+   * into one writev instead of one syscall each.
    */
   private writeReady(): number {
     let ready = 0;
     while (ready < this.slots.length && (this.slots[ready] as Slot).done) ready += 1;
     if (ready === 0) return 0;
-    const cork = ready > 1 && !this.closed && this.socket.writable;
+    const cork = (ready > 1 || ((this.slots[0] as Slot).frame?.length ?? 0) > 1) && !this.closed && this.socket.writable;
     if (cork) this.socket.cork();
     for (let i = 0; i < ready; i++) {
       const { frame } = this.slots.shift() as Slot;
       if (frame === undefined || this.closed || !this.socket.writable) continue;
-      this.stats.bytesOut += frame.length;
-      if (!this.socket.write(frame)) this.writeBlocked = true;
+      for (const chunk of frame) {
+        this.stats.bytesOut += chunk.length;
+        if (!this.socket.write(chunk)) this.writeBlocked = true;
+      }
     }
     if (cork) this.socket.uncork();
     return ready;

@@ -24,7 +24,7 @@ import net from 'node:net';
 import { API_REGISTRY, type RequestOf, type ResponseOf } from './api-registry.js';
 import type { ApiKey } from './api-keys.js';
 import { ProtocolError, StrataError } from './errors.js';
-import { decodeResponseFrame, encodeRequestFrame, peekResponseCorrelationId } from './frame.js';
+import { decodeResponseFrame, encodeRequestFrameChunks, peekResponseCorrelationId } from './frame.js';
 import { FrameReader } from './frame-reader.js';
 import {
   CLIENT_ID_MAX_CHARS,
@@ -131,7 +131,7 @@ export class Connection {
   request<K extends ApiKey>(apiKey: K, body: RequestOf<K>, options?: RequestOptions): Promise<ResponseOf<K>> {
     if (this.isClosed) return Promise.reject(this.closedError());
     const timeoutMs = options?.timeoutMs ?? this.requestTimeoutMs;
-    let frame: Buffer;
+    let frame: Buffer[];
     const correlationId = this.takeCorrelationId();
     try {
       frame = this.frame(apiKey, correlationId, body);
@@ -151,7 +151,7 @@ export class Connection {
         reject,
         timer,
       });
-      this.socket.write(frame);
+      this.write(frame);
     });
   }
 
@@ -161,7 +161,7 @@ export class Connection {
    */
   send<K extends ApiKey>(apiKey: K, body: RequestOf<K>): void {
     if (this.isClosed) throw this.closedError();
-    this.socket.write(this.frame(apiKey, this.takeCorrelationId(), body));
+    this.write(this.frame(apiKey, this.takeCorrelationId(), body));
   }
 
   /** Rejects in-flight requests, flushes what was written, and resolves once the socket is closed. */
@@ -187,9 +187,23 @@ export class Connection {
     return `${this.host}:${this.port}`;
   }
 
-  private frame<K extends ApiKey>(apiKey: K, correlationId: number, body: RequestOf<K>): Buffer {
+  private frame<K extends ApiKey>(apiKey: K, correlationId: number, body: RequestOf<K>): Buffer[] {
     const apiVersion = API_REGISTRY[apiKey].maxVersion;
-    return encodeRequestFrame({ apiVersion, correlationId, clientId: this.clientId }, apiKey, body);
+    return encodeRequestFrameChunks({ apiVersion, correlationId, clientId: this.clientId }, apiKey, body);
+  }
+
+  /**
+   * Writes a frame's chunks; several are corked so that they leave in one writev (the record batches
+   * of a produce request are chunks of their own, never copied into the frame).
+   */
+  private write(chunks: Buffer[]): void {
+    if (chunks.length === 1) {
+      this.socket.write(chunks[0] as Buffer);
+      return;
+    }
+    this.socket.cork();
+    for (const chunk of chunks) this.socket.write(chunk);
+    this.socket.uncork();
   }
 
   private takeCorrelationId(): number {

@@ -1,6 +1,8 @@
 // Method: fast-check generates random bodies for every API (int64 offsets up to ±(2^53-1), empty to
 // multi-MiB record buffers, unicode strings, maps) and round-trips them through the frame codec,
-// checking equality, the length prefix, and that decoded `records` are views of the frame; random and
+// checking equality, the length prefix, and that decoded `records` are views of the frame; the chunked
+// encoding, concatenated, must equal the single-buffer one for every API, with record sizes around the
+// by-reference threshold and the varint boundaries of the lengths that enclose them; random and
 // mutated payloads check that decoding only ever throws ProtocolError.
 import { createHash } from 'node:crypto';
 import fc from 'fast-check';
@@ -12,7 +14,9 @@ import {
   decodeRequestFrame,
   decodeResponseFrame,
   encodeRequestFrame,
+  encodeRequestFrameChunks,
   encodeResponseFrame,
+  encodeResponseFrameChunks,
   ERRORS,
   HEADER_SCHEMA,
   ProtocolError,
@@ -21,7 +25,7 @@ import {
   type RequestOf,
   type ResponseOf,
 } from './index.js';
-import { compileSchema, messageCodec, Writer } from './message-codec.js';
+import { BYTES_BY_REFERENCE_MIN, compileSchema, messageCodec, Writer } from './message-codec.js';
 
 const int32 = fc.integer({ min: -(2 ** 31), max: 2 ** 31 - 1 });
 const uint32 = fc.integer({ min: 0, max: 2 ** 32 - 1 });
@@ -303,4 +307,72 @@ describe('response frames', () => {
       }
     }), { numRuns: 2000 });
   });
+});
+
+/**
+ * Records sized where the chunked writer has edges: around the by-reference threshold, and where the
+ * lengths of the messages enclosing them cross a varint boundary (2^7, 2^14, 2^21 bytes).
+ */
+const edgeRecords = fc.oneof(
+  records,
+  fc.tuple(
+    fc.constantFrom(BYTES_BY_REFERENCE_MIN, 2 ** 14, 2 ** 21),
+    fc.integer({ min: -24, max: 24 }),
+    fc.integer({ min: 0, max: 255 }),
+  ).map(([base, delta, seed]) => Buffer.alloc(Math.max(0, base + delta), seed)),
+);
+
+const edgeRequests: { [K in ApiKey]?: fc.Arbitrary<RequestOf<K>> } = {
+  0: fc.record({
+    acks: fc.constantFrom(0, 1, -1),
+    timeoutMs: uint32,
+    topics: list(fc.record({ name: text, partitions: list(fc.record({ partition: uint32, records: edgeRecords }), 3) }), 3),
+  }),
+};
+
+const edgeResponses: { [K in ApiKey]?: fc.Arbitrary<ResponseOf<K>> } = {
+  1: fc.record({
+    topics: list(fc.record({
+      name: text,
+      partitions: list(fc.record({
+        partition: uint32, errorCode: int32, highWatermark: int64, logStartOffset: int64, records: edgeRecords, leaderHint: int32,
+      }), 3),
+    }), 3),
+  }),
+};
+
+/** Checks chunks against the single-buffer frame: same bytes, no empty chunk, large records by reference. */
+function expectSameChunks(chunks: Buffer[], frame: Buffer, body: unknown): void {
+  expect(Buffer.concat(chunks).equals(frame)).toBe(true);
+  for (const chunk of chunks) expect(chunk.length).toBeGreaterThan(0);
+  const large = recordBuffers(body).filter((b) => b.length >= BYTES_BY_REFERENCE_MIN);
+  // Identity, not toEqual: a deep comparison of multi-MiB Buffers takes minutes.
+  const referenced = chunks.filter((c) => large.includes(c));
+  expect(referenced.length).toBe(large.length);
+  expect(referenced.every((c, i) => c === large[i])).toBe(true);
+  expect(chunks.length).toBeLessThanOrEqual(2 * large.length + 1);
+}
+
+describe('chunked frames', () => {
+  for (const apiKey of API_KEY_LIST) {
+    const requestBodies = fc.oneof(requests[apiKey] as fc.Arbitrary<RequestOf<ApiKey>>,
+      ...(edgeRequests[apiKey] === undefined ? [] : [edgeRequests[apiKey] as fc.Arbitrary<RequestOf<ApiKey>>]));
+    it(`encode ${API_REGISTRY[apiKey].name} requests to the bytes of the single-buffer frame`, () => {
+      fc.assert(fc.property(header, requestBodies, (h, body) => {
+        const chunks = encodeRequestFrameChunks({ ...h, apiVersion: 0 }, apiKey, body as never);
+        expectSameChunks(chunks, encodeRequestFrame({ ...h, apiVersion: 0 }, apiKey, body as never), body);
+      }), { numRuns: RUNS });
+    });
+
+    const responseBodies = fc.oneof(responses[apiKey] as fc.Arbitrary<ResponseOf<ApiKey>>,
+      ...(edgeResponses[apiKey] === undefined ? [] : [edgeResponses[apiKey] as fc.Arbitrary<ResponseOf<ApiKey>>]));
+    it(`encode ${API_REGISTRY[apiKey].name} responses to the bytes of the single-buffer frame`, () => {
+      fc.assert(fc.property(int32, int32, responseBodies, (correlationId, errorCode, body) => {
+        for (const code of [0, errorCode]) {
+          const chunks = encodeResponseFrameChunks({ correlationId, errorCode: code }, apiKey, body as never);
+          expectSameChunks(chunks, encodeResponseFrame({ correlationId, errorCode: code }, apiKey, body as never), code === 0 ? body : {});
+        }
+      }), { numRuns: RUNS });
+    });
+  }
 });

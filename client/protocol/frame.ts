@@ -9,9 +9,12 @@
  *  +--------+-----------------+----------------+   body:   the API's request/response, to the end
  * ```
  *
- * A frame is encoded with one protobufjs writer, length placeholder included, so a produce request's
- * batches are copied exactly once (into the frame). Decoding reads header and body from the payload
- * in place: `bytes` fields are views of it.
+ * A frame is encoded with one protobufjs writer, length placeholder included. Senders use the chunked
+ * form (`encodeRequestFrameChunks`, `encodeResponseFrameChunks`): the same bytes as a list of Buffers
+ * in which every large `bytes` field (a produce request's or a fetch response's record batches) is
+ * the caller's Buffer itself, not a copy (`ChunkedWriter`), written to the socket with one writev.
+ * `encodeRequestFrame` / `encodeResponseFrame` give the frame as one Buffer. Decoding reads header
+ * and body from the payload in place: `bytes` fields are views of it.
  *
  * A response whose header carries a non-zero `errorCode` has an empty body (the request as a whole
  * failed: unknown api, unsupported version, malformed body); its decoded body is `undefined`.
@@ -25,7 +28,7 @@ import { API_REGISTRY, isApiKey, isSupportedVersion, type RequestOf, type Respon
 import type { ApiKey } from './api-keys.js';
 import { ProtocolError, type ErrorName } from './errors.js';
 import { FRAME_LENGTH_BYTES } from './limits.js';
-import { compileSchema, messageCodec, Reader, Writer } from './message-codec.js';
+import { ChunkedWriter, compileSchema, messageCodec, Reader, Writer } from './message-codec.js';
 
 export const HEADER_SCHEMA = `
 syntax = "proto3";
@@ -87,20 +90,53 @@ function startFrame(): Writer {
   return Writer.create().fixed32(0);
 }
 
+function startChunkedFrame(): ChunkedWriter {
+  const writer = new ChunkedWriter();
+  writer.fixed32(0);
+  return writer;
+}
+
+function finishFrameChunks(writer: ChunkedWriter): Buffer[] {
+  const chunks = writer.finishChunks();
+  // The first chunk holds at least the length placeholder and the header's length varint.
+  (chunks[0] as Buffer).writeUInt32BE(writer.totalBytes - FRAME_LENGTH_BYTES, 0);
+  return chunks;
+}
+
 /** The whole frame, length prefix included. `header.apiKey`, if given, must equal `apiKey`. */
 export function encodeRequestFrame<K extends ApiKey>(
   header: Omit<RequestHeader, 'apiKey'> & { apiKey?: number },
   apiKey: K,
   body: RequestOf<K>,
 ): Buffer {
+  return finishFrame(writeRequest(startFrame(), header, apiKey, body));
+}
+
+/**
+ * The same bytes as `encodeRequestFrame`, as chunks to write in order; large `bytes` fields are the
+ * body's own Buffers (see `ChunkedWriter`), so they must not change until the chunks are written.
+ */
+export function encodeRequestFrameChunks<K extends ApiKey>(
+  header: Omit<RequestHeader, 'apiKey'> & { apiKey?: number },
+  apiKey: K,
+  body: RequestOf<K>,
+): Buffer[] {
+  return finishFrameChunks(writeRequest(startChunkedFrame(), header, apiKey, body));
+}
+
+function writeRequest<W extends Writer, K extends ApiKey>(
+  writer: W,
+  header: Omit<RequestHeader, 'apiKey'> & { apiKey?: number },
+  apiKey: K,
+  body: RequestOf<K>,
+): W {
   if (!isApiKey(apiKey)) throw new TypeError(`encodeRequestFrame: unknown api key ${String(apiKey)}`);
   if (header.apiKey !== undefined && header.apiKey !== apiKey) {
     throw new TypeError(`encodeRequestFrame: header.apiKey ${header.apiKey} differs from apiKey ${apiKey}`);
   }
-  const writer = startFrame();
   requestHeaderCodec.encodeDelimited({ ...header, apiKey }, writer);
   API_REGISTRY[apiKey].request.encode(body as never, writer);
-  return finishFrame(writer);
+  return writer;
 }
 
 /** Decodes a request frame's payload (the frame without its 4-byte length). */
@@ -135,11 +171,31 @@ export function encodeResponseFrame<K extends ApiKey>(
   apiKey: K,
   body: ResponseOf<K> | undefined,
 ): Buffer {
+  return finishFrame(writeResponse(startFrame(), header, apiKey, body));
+}
+
+/**
+ * The same bytes as `encodeResponseFrame`, as chunks to write in order; large `bytes` fields are the
+ * body's own Buffers (see `ChunkedWriter`), so they must not change until the chunks are written.
+ */
+export function encodeResponseFrameChunks<K extends ApiKey>(
+  header: ResponseHeader,
+  apiKey: K,
+  body: ResponseOf<K> | undefined,
+): Buffer[] {
+  return finishFrameChunks(writeResponse(startChunkedFrame(), header, apiKey, body));
+}
+
+function writeResponse<W extends Writer, K extends ApiKey>(
+  writer: W,
+  header: ResponseHeader,
+  apiKey: K,
+  body: ResponseOf<K> | undefined,
+): W {
   if (!isApiKey(apiKey)) throw new TypeError(`encodeResponseFrame: unknown api key ${String(apiKey)}`);
-  const writer = startFrame();
   responseHeaderCodec.encodeDelimited(header, writer);
   if (header.errorCode === 0 && body !== undefined) API_REGISTRY[apiKey].response.encode(body as never, writer);
-  return finishFrame(writer);
+  return writer;
 }
 
 /** Decodes a response frame's payload (the frame without its 4-byte length) for a request of `apiKey`. */
