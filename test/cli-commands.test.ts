@@ -2,38 +2,14 @@
 // through tsx) as child processes against it, checking stdout, the one-line stderr and exit codes of
 // topic, produce, consume and perf, including stops by SIGTERM and by a reader that goes away.
 import { spawn } from 'node:child_process';
-import fs from 'node:fs';
-import os from 'node:os';
 import path from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { silentLogger, startBroker, type Broker } from '../broker/index.js';
+import { describe, expect, it } from 'vitest';
 import { Client } from '../client/index.js';
-import { ChildProcesses, expectOneLineError, lines, runStrata, type CommandResult } from './fixtures/strata-process.js';
+import { cliTestBroker, expectOneLineError, lines } from './fixtures/strata-process.js';
 
 const entry = path.resolve(import.meta.dirname, '..', 'broker', 'cli.ts');
-let broker: Broker;
-let dataDir: string;
-let bootstrap: string;
-
-beforeAll(async () => {
-  dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'strata-cli-commands-'));
-  broker = await startBroker({ dataDir, listen: { host: '127.0.0.1', port: 0 }, http: null, shutdownGraceMs: 200, logger: silentLogger() });
-  bootstrap = `${broker.address.host}:${broker.address.port}`;
-});
-
-afterAll(async () => {
-  children.killAll();
-  await broker?.close();
-  if (dataDir !== undefined) fs.rmSync(dataDir, { recursive: true, force: true });
-});
-
-const children = new ChildProcesses();
-type Run = CommandResult;
-
-/** Runs `strata ARGS` against the test broker (asynchronously: the broker lives in this process). */
-function strata(args: readonly string[], input?: string): Promise<Run> {
-  return runStrata(children, broker.address.port, args, input);
-}
+const cli = cliTestBroker('cli-commands');
+const strata = cli.strata;
 
 describe('strata topic', () => {
   it('creates, lists, describes (table and json) and deletes a topic', async () => {
@@ -57,7 +33,7 @@ describe('strata topic', () => {
     expect(table.status).toBe(0);
     expect(lines(table.stdout)[0]).toBe('topic cli-topic: 3 partitions, replication factor 1');
     expect(lines(table.stdout)[1]).toMatch(/^PARTITION\s+LEADER\s+REPLICAS\s+ISR\s+LOG-START\s+HIGH-WATERMARK\s+LOG-END$/);
-    expect(lines(table.stdout)[3]!.split(/\s+/)).toEqual(['1', String(broker.nodeId), String(broker.nodeId), String(broker.nodeId), '0', '5', '5']);
+    expect(lines(table.stdout)[3]!.split(/\s+/)).toEqual(['1', String(cli.broker().nodeId), String(cli.broker().nodeId), String(cli.broker().nodeId), '0', '5', '5']);
 
     expect(json.status).toBe(0);
     // toEqual: every field of the contract, and nothing else.
@@ -65,8 +41,8 @@ describe('strata topic', () => {
       name: 'cli-topic',
       partitions: [0, 1, 2].map((partition) => ({
         partition,
-        leader: broker.nodeId,
-        replicas: [broker.nodeId],
+        leader: cli.broker().nodeId,
+        replicas: [cli.broker().nodeId],
         logStartOffset: 0,
         highWatermark: partition === 1 ? 5 : 0,
         logEndOffset: partition === 1 ? 5 : 0,
@@ -126,7 +102,7 @@ describe('strata produce and consume', () => {
     expect(all.stderr).toMatch(/^consumed 1000 records from cli-lz4 in/);
 
     // The batches on disk are lz4-compressed (read back through `strata log dump`).
-    const segment = path.join(broker.dataDir, 'cli-lz4-0', '00000000000000000000.log');
+    const segment = path.join(cli.broker().dataDir, 'cli-lz4-0', '00000000000000000000.log');
     const dump = await strata(['log', 'dump', segment, '--format', 'json']);
     expect(dump.status).toBe(0);
     const codecs = new Set(lines(dump.stdout).map((l) => (JSON.parse(l) as { compression: string }).compression));
@@ -162,25 +138,28 @@ describe('strata produce and consume', () => {
     const lotsOfLines = Array.from({ length: 20_000 }, (_, i) => `line ${i} ${'x'.repeat(100)}`).join('\n');
     expect((await strata(['produce', 'cli-follow'], lotsOfLines)).status).toBe(0);
 
-    // Following from latest: nothing arrives; SIGTERM ends it cleanly.
-    const follower = spawn(process.execPath, ['--import', 'tsx', entry, 'consume', 'cli-follow', '--bootstrap', bootstrap], { stdio: ['ignore', 'pipe', 'pipe'] });
+    // Following from latest: nothing arrives; SIGTERM ends it cleanly. It is signalled once it has
+    // connected (its handlers are in place by then), not after a fixed time a loaded machine may need.
+    const accepted = cli.broker().stats.connectionsAccepted;
+    const follower = spawn(process.execPath, ['--import', 'tsx', entry, 'consume', 'cli-follow', '--bootstrap', cli.bootstrap()], { stdio: ['ignore', 'pipe', 'pipe'] });
     let followerErr = '';
     follower.stderr.setEncoding('utf8').on('data', (chunk: string) => (followerErr += chunk));
     follower.stdout.resume();
     const followerExit = new Promise<number | null>((resolve) => follower.on('close', resolve));
-    await new Promise((resolve) => setTimeout(resolve, 2500));
+    while (cli.broker().stats.connectionsAccepted === accepted) await new Promise((resolve) => setTimeout(resolve, 50));
+    await new Promise((resolve) => setTimeout(resolve, 200));
     follower.kill('SIGTERM');
     expect(await followerExit).toBe(0);
     expect(followerErr).toMatch(/^consumed 0 records from cli-follow in/);
 
     // produce ends its input on SIGTERM, after sending what it read: two lines, stdin still open.
     expect((await strata(['topic', 'create', 'cli-interrupted'])).status).toBe(0);
-    const producer = spawn(process.execPath, ['--import', 'tsx', entry, 'produce', 'cli-interrupted', '--bootstrap', bootstrap], { stdio: ['pipe', 'pipe', 'pipe'] });
+    const producer = spawn(process.execPath, ['--import', 'tsx', entry, 'produce', 'cli-interrupted', '--bootstrap', cli.bootstrap()], { stdio: ['pipe', 'pipe', 'pipe'] });
     let producerErr = '';
     producer.stderr.setEncoding('utf8').on('data', (chunk: string) => (producerErr += chunk));
     const producerExit = new Promise<number | null>((resolve) => producer.on('close', resolve));
     producer.stdin.write('one\ntwo\n');
-    const client = new Client({ brokers: [bootstrap] });
+    const client = new Client({ brokers: [cli.bootstrap()] });
     try {
       const admin = client.admin();
       while ((await admin.listOffsets({ topic: 'cli-interrupted' }))[0]!.offset < 2) await new Promise((resolve) => setTimeout(resolve, 100));
@@ -192,7 +171,7 @@ describe('strata produce and consume', () => {
     expect(producerErr).toMatch(/^produced 2 records to cli-interrupted in/);
 
     // A reader that reads one chunk and leaves (like `| head`): EPIPE, exit 0, nothing on stderr.
-    const reader = spawn(process.execPath, ['--import', 'tsx', entry, 'consume', 'cli-follow', '--offset', 'earliest', '--bootstrap', bootstrap], { stdio: ['ignore', 'pipe', 'pipe'] });
+    const reader = spawn(process.execPath, ['--import', 'tsx', entry, 'consume', 'cli-follow', '--offset', 'earliest', '--bootstrap', cli.bootstrap()], { stdio: ['ignore', 'pipe', 'pipe'] });
     let readerErr = '';
     reader.stderr.setEncoding('utf8').on('data', (chunk: string) => (readerErr += chunk));
     const readerExit = new Promise<number | null>((resolve) => reader.on('close', resolve));

@@ -3,13 +3,10 @@
 // `group list | describe | delete | reset-offsets` and of `consume --group`, whose commits are read
 // back with `group describe`. Members that must stay put are joined by hand with raw heartbeats.
 import { spawn } from 'node:child_process';
-import fs from 'node:fs';
-import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { silentLogger, startBroker, type Broker } from '../broker/index.js';
 import { Client } from '../client/index.js';
-import { ChildProcesses, expectOneLineError, lines, runStrata, type CommandResult } from './fixtures/strata-process.js';
+import { cliTestBroker, expectOneLineError, lines } from './fixtures/strata-process.js';
 import { API_KEYS, MEMBER_EPOCH_JOIN, MEMBER_EPOCH_LEAVE } from '../client/protocol/index.js';
 
 const entry = path.resolve(import.meta.dirname, '..', 'broker', 'cli.ts');
@@ -19,32 +16,18 @@ const CHILD_TIMEOUT_MS = 45_000;
 const HAND_SESSION_TIMEOUT_MS = 120_000;
 /** Each command is a Node process starting tsx (a second or two on a busy machine), and these run a dozen. */
 const SLOW_TEST_MS = 180_000;
-let broker: Broker;
-let dataDir: string;
-let bootstrap: string;
+const cli = cliTestBroker('cli-group');
+const strata = cli.strata;
+type Run = Awaited<ReturnType<typeof strata>>;
 let client: Client;
 
-beforeAll(async () => {
-  dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'strata-cli-group-'));
-  broker = await startBroker({ dataDir, listen: { host: '127.0.0.1', port: 0 }, http: null, shutdownGraceMs: 200, logger: silentLogger() });
-  bootstrap = `${broker.address.host}:${broker.address.port}`;
-  client = new Client({ brokers: [bootstrap] });
+beforeAll(() => {
+  client = new Client({ brokers: [cli.bootstrap()] });
 });
 
 afterAll(async () => {
-  children.killAll();
-  await client?.close();
-  await broker?.close();
-  if (dataDir !== undefined) fs.rmSync(dataDir, { recursive: true, force: true });
+  await client.close();
 });
-
-const children = new ChildProcesses();
-type Run = CommandResult;
-
-/** Runs `strata ARGS` against the test broker (asynchronously: the broker lives in this process). */
-function strata(args: readonly string[], input?: string): Promise<Run> {
-  return runStrata(children, broker.address.port, args, input);
-}
 
 async function ok(args: readonly string[], input?: string): Promise<Run> {
   const run = await strata(args, input);
@@ -227,7 +210,7 @@ describe('strata consume --group', () => {
   it('commits and leaves on SIGTERM', async () => {
     await ok(['topic', 'create', 'cli-g-term', '--partitions', '2']);
     await Promise.all([produceTo('cli-g-term', 0, 5), produceTo('cli-g-term', 1, 5)]);
-    const child = spawn(process.execPath, ['--import', 'tsx', entry, 'consume', 'cli-g-term', '--group', 'cli-g4', '--offset', 'earliest', '--bootstrap', bootstrap], { stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(process.execPath, ['--import', 'tsx', entry, 'consume', 'cli-g-term', '--group', 'cli-g4', '--offset', 'earliest', '--bootstrap', cli.bootstrap()], { stdio: ['ignore', 'pipe', 'pipe'] });
     let stdout = '';
     let stderr = '';
     child.stdout.setEncoding('utf8').on('data', (chunk: string) => (stdout += chunk));
