@@ -17,6 +17,7 @@ import { Bench } from 'tinybench';
 import { opsPerSecond } from './task-rate.js';
 import { decodeBatchInto, decodeBatches, encodeBatch, type RecordFactory } from '../log/record-batch.js';
 import type { BenchContext, Figure } from './run.js';
+import type { ConsumerMessage } from '../client/index.js';
 
 const BATCHES = 4;
 const RECORDS_PER_BATCH = 2400;
@@ -24,15 +25,7 @@ const VALUE_BYTES = 100;
 const TIME_MS = 1500;
 const TARGET = 4_000_000;
 
-interface Message {
-  topic: string;
-  partition: number;
-  offset: number;
-  timestamp: number;
-  key: Buffer | null;
-  value: Buffer | null;
-  headers: { [key: string]: Buffer | null };
-}
+type Message = ConsumerMessage;
 
 const NO_HEADERS: { readonly [key: string]: Buffer | null } = Object.freeze({});
 
