@@ -23,7 +23,7 @@
  */
 import type { Client } from './client.js';
 import type { PartitionInfo } from './cluster-metadata.js';
-import type { TopicPartition } from './consumer.js';
+import { compareTopicPartitions, fromTopicPartitions, topicPartitionKey, type TopicPartition } from './topic-partitions.js';
 import { GROUP_LANE, GroupCoordinatorClient } from './group-coordinator-client.js';
 import {
   API_KEYS,
@@ -38,7 +38,6 @@ import {
   type ListOffsetsPartitionResult,
   type RequestOf,
   type ResponseOf,
-  type TopicPartitions,
 } from './protocol/index.js';
 import { sleep, withRetry } from './retry.js';
 
@@ -466,13 +465,13 @@ export class Admin {
       clientHost: m.clientHost,
       memberEpoch: m.memberEpoch,
       subscribedTopics: [...m.subscribedTopicNames].sort(compareStrings),
-      assignment: flatten(m.assignment),
-      targetAssignment: flatten(m.targetAssignment),
+      assignment: fromTopicPartitions(m.assignment).sort(compareTopicPartitions),
+      targetAssignment: fromTopicPartitions(m.targetAssignment).sort(compareTopicPartitions),
     }));
     const owners = new Map<string, string>();
-    for (const m of members) for (const tp of m.assignment) owners.set(keyOf(tp.topic, tp.partition), m.memberId);
+    for (const m of members) for (const tp of m.assignment) owners.set(topicPartitionKey(tp.topic, tp.partition), m.memberId);
     const committed = new Map<string, number>();
-    for (const t of group.offsets) for (const p of t.partitions) if (p.committedOffset >= 0) committed.set(keyOf(t.name, p.partition), p.committedOffset);
+    for (const t of group.offsets) for (const p of t.partitions) if (p.committedOffset >= 0) committed.set(topicPartitionKey(t.name, p.partition), p.committedOffset);
 
     // The partitions to show: all of each subscribed topic, and every committed one.
     const subscribed = new Set(members.flatMap((m) => m.subscribedTopics));
@@ -492,14 +491,14 @@ export class Admin {
           this.partitionOffsets(topic, info.partitions, LIST_OFFSETS_LATEST),
         ]);
         for (const p of info.partitions) {
-          ends.set(keyOf(topic, p.partition), { logStartOffset: earliest.get(p.partition)!.offset, logEndOffset: latest.get(p.partition)!.offset });
+          ends.set(topicPartitionKey(topic, p.partition), { logStartOffset: earliest.get(p.partition)!.offset, logEndOffset: latest.get(p.partition)!.offset });
         }
       }),
     );
     const partitions: GroupPartitionLag[] = [];
     for (const topic of topics) {
       for (const partition of [...wanted.get(topic)!].sort((a, b) => a - b)) {
-        const key = keyOf(topic, partition);
+        const key = topicPartitionKey(topic, partition);
         const committedOffset = committed.get(key) ?? -1;
         const end = ends.get(key);
         const lag = end === undefined ? -1 : end.logEndOffset - (committedOffset >= 0 ? committedOffset : end.logStartOffset);
@@ -572,19 +571,7 @@ function groupError(groupId: string | undefined, code: number, message: string, 
   return StrataError.fromCode(code, `${subject}: ${detail}`);
 }
 
-function flatten(assignment: readonly TopicPartitions[]): TopicPartition[] {
-  return assignment.flatMap((t) => t.partitions.map((partition) => ({ topic: t.topic, partition }))).sort(compareTopicPartitions);
-}
-
-function keyOf(topic: string, partition: number): string {
-  return `${topic}\u0000${partition}`;
-}
-
 /** Code-unit order, the same on every machine (no locale). */
 function compareStrings(a: string, b: string): number {
   return a < b ? -1 : a > b ? 1 : 0;
-}
-
-function compareTopicPartitions(a: TopicPartition, b: TopicPartition): number {
-  return compareStrings(a.topic, b.topic) || a.partition - b.partition;
 }

@@ -2,7 +2,7 @@
  * The client library's options: their types, frozen defaults, and parsers that check ranges and
  * reject unknown keys with a clear message (a misspelt `lingerMS` must not silently mean 5 ms).
  */
-import type { TopicPartition } from './consumer.js';
+import type { TopicPartition } from './topic-partitions.js';
 import {
   AUTO_COMMIT_INTERVAL_MS_MAX,
   BATCH_SIZE_BYTES_MAX,

@@ -55,6 +55,7 @@
  */
 import { decodeBatchInto, wholeBatches, type RecordFactory } from '../log/index.js';
 import type { Client } from './client.js';
+import { topicPartitionKey, type TopicPartition } from './topic-partitions.js';
 import { parseConsumerConfig, type ConsumerConfig, type ResolvedConsumerConfig } from './config.js';
 import { GroupCoordinatorClient } from './group-coordinator-client.js';
 import { GroupMembership, withDeadline, type MembershipHost } from './group-membership.js';
@@ -65,10 +66,7 @@ import { backoffMs, isRetriable } from './retry.js';
 
 export type { CommitOffset } from './offset-committer.js';
 
-export interface TopicPartition {
-  topic: string;
-  partition: number;
-}
+export type { TopicPartition };
 
 export interface ConsumerMessage {
   topic: string;
@@ -214,9 +212,6 @@ function messageFactory(topic: string, partition: number): RecordFactory<Consume
   };
 }
 
-function keyOf(topic: string, partition: number): string {
-  return `${topic}\u0000${partition}`;
-}
 
 export class Consumer implements AsyncIterable<ConsumerMessage> {
   readonly config: ResolvedConsumerConfig;
@@ -273,11 +268,11 @@ export class Consumer implements AsyncIterable<ConsumerMessage> {
       const info = await this.client.topicMetadata(topic);
       wanted = info.partitions.map((p) => ({ topic, partition: p.partition }));
     }
-    const keys = new Set(wanted.map((tp) => keyOf(tp.topic, tp.partition)));
+    const keys = new Set(wanted.map((tp) => topicPartitionKey(tp.topic, tp.partition)));
     for (const key of [...this.partitions.keys()]) if (!keys.has(key)) this.partitions.delete(key);
     this.buffer = this.buffer.filter((chunk) => keys.has(chunk.state.key));
     for (const { topic, partition } of wanted) {
-      const key = keyOf(topic, partition);
+      const key = topicPartitionKey(topic, partition);
       if (this.partitions.has(key)) continue;
       this.partitions.set(key, newPartitionState(topic, partition, { kind: this.config.initialOffset }));
     }
@@ -434,7 +429,7 @@ export class Consumer implements AsyncIterable<ConsumerMessage> {
     if (this.isClosed) return;
     const added: PartitionState[] = [];
     for (const tp of partitions) {
-      const key = keyOf(tp.topic, tp.partition);
+      const key = topicPartitionKey(tp.topic, tp.partition);
       if (!stillAssigned(tp) || this.partitions.has(key)) continue;
       const offset = committed.get(key) ?? -1;
       const state = newPartitionState(tp.topic, tp.partition, offset >= 0 ? offset : { kind: group.fromBeginning ? 'earliest' : 'latest' });
@@ -480,7 +475,7 @@ export class Consumer implements AsyncIterable<ConsumerMessage> {
 
   private statesOf(partitions: readonly TopicPartition[]): PartitionState[] {
     return partitions.flatMap((tp) => {
-      const state = this.partitions.get(keyOf(tp.topic, tp.partition));
+      const state = this.partitions.get(topicPartitionKey(tp.topic, tp.partition));
       return state === undefined ? [] : [state];
     });
   }
@@ -582,7 +577,7 @@ export class Consumer implements AsyncIterable<ConsumerMessage> {
   }
 
   private stateOf(topic: string, partition: number): PartitionState {
-    const state = this.partitions.get(keyOf(topic, partition));
+    const state = this.partitions.get(topicPartitionKey(topic, partition));
     if (state === undefined) throw new TypeError(`${topic}-${partition} is not assigned to this consumer`);
     return state;
   }
@@ -1025,7 +1020,7 @@ export class Consumer implements AsyncIterable<ConsumerMessage> {
 function newPartitionState(topic: string, partition: number, start: number | Reset): PartitionState {
   const positioned = typeof start === 'number';
   return {
-    topic, partition, key: keyOf(topic, partition),
+    topic, partition, key: topicPartitionKey(topic, partition),
     position: positioned ? start : undefined,
     fetchOffset: positioned ? start : undefined,
     reset: positioned ? undefined : start,

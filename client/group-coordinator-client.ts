@@ -15,6 +15,7 @@
 import type { Client } from './client.js';
 import { API_KEYS, ERRORS, StrataError, type Connection } from './protocol/index.js';
 import { sleep, backoffMs, isRetriable } from './retry.js';
+import { toTopicPartitions, topicPartitionKey, type TopicPartition } from './topic-partitions.js';
 
 export interface CoordinatorAddress {
   nodeId: number;
@@ -105,16 +106,10 @@ export class GroupCoordinatorClient {
    * The group's committed offsets of `partitions` (the next offset to consume), -1 where the group
    * committed nothing. Keyed by `topic\u0000partition`.
    */
-  fetchOffsets(partitions: ReadonlyArray<{ topic: string; partition: number }>, stopped?: () => boolean): Promise<Map<string, number>> {
-    const topics = new Map<string, number[]>();
-    for (const { topic, partition } of partitions) {
-      const list = topics.get(topic);
-      if (list === undefined) topics.set(topic, [partition]);
-      else list.push(partition);
-    }
+  fetchOffsets(partitions: readonly TopicPartition[], stopped?: () => boolean): Promise<Map<string, number>> {
     const request = {
       groupId: this.groupId,
-      topics: [...topics].map(([name, list]) => ({ name, partitions: list })),
+      topics: toTopicPartitions(partitions).map(({ topic, partitions: list }) => ({ name: topic, partitions: list })),
       allTopics: false,
     };
     return this.withCoordinatorRetry(async () => {
@@ -123,7 +118,7 @@ export class GroupCoordinatorClient {
       if (response.errorCode !== 0) throw StrataError.fromCode(response.errorCode, `OffsetFetch of group '${this.groupId}': ${response.errorMessage}`);
       const offsets = new Map<string, number>();
       for (const topic of response.topics) {
-        for (const p of topic.partitions) offsets.set(`${topic.name}\u0000${p.partition}`, p.committedOffset);
+        for (const p of topic.partitions) offsets.set(topicPartitionKey(topic.name, p.partition), p.committedOffset);
       }
       return offsets;
     }, stopped);

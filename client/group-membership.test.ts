@@ -8,8 +8,8 @@ import { encodeBatch } from '../log/index.js';
 import type { ConnectFn } from './broker-pool.js';
 import { Client } from './client.js';
 import type { ConsumerConfig } from './config.js';
-import type { TopicPartition } from './consumer.js';
-import { diffAssignment, fromTopicPartitions, toTopicPartitions } from './group-membership.js';
+import { fromTopicPartitions, toTopicPartitions, type TopicPartition } from './topic-partitions.js';
+import { diffAssignment } from './group-membership.js';
 import {
   API_KEYS,
   ERRORS,

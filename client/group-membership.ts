@@ -36,7 +36,7 @@
  * Concurrency: single-threaded. One heartbeat at a time (the loop), one reconciliation at a time.
  */
 import type { BrokerPool } from './broker-pool.js';
-import type { TopicPartition } from './consumer.js';
+import { fromTopicPartitions, toTopicPartitions, topicPartitionKey, type TopicPartition } from './topic-partitions.js';
 import { codeOf, coordinatorMoved, COORDINATOR_RETRY_CODES, GROUP_LANE, type GroupCoordinatorClient } from './group-coordinator-client.js';
 import type { MemberIdentity } from './offset-committer.js';
 import {
@@ -47,7 +47,6 @@ import {
   StrataError,
   type ConsumerGroupHeartbeatRequest,
   type ConsumerGroupHeartbeatResponse,
-  type TopicPartitions,
 } from './protocol/index.js';
 import { backoffMs, isRetriable, type RetryOptions } from './retry.js';
 
@@ -87,32 +86,14 @@ export interface GroupMembershipOptions {
 
 const LOSE_CODES: ReadonlySet<number> = new Set([ERRORS.UNKNOWN_MEMBER_ID.code, ERRORS.FENCED_MEMBER_EPOCH.code]);
 
-export function partitionKey(tp: TopicPartition): string {
-  return `${tp.topic}\u0000${tp.partition}`;
-}
-
-/** The wire's grouping, topics and partitions sorted. */
-export function toTopicPartitions(partitions: readonly TopicPartition[]): TopicPartitions[] {
-  const byTopic = new Map<string, number[]>();
-  for (const { topic, partition } of partitions) {
-    const list = byTopic.get(topic);
-    if (list === undefined) byTopic.set(topic, [partition]);
-    else list.push(partition);
-  }
-  return [...byTopic.keys()].sort().map((topic) => ({ topic, partitions: byTopic.get(topic)!.sort((a, b) => a - b) }));
-}
-
-export function fromTopicPartitions(list: readonly TopicPartitions[]): TopicPartition[] {
-  return list.flatMap(({ topic, partitions }) => partitions.map((partition) => ({ topic, partition })));
-}
-
 /** What a member must give up (`revoked`) and take (`assigned`) to own exactly `target`. */
 export function diffAssignment(owned: readonly TopicPartition[], target: readonly TopicPartition[]): { assigned: TopicPartition[]; revoked: TopicPartition[] } {
-  const ownedKeys = new Set(owned.map(partitionKey));
-  const targetKeys = new Set(target.map(partitionKey));
+  const key = (tp: TopicPartition) => topicPartitionKey(tp.topic, tp.partition);
+  const ownedKeys = new Set(owned.map(key));
+  const targetKeys = new Set(target.map(key));
   return {
-    assigned: target.filter((tp) => !ownedKeys.has(partitionKey(tp))),
-    revoked: owned.filter((tp) => !targetKeys.has(partitionKey(tp))),
+    assigned: target.filter((tp) => !ownedKeys.has(key(tp))),
+    revoked: owned.filter((tp) => !targetKeys.has(key(tp))),
   };
 }
 
@@ -335,7 +316,7 @@ export class GroupMembership {
     const sessionMs = response.sessionTimeoutMs > 0 ? response.sessionTimeoutMs : this.options.sessionTimeoutMs;
     this.armSessionTimer(sentMs + sessionMs);
     this.target = fromTopicPartitions(response.assignment);
-    this.targetKeys = new Set(this.target.map(partitionKey));
+    this.targetKeys = new Set(this.target.map((tp) => topicPartitionKey(tp.topic, tp.partition)));
     if (!this.joinedOnce) {
       this.joinedOnce = true;
       this.joined.resolve();
@@ -391,7 +372,7 @@ export class GroupMembership {
           this.wake();
         }
         if (assigned.length > 0 && incarnation === this.incarnation && !this.stopped) {
-          await this.host.assign(assigned, (tp) => incarnation === this.incarnation && !this.stopped && this.targetKeys.has(partitionKey(tp)));
+          await this.host.assign(assigned, (tp) => incarnation === this.incarnation && !this.stopped && this.targetKeys.has(topicPartitionKey(tp.topic, tp.partition)));
           this.wake();
         }
         failures = 0;

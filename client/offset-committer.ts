@@ -31,6 +31,7 @@ import {
 } from './group-coordinator-client.js';
 import { API_KEYS, ERRORS, StrataError, type Connection, type OffsetCommitRequest, type OffsetCommitResponse } from './protocol/index.js';
 import { backoffMs, sleep, type RetryOptions } from './retry.js';
+import { topicPartitionKey } from './topic-partitions.js';
 
 export interface CommitOffset {
   topic: string;
@@ -96,7 +97,7 @@ export class OffsetCommitter {
     });
     const job: Job = { entries: new Map(), standIns: new Set(), attempts: 0, done, resolve, reject, settled: false };
     for (const offset of offsets) {
-      const key = `${offset.topic}\u0000${offset.partition}`;
+      const key = topicPartitionKey(offset.topic, offset.partition);
       job.entries.set(key, { topic: offset.topic, partition: offset.partition, offset: offset.offset });
       this.newest.set(key, job);
     }
@@ -184,7 +185,7 @@ export class OffsetCommitter {
     const results = new Map<string, { code: number; error: () => StrataError }>();
     for (const topic of response.topics) {
       for (const result of topic.partitions) {
-        results.set(`${topic.name}\u0000${result.partition}`, {
+        results.set(topicPartitionKey(topic.name, result.partition), {
           code: result.errorCode,
           error: () => StrataError.fromCode(result.errorCode, `Commit of ${topic.name}-${result.partition}: ${result.errorMessage}`),
         });
