@@ -20,7 +20,7 @@
  * - a committed offset is replaced only by the commit appended after it (`logOffset` grows).
  */
 import { randomUUID } from 'node:crypto';
-import { StrataError } from '../../client/protocol/index.js';
+import { StrataError, type DescribedMember } from '../../client/protocol/index.js';
 import { invariant } from '../invariant.js';
 import { ASSIGNORS, DEFAULT_ASSIGNOR, isAssignorName, type AssignorName, type TopicPartition } from './assignor.js';
 
@@ -68,6 +68,12 @@ export interface CommittedOffset {
 
 export type GroupState = 'Empty' | 'Reconciling' | 'Stable';
 
+/** A member as ConsumerGroupDescribe reports it, with its partitions as a list (not grouped by topic). */
+export type MemberDescription = Omit<DescribedMember, 'assignment' | 'targetAssignment'> & {
+  assignment: TopicPartition[];
+  targetAssignment: TopicPartition[];
+};
+
 interface Member {
   readonly memberId: string;
   clientId: string;
@@ -87,6 +93,13 @@ interface Member {
 
 export function partitionKey(topic: string, partition: number): string {
   return `${topic}\u0000${partition}`;
+}
+
+/** The keys of the partitions a member reported holding. */
+export function reportedPartitions(reported: HeartbeatInput['ownedPartitions']): Set<string> {
+  const holds = new Set<string>();
+  for (const { topic, partitions } of reported) for (const p of partitions) holds.add(partitionKey(topic, p));
+  return holds;
 }
 
 export function parsePartitionKey(key: string): TopicPartition {
@@ -169,6 +182,7 @@ export class ConsumerGroup {
       return { memberId: input.memberId, memberEpoch: -1, heartbeatIntervalMs: 0, sessionTimeoutMs, assignment: [], settled: true };
     }
 
+    const holds = reportedPartitions(input.ownedPartitions);
     let member: Member;
     let changed = false;
     if (input.memberEpoch === 0) {
@@ -199,7 +213,7 @@ export class ConsumerGroup {
         throw new StrataError('FENCED_MEMBER_EPOCH', `${input.memberId} sent epoch ${input.memberEpoch}, its epoch is ${found.memberEpoch}.`);
       }
       member = found;
-      this.release(member, input.ownedPartitions);
+      this.release(member, holds);
     }
     member.sessionTimeoutMs = sessionTimeoutMs;
     member.deadlineMs = nowMs + sessionTimeoutMs;
@@ -211,19 +225,19 @@ export class ConsumerGroup {
       changed = true;
     }
     if (changed || this.countsSignature !== this.signature(countOf)) this.computeTarget(countOf);
-    const answer = this.answer(member, input.ownedPartitions, settings);
+    const answer = this.answer(member, holds, settings);
     this.checkInvariants();
     return answer;
   }
 
   /**
-   * The answer a held heartbeat would get now, for a member that still holds `owned` (what it
-   * reported when the heartbeat arrived). Undefined if the member is gone.
+   * The answer a held heartbeat would get now, for a member that still holds `holds` (the keys of
+   * what it reported when the heartbeat arrived: `reportedPartitions`). Undefined if it is gone.
    */
-  reanswer(memberId: string, owned: HeartbeatInput['ownedPartitions'], settings: GroupSettings): HeartbeatAnswer | undefined {
+  reanswer(memberId: string, holds: ReadonlySet<string>, settings: GroupSettings): HeartbeatAnswer | undefined {
     const member = this.members.get(memberId);
     if (member === undefined) return undefined;
-    const answer = this.answer(member, owned, settings);
+    const answer = this.answer(member, holds, settings);
     this.checkInvariants();
     return answer;
   }
@@ -260,9 +274,7 @@ export class ConsumerGroup {
   }
 
   /** Forgets ownership of what the member no longer reports holding. */
-  private release(member: Member, reported: HeartbeatInput['ownedPartitions']): void {
-    const holds = new Set<string>();
-    for (const { topic, partitions } of reported) for (const p of partitions) holds.add(partitionKey(topic, p));
+  private release(member: Member, holds: ReadonlySet<string>): void {
     for (const key of [...member.owned]) {
       if (!holds.has(key)) {
         member.owned.delete(key);
@@ -271,7 +283,7 @@ export class ConsumerGroup {
     }
   }
 
-  private answer(member: Member, reported: HeartbeatInput['ownedPartitions'], settings: GroupSettings): HeartbeatAnswer {
+  private answer(member: Member, holds: ReadonlySet<string>, settings: GroupSettings): HeartbeatAnswer {
     const assignment = new Set<string>();
     for (const key of member.target) {
       const owner = this.ownerOf.get(key);
@@ -286,8 +298,6 @@ export class ConsumerGroup {
       member.memberEpoch = this.epoch;
       member.answered = assignment;
     }
-    const holds = new Set<string>();
-    for (const { topic, partitions } of reported) for (const p of partitions) holds.add(partitionKey(topic, p));
     return {
       memberId: member.memberId,
       memberEpoch: member.memberEpoch,
@@ -378,16 +388,7 @@ export class ConsumerGroup {
   // -------------------------------------------------------------------------------------------
   // Description
 
-  describeMembers(): Array<{
-    memberId: string;
-    clientId: string;
-    clientHost: string;
-    memberEpoch: number;
-    sessionTimeoutMs: number;
-    subscribedTopicNames: string[];
-    assignment: TopicPartition[];
-    targetAssignment: TopicPartition[];
-  }> {
+  describeMembers(): MemberDescription[] {
     return [...this.members.values()]
       .sort((a, b) => (a.memberId < b.memberId ? -1 : 1))
       .map((m) => ({

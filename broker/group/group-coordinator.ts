@@ -23,10 +23,10 @@
 import { performance } from 'node:perf_hooks';
 import { decodeBatches, encodeBatch, type RecordInput } from '../../log/index.js';
 import {
-  ERRORS,
   StrataError,
   type ConsumerGroupDescribeResponse,
   type ConsumerGroupHeartbeatRequest,
+  type CommittedPartitionOffset,
   type ConsumerGroupHeartbeatResponse,
   type DeleteGroupsResponse,
   type DescribedGroup,
@@ -37,7 +37,7 @@ import {
   type OffsetFetchResponse,
   type TopicPartitions,
 } from '../../client/protocol/index.js';
-import { errorResult, type ErrorResult } from '../error-result.js';
+import { errorResult, namedError, type ErrorResult } from '../error-result.js';
 import { OFFSETS_TOPIC } from '../internal-topics.js';
 import {
   GROUP_ID_MAX_CHARS,
@@ -52,7 +52,7 @@ import type { Partition } from '../partition.js';
 import type { PartitionManager } from '../partition-manager.js';
 import { topicNameProblem } from '../topic-name.js';
 import type { TopicPartition } from './assignor.js';
-import { ConsumerGroup, type GroupSettings, type HeartbeatAnswer, type PartitionCountOf } from './consumer-group.js';
+import { ConsumerGroup, reportedPartitions, type GroupSettings, type HeartbeatAnswer, type PartitionCountOf } from './consumer-group.js';
 import { groupLag, type GroupLag } from './group-lag.js';
 import { decodeOffsetRecord, encodeOffsetRecord, OFFSETS_TOPIC_CONFIGS, offsetsPartitionFor, OffsetRecordError } from './offsets-topic.js';
 
@@ -83,7 +83,8 @@ export interface HeartbeatCaller {
 
 interface HeldHeartbeat {
   readonly memberId: string;
-  readonly owned: readonly TopicPartitions[];
+  /** Keys of the partitions the member reported holding (`reportedPartitions`). */
+  readonly holds: ReadonlySet<string>;
   finish(response: ConsumerGroupHeartbeatResponse): void;
 }
 
@@ -230,7 +231,7 @@ export class GroupCoordinator {
     return new Promise((resolve) => {
       const waiter: HeldHeartbeat = {
         memberId,
-        owned: request.ownedPartitions,
+        holds: reportedPartitions(request.ownedPartitions),
         finish: (response) => {
           clearTimeout(timer);
           signal.removeEventListener('abort', onAbort);
@@ -249,8 +250,8 @@ export class GroupCoordinator {
   }
 
   private heldAnswer(group: ConsumerGroup | undefined, waiter: HeldHeartbeat): ConsumerGroupHeartbeatResponse {
-    const answer = group?.reanswer(waiter.memberId, waiter.owned, this.settings);
-    return answer === undefined ? heartbeatError(namedFailure('UNKNOWN_MEMBER_ID', `${waiter.memberId} was removed.`)) : heartbeatResponse(answer);
+    const answer = group?.reanswer(waiter.memberId, waiter.holds, this.settings);
+    return answer === undefined ? heartbeatError(namedError('UNKNOWN_MEMBER_ID', `${waiter.memberId} was removed.`)) : heartbeatResponse(answer);
   }
 
   /** Answers the held heartbeats of `group` whose member now has something to do. */
@@ -259,7 +260,7 @@ export class GroupCoordinator {
     if (held === undefined) return;
     for (const waiter of [...held.values()]) {
       if (waiter.memberId === except) continue;
-      const answer = group.reanswer(waiter.memberId, waiter.owned, this.settings);
+      const answer = group.reanswer(waiter.memberId, waiter.holds, this.settings);
       if (answer === undefined || !answer.settled) waiter.finish(this.heldAnswer(group, waiter));
     }
   }
@@ -331,24 +332,14 @@ export class GroupCoordinator {
       return { errorCode: failed.errorCode, errorMessage: failed.errorMessage, topics: [] };
     }
     const group = this.groups.get(request.groupId);
-    const all = group?.allCommitted() ?? [];
-    const asked = request.allTopics
-      ? groupByTopic(all.map(({ topic, partition }) => ({ topic, partition })))
-      : request.topics.map((topic) => ({
-          name: topic.name,
-          partitions: topic.partitions.length > 0 ? topic.partitions : all.filter((c) => c.topic === topic.name).map((c) => c.partition),
-        }));
+    if (request.allTopics) return { errorCode: 0, errorMessage: '', topics: group === undefined ? [] : committedByTopic(group) };
     return {
       errorCode: 0,
       errorMessage: '',
-      topics: asked.map(({ name, partitions }) => ({
+      topics: request.topics.map(({ name, partitions }) => ({
         name,
-        partitions: partitions.map((partition) => {
-          const committed = group?.committed(name, partition);
-          return committed === undefined
-            ? { partition, committedOffset: -1, metadata: '', commitTimestamp: -1 }
-            : { partition, committedOffset: committed.offset, metadata: committed.metadata, commitTimestamp: committed.commitTimestamp };
-        }),
+        partitions: (partitions.length > 0 ? partitions : (group?.allCommitted() ?? []).filter((c) => c.topic === name).map((c) => c.partition))
+          .map((partition) => committedOffset(group, name, partition)),
       })),
     };
   }
@@ -381,12 +372,6 @@ export class GroupCoordinator {
           await this.offsetsPartition(groupId);
           const group = this.groups.get(groupId);
           if (group === undefined || group.isDead) throw new StrataError('GROUP_ID_NOT_FOUND', `'${groupId}'.`);
-          const offsets = groupByTopic(group.allCommitted()).map(({ name }) => ({
-            name,
-            partitions: group.allCommitted().filter((c) => c.topic === name).map((c) => ({
-              partition: c.partition, committedOffset: c.offset, metadata: c.metadata, commitTimestamp: c.commitTimestamp,
-            })),
-          }));
           return {
             groupId,
             errorCode: 0,
@@ -395,7 +380,7 @@ export class GroupCoordinator {
             groupEpoch: group.groupEpoch,
             assignor: group.assignorName,
             members: group.describeMembers().map((m) => ({ ...m, assignment: toTopicPartitions(m.assignment), targetAssignment: toTopicPartitions(m.targetAssignment) })),
-            offsets,
+            offsets: committedByTopic(group),
           };
         } catch (error) {
           const failed = errorResult(error, this.logger.child({ group: groupId }), 'describe group');
@@ -495,9 +480,24 @@ function commitProblem(entry: { topic: string; committedOffset: number; committe
   return undefined;
 }
 
-function namedFailure(name: keyof typeof ERRORS, detail: string): ErrorResult {
-  const info = ERRORS[name];
-  return { errorCode: info.code, errorMessage: `${info.message} ${detail}`, leaderHint: -1 };
+/** A partition's committed offset in the wire's shape: -1 (and no metadata) when there is none. */
+function committedOffset(group: ConsumerGroup | undefined, topic: string, partition: number): CommittedPartitionOffset {
+  const committed = group?.committed(topic, partition);
+  return committed === undefined
+    ? { partition, committedOffset: -1, metadata: '', commitTimestamp: -1 }
+    : { partition, committedOffset: committed.offset, metadata: committed.metadata, commitTimestamp: committed.commitTimestamp };
+}
+
+/** Every committed offset of a group, by topic (sorted). */
+function committedByTopic(group: ConsumerGroup): Array<{ name: string; partitions: CommittedPartitionOffset[] }> {
+  const byTopic = new Map<string, CommittedPartitionOffset[]>();
+  for (const c of group.allCommitted()) {
+    const entry = { partition: c.partition, committedOffset: c.offset, metadata: c.metadata, commitTimestamp: c.commitTimestamp };
+    const list = byTopic.get(c.topic);
+    if (list === undefined) byTopic.set(c.topic, [entry]);
+    else list.push(entry);
+  }
+  return [...byTopic].map(([name, partitions]) => ({ name, partitions }));
 }
 
 function heartbeatResponse(answer: HeartbeatAnswer): ConsumerGroupHeartbeatResponse {

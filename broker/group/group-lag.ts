@@ -10,7 +10,7 @@
  * `admin.describeGroup` does.
  */
 import type { PartitionManager } from '../partition-manager.js';
-import type { ConsumerGroup, GroupState } from './consumer-group.js';
+import { partitionKey, type ConsumerGroup, type GroupState } from './consumer-group.js';
 
 export interface PartitionLag {
   readonly topic: string;
@@ -36,14 +36,14 @@ export function groupLag(group: ConsumerGroup, partitions: PartitionManager): Gr
   const owner = new Map<string, string>();
   const topics = new Set<string>();
   for (const member of members) {
-    for (const tp of member.assignment) owner.set(`${tp.topic}\u0000${tp.partition}`, member.memberId);
+    for (const tp of member.assignment) owner.set(partitionKey(tp.topic, tp.partition), member.memberId);
     for (const topic of member.subscribedTopicNames) topics.add(topic);
   }
   const keys = new Map<string, { topic: string; partition: number }>();
   for (const topic of topics) {
-    for (let partition = 0; partition < (partitions.topic(topic)?.partitions ?? 0); partition++) keys.set(`${topic}\u0000${partition}`, { topic, partition });
+    for (let partition = 0; partition < (partitions.topic(topic)?.partitions ?? 0); partition++) keys.set(partitionKey(topic, partition), { topic, partition });
   }
-  for (const { topic, partition } of group.allCommitted()) keys.set(`${topic}\u0000${partition}`, { topic, partition });
+  for (const { topic, partition } of group.allCommitted()) keys.set(partitionKey(topic, partition), { topic, partition });
   const rows = [...keys.entries()].map(([key, { topic, partition }]): PartitionLag => {
     const committedOffset = group.committed(topic, partition)?.offset ?? -1;
     const hosted = partitions.partition(topic, partition);

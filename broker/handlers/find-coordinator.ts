@@ -4,7 +4,7 @@
  * this broker; a coordinator this broker cannot name the address of answers COORDINATOR_NOT_AVAILABLE.
  * Key types other than 0 (group) are INVALID_REQUEST. Each key answers on its own.
  */
-import { COORDINATOR_KEY_TYPE_GROUP, type FindCoordinatorRequest, type FindCoordinatorResponse, type FoundCoordinator } from '../../client/protocol/index.js';
+import { COORDINATOR_KEY_TYPE_GROUP, StrataError, type FindCoordinatorRequest, type FindCoordinatorResponse, type FoundCoordinator } from '../../client/protocol/index.js';
 import { errorResult, namedError } from '../error-result.js';
 import type { RequestContext } from '../request-context.js';
 
@@ -19,7 +19,7 @@ export async function handleFindCoordinator(request: FindCoordinatorRequest, con
         const address = context.services.advertisedAddress();
         return { key, errorCode: 0, errorMessage: '', nodeId: partition.leadership.leaderId === nodeId ? nodeId : -1, host: address.host, port: address.port };
       } catch (error) {
-        if (error instanceof Error && 'errorName' in error && error.errorName === 'NOT_COORDINATOR') {
+        if (error instanceof StrataError && error.errorName === 'NOT_COORDINATOR') {
           // Another broker leads the partition; without cluster metadata there is no address to give.
           return failed(namedError('COORDINATOR_NOT_AVAILABLE', error.message));
         }
