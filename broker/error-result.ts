@@ -2,7 +2,7 @@
  * How a handler turns a failure into the fields of a per-partition (or per-topic) result. Operating
  * errors (StrataError, LogError) keep their own code and are logged at debug; anything else is a bug
  * somewhere, answers UNKNOWN_SERVER_ERROR and is logged at error level with its code. A broken
- * invariant is rethrown: the process must stop rather than carry on (STYLE.md).
+ * invariant is rethrown: the process must stop rather than carry on (ARCHITECTURE.md).
  */
 import { InvariantViolation, LogError } from '../log/index.js';
 import { ERRORS, StrataError, type ErrorName } from '../client/protocol/index.js';

@@ -1,4 +1,4 @@
-// Method: reads every TypeScript file's import lines and checks the layout rules of STYLE.md — the
+// Method: reads every TypeScript file's import lines and checks the layout rules of ARCHITECTURE.md — the
 // one-way dependency graph between top-level folders, `index.ts` as each folder's only entry point,
 // kebab-case file names, and no `enum` or `namespace`.
 import fs from 'node:fs';
@@ -76,4 +76,29 @@ describe('codebase layout', () => {
     const bad = files.filter(({ file }) => /^\s*(export\s+)?(const\s+)?(enum|namespace)\s+\w+/m.test(fs.readFileSync(file, 'utf8')));
     expect(bad.map(({ file }) => path.relative(root, file))).toEqual([]);
   });
+
+  it('has docs that link only files inside the repository', () => {
+    const docs = ['README.md', 'ARCHITECTURE.md', ...FOLDERS.flatMap((folder) => markdownFiles(path.join(root, folder)).map((f) => path.relative(root, f)))];
+    const problems: string[] = [];
+    for (const doc of docs) {
+      const text = fs.readFileSync(path.join(root, doc), 'utf8');
+      if (text.includes('../shared')) problems.push(`${doc}: mentions ../shared, which a clone does not have`);
+      for (const match of text.matchAll(/\]\(([^)#\s]+)(?:#[^)]*)?\)/g)) {
+        const target = match[1] as string;
+        if (/^[a-z]+:/.test(target)) continue;
+        const resolved = path.resolve(path.dirname(path.join(root, doc)), target);
+        if (!resolved.startsWith(root + path.sep) || !fs.existsSync(resolved)) problems.push(`${doc}: links ${target}, which is not in the repository`);
+      }
+    }
+    expect(problems).toEqual([]);
+  });
 });
+
+function markdownFiles(dir: string): string[] {
+  if (!fs.existsSync(dir)) return [];
+  return fs.readdirSync(dir, { withFileTypes: true }).flatMap((entry) => {
+    const full = path.join(dir, entry.name);
+    if (entry.isDirectory()) return entry.name === 'node_modules' ? [] : markdownFiles(full);
+    return entry.name.endsWith('.md') ? [full] : [];
+  });
+}
