@@ -1,0 +1,105 @@
+// Method: each finding is produced from a small hand-made history, and a fast-check property checks
+// that a faithful log (every ok write at its offset, each value once) is always judged clean while
+// dropping or moving any acknowledged record is always reported as lost.
+import fc from 'fast-check';
+import { describe, expect, it } from 'vitest';
+import { describeVerdict, WriteHistory } from './history-checker.js';
+
+describe('history checker', () => {
+  it('judges a faithful history clean', () => {
+    const h = new WriteHistory();
+    h.invoke('a', 0, 'w1');
+    h.invoke('b', 0, 'w1');
+    h.ok('a', 0);
+    h.ok('b', 1);
+    const v = h.check([
+      { partition: 0, offset: 0, value: 'a' },
+      { partition: 0, offset: 1, value: 'b' },
+    ]);
+    expect(v).toMatchObject({ ok: 2, lost: [], duplicated: [], unexpected: [], reordered: [] });
+  });
+
+  it('reports an acknowledged write missing from its offset as lost', () => {
+    const h = new WriteHistory();
+    h.invoke('a', 0, 'w1');
+    h.ok('a', 0);
+    h.invoke('b', 0, 'w1');
+    h.ok('b', 1);
+    const v = h.check([{ partition: 0, offset: 0, value: 'a' }]);
+    expect(v.lost).toEqual([{ value: 'b', partition: 0, offset: 1, found: undefined }]);
+    expect(describeVerdict(v)).toContain('LOST 1');
+  });
+
+  it('reports another value at the acknowledged offset as lost', () => {
+    const h = new WriteHistory();
+    h.invoke('a', 0, 'w1');
+    h.ok('a', 0);
+    h.invoke('x', 0, 'w2');
+    h.unknown('x');
+    const v = h.check([{ partition: 0, offset: 0, value: 'x' }]);
+    expect(v.lost).toEqual([{ value: 'a', partition: 0, offset: 0, found: 'x' }]);
+    expect(v.recovered).toBe(1);
+  });
+
+  it('reports duplicates, unexpected values and failed writes that appear', () => {
+    const h = new WriteHistory();
+    h.invoke('a', 0, 'w1');
+    h.ok('a', 0);
+    h.invoke('f', 0, 'w1');
+    h.failed('f');
+    const v = h.check([
+      { partition: 0, offset: 0, value: 'a' },
+      { partition: 0, offset: 1, value: 'a' },
+      { partition: 0, offset: 2, value: 'f' },
+      { partition: 0, offset: 3, value: 'ghost' },
+    ]);
+    expect(v.duplicated).toEqual([{ value: 'a', offsets: ['0:0', '0:1'] }]);
+    expect(v.unexpected.map((r) => r.value)).toEqual(['f', 'ghost']);
+  });
+
+  it('reports a writer whose acknowledged writes go backwards in one partition', () => {
+    const h = new WriteHistory();
+    h.invoke('a', 0, 'w1');
+    h.invoke('b', 0, 'w1');
+    h.ok('b', 0);
+    h.ok('a', 1);
+    const v = h.check([
+      { partition: 0, offset: 1, value: 'a' },
+      { partition: 0, offset: 0, value: 'b' },
+    ]);
+    expect(v.reordered).toHaveLength(1);
+  });
+
+  it('refuses a value invoked twice or completed twice', () => {
+    const h = new WriteHistory();
+    h.invoke('a', 0, 'w1');
+    expect(() => h.invoke('a', 0, 'w1')).toThrow(/invoked twice/);
+    h.ok('a', 0);
+    expect(() => h.failed('a')).toThrow(/completed twice/);
+    expect(() => h.ok('zzz', 1)).toThrow(/never invoked/);
+  });
+
+  it('finds every dropped acknowledged record, and nothing in a faithful log', () => {
+    fc.assert(
+      fc.property(fc.integer({ min: 1, max: 60 }), fc.integer({ min: 1, max: 3 }), fc.nat(), (n, partitions, drop) => {
+        const h = new WriteHistory();
+        const next = new Array<number>(partitions).fill(0);
+        const reads = [];
+        for (let i = 0; i < n; i++) {
+          const p = i % partitions;
+          const value = `v${i}`;
+          h.invoke(value, p, `w${i % 2}`);
+          const offset = next[p] as number;
+          next[p] = offset + 1;
+          h.ok(value, offset);
+          reads.push({ partition: p, offset, value });
+        }
+        const clean = h.check(reads);
+        expect(clean.lost.length + clean.duplicated.length + clean.unexpected.length + clean.reordered.length).toBe(0);
+        const dropped = reads.filter((_, i) => i !== drop % reads.length);
+        const judged = h.check(dropped);
+        expect(judged.lost).toHaveLength(1);
+      }),
+    );
+  });
+});
