@@ -54,7 +54,7 @@
  * most `maxWaitMs`). Lower `maxWaitMs` when partitions of very different rates share a leader.
  */
 import { decodeBatchInto, wholeBatches, type RecordFactory } from '../log/index.js';
-import type { Client } from './client.js';
+import type { Cluster } from './cluster.js';
 import { topicPartitionKey, type TopicPartition } from './topic-partitions.js';
 import { parseConsumerConfig, type ConsumerConfig, type ResolvedConsumerConfig } from './config.js';
 import { GroupCoordinatorClient } from './group-coordinator-client.js';
@@ -215,7 +215,7 @@ function messageFactory(topic: string, partition: number): RecordFactory<Consume
 
 export class Consumer implements AsyncIterable<ConsumerMessage> {
   readonly config: ResolvedConsumerConfig;
-  private readonly client: Client;
+  private readonly cluster: Cluster;
   private readonly partitions = new Map<string, PartitionState>();
   private buffer: Chunk[] = [];
   private readonly fetchingNodes = new Set<number>();
@@ -234,8 +234,8 @@ export class Consumer implements AsyncIterable<ConsumerMessage> {
   private finishWaiters: Array<() => void> = [];
   private autoCommitTimer: NodeJS.Timeout | undefined;
 
-  constructor(client: Client, config: ConsumerConfig = {}) {
-    this.client = client;
+  constructor(cluster: Cluster, config: ConsumerConfig = {}) {
+    this.cluster = cluster;
     this.config = parseConsumerConfig(config);
   }
 
@@ -256,7 +256,7 @@ export class Consumer implements AsyncIterable<ConsumerMessage> {
     if (Array.isArray(assignment)) {
       wanted = [...(assignment as readonly TopicPartition[])];
       for (const topic of new Set(wanted.map((tp) => tp.topic))) {
-        const info = await this.client.topicMetadata(topic);
+        const info = await this.cluster.topicMetadata(topic);
         for (const tp of wanted) {
           if (tp.topic === topic && (!Number.isInteger(tp.partition) || tp.partition < 0 || tp.partition >= info.partitions.length)) {
             throw new StrataError('UNKNOWN_TOPIC_OR_PARTITION', `Partition ${tp.partition} of topic '${topic}'.`);
@@ -265,7 +265,7 @@ export class Consumer implements AsyncIterable<ConsumerMessage> {
       }
     } else {
       const { topic } = assignment as { topic: string };
-      const info = await this.client.topicMetadata(topic);
+      const info = await this.cluster.topicMetadata(topic);
       wanted = info.partitions.map((p) => ({ topic, partition: p.partition }));
     }
     const keys = new Set(wanted.map((tp) => topicPartitionKey(tp.topic, tp.partition)));
@@ -313,24 +313,24 @@ export class Consumer implements AsyncIterable<ConsumerMessage> {
       this.group.membership.subscribe([...new Set(topics)]);
       return this.group.joined;
     }
-    const coordinator = new GroupCoordinatorClient(this.client, groupId);
+    const coordinator = new GroupCoordinatorClient(this.cluster, groupId);
     const membership = new GroupMembership({
       coordinator,
-      pool: this.client.pool,
+      pool: this.cluster.pool,
       lane: `heartbeat-${this.id}`,
       topics: [...new Set(topics)],
       sessionTimeoutMs: this.config.sessionTimeoutMs,
       heartbeatIntervalMs: this.config.heartbeatIntervalMs,
       assignor: this.config.assignor ?? '',
-      requestTimeoutMs: this.client.config.requestTimeoutMs,
-      retry: this.client.config.retry,
+      requestTimeoutMs: this.cluster.config.requestTimeoutMs,
+      retry: this.cluster.config.retry,
       host: this.membershipHost(),
     });
     const committer = new OffsetCommitter({
       coordinator,
       member: () => membership.identity(),
       nextHeartbeat: () => membership.nextHeartbeat(),
-      retry: this.client.config.retry,
+      retry: this.cluster.config.retry,
       maxInFlight: COMMIT_MAX_IN_FLIGHT,
     });
     const joined = membership.start();
@@ -454,7 +454,7 @@ export class Consumer implements AsyncIterable<ConsumerMessage> {
     // Lost meanwhile (fenced, session timed out): already dropped and reported as lost.
     states = states.filter((state) => this.partitions.get(state.key) === state);
     if (states.length === 0) return;
-    const boundMs = Math.min(this.client.config.requestTimeoutMs, this.config.sessionTimeoutMs);
+    const boundMs = Math.min(this.cluster.config.requestTimeoutMs, this.config.sessionTimeoutMs);
     if (this.config.autoCommit) await withDeadline(this.commitFinished(states, false), boundMs).catch(() => undefined);
     const onRevoked = this.config.onRevoked;
     if (onRevoked !== undefined && states.length > 0) {
@@ -681,7 +681,7 @@ export class Consumer implements AsyncIterable<ConsumerMessage> {
     if (this.autoCommitTimer !== undefined) clearTimeout(this.autoCommitTimer);
     const group = this.group;
     if (group !== undefined) {
-      const boundMs = Math.min(this.client.config.requestTimeoutMs, this.config.sessionTimeoutMs);
+      const boundMs = Math.min(this.cluster.config.requestTimeoutMs, this.config.sessionTimeoutMs);
       const states = [...this.partitions.values()].filter((s) => !s.revoking);
       for (const state of states) state.revoking = true;
       if (group.membership.identity() !== undefined) {
@@ -698,7 +698,7 @@ export class Consumer implements AsyncIterable<ConsumerMessage> {
     this.buffer = [];
     this.partitions.clear();
     this.wakeFinishWaiters();
-    this.client.release(this);
+    this.cluster.release(this);
   }
 
   private async nextMessage(generation: number): Promise<{ message: ConsumerMessage; delivery: Delivery | undefined } | undefined> {
@@ -845,7 +845,7 @@ export class Consumer implements AsyncIterable<ConsumerMessage> {
   private pump(): void {
     if (this.isClosed) return;
     const nowMs = Date.now();
-    const metadata = this.client.metadata;
+    const metadata = this.cluster.metadata;
     const toReset = new Map<number, PartitionState[]>();
     const toFetch = new Map<number, PartitionState[]>();
     let wakeAtMs = Infinity;
@@ -882,8 +882,8 @@ export class Consumer implements AsyncIterable<ConsumerMessage> {
   private refreshTopic(topic: string): void {
     if (this.refreshingTopics.has(topic)) return;
     this.refreshingTopics.add(topic);
-    this.client.metadata.invalidate(topic);
-    this.client
+    this.cluster.metadata.invalidate(topic);
+    this.cluster
       .topicMetadata(topic)
       .then(
         () => undefined,
@@ -895,7 +895,7 @@ export class Consumer implements AsyncIterable<ConsumerMessage> {
         setTimeout(() => {
           this.refreshingTopics.delete(topic);
           this.pump();
-        }, this.client.metadata.topic(topic) === undefined ? this.client.config.retry.initialRetryTimeMs : 0);
+        }, this.cluster.metadata.topic(topic) === undefined ? this.cluster.config.retry.initialRetryTimeMs : 0);
       });
   }
 
@@ -908,8 +908,8 @@ export class Consumer implements AsyncIterable<ConsumerMessage> {
 
   /** A retriable failure: maybe refresh metadata, then try again after a backoff. */
   private retryLater(state: PartitionState, error: Error): void {
-    if (error instanceof StrataError) this.client.onPartitionError(state.topic, state.partition, error.code, error.leaderHint);
-    state.notBeforeMs = Date.now() + backoffMs(Math.min(state.attempts, 10), this.client.config.retry);
+    if (error instanceof StrataError) this.cluster.onPartitionError(state.topic, state.partition, error.code, error.leaderHint);
+    state.notBeforeMs = Date.now() + backoffMs(Math.min(state.attempts, 10), this.cluster.config.retry);
     state.attempts++;
   }
 
@@ -929,7 +929,7 @@ export class Consumer implements AsyncIterable<ConsumerMessage> {
       topicEntry(request.topics, state.topic).partitions.push({ partition: state.partition, timestamp });
     }
     try {
-      const response = await this.client.requestNode(nodeId, API_KEYS.listOffsets, request);
+      const response = await this.cluster.requestNode(nodeId, API_KEYS.listOffsets, request);
       states.forEach((state, i) => {
         const result = response.topics.find((t) => t.name === state.topic)?.partitions.find((p) => p.partition === state.partition);
         if (result === undefined) return this.onFailure(state, epochs[i]!, new StrataError('INVALID_RESPONSE', `No offset for ${state.topic}-${state.partition}.`));
@@ -967,9 +967,9 @@ export class Consumer implements AsyncIterable<ConsumerMessage> {
     }
     let delivered = false;
     try {
-      const connection = await this.client.connectionToNode(nodeId);
+      const connection = await this.cluster.connectionToNode(nodeId);
       const response = await connection.request(API_KEYS.fetch, request, {
-        timeoutMs: this.client.config.requestTimeoutMs + this.config.maxWaitMs,
+        timeoutMs: this.cluster.config.requestTimeoutMs + this.config.maxWaitMs,
       });
       states.forEach((state, i) => {
         const result = response.topics.find((t) => t.name === state.topic)?.partitions.find((p) => p.partition === state.partition);
