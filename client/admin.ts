@@ -21,7 +21,7 @@
  * in the log is unread. A partition whose offsets cannot be read any more (its topic was deleted)
  * shows `logEndOffset` and `lag` -1.
  */
-import type { Client } from './client.js';
+import type { Cluster } from './cluster.js';
 import type { PartitionInfo } from './cluster-metadata.js';
 import { compareTopicPartitions, fromTopicPartitions, topicPartitionKey, type TopicPartition } from './topic-partitions.js';
 import { GROUP_LANE, GroupCoordinatorClient } from './group-coordinator-client.js';
@@ -138,28 +138,28 @@ const DEFAULT_TIMEOUT_MS = 30_000;
 
 
 export class Admin {
-  private readonly client: Client;
+  private readonly cluster: Cluster;
   /** The way to each group's coordinator, remembered while it answers. */
   private readonly coordinators = new Map<string, GroupCoordinatorClient>();
   private isClosed = false;
 
-  constructor(client: Client) {
-    this.client = client;
+  constructor(cluster: Cluster) {
+    this.cluster = cluster;
   }
 
   /** A topic-change request to the controller (or any broker), retried on retriable errors. */
   private async toController<K extends ApiKey>(apiKey: K, body: RequestOf<K>): Promise<ResponseOf<K>> {
     this.checkOpen();
-    if (this.client.metadata.updatedMs === 0) await this.client.refreshMetadata([]);
-    const controller = this.client.metadata.controllerId;
-    if (controller >= 0 && this.client.metadata.brokers.has(controller)) {
+    if (this.cluster.metadata.updatedMs === 0) await this.cluster.refreshMetadata([]);
+    const controller = this.cluster.metadata.controllerId;
+    if (controller >= 0 && this.cluster.metadata.brokers.has(controller)) {
       try {
-        return await this.client.requestNode(controller, apiKey, body);
+        return await this.cluster.requestNode(controller, apiKey, body);
       } catch (error) {
         if (!(error instanceof StrataError) || !error.retriable) throw error;
       }
     }
-    return this.client.requestAny(apiKey, body);
+    return this.cluster.requestAny(apiKey, body);
   }
 
   async createTopics(options: { topics: readonly ITopicConfig[]; validateOnly?: boolean; timeoutMs?: number; waitForLeaders?: boolean }): Promise<boolean> {
@@ -188,10 +188,10 @@ export class Admin {
   private async waitForLeaders(topics: string[], timeoutMs: number): Promise<void> {
     const deadline = Date.now() + timeoutMs;
     for (let attempt = 0; ; attempt++) {
-      await this.client.refreshMetadata(topics).catch(() => undefined);
+      await this.cluster.refreshMetadata(topics).catch(() => undefined);
       const ready = topics.every((topic) => {
-        const info = this.client.metadata.topic(topic);
-        return info !== undefined && info.partitions.length > 0 && info.partitions.every((p) => this.client.metadata.leaderOf(topic, p.partition) !== undefined);
+        const info = this.cluster.metadata.topic(topic);
+        return info !== undefined && info.partitions.length > 0 && info.partitions.every((p) => this.cluster.metadata.leaderOf(topic, p.partition) !== undefined);
       });
       if (ready) return;
       if (Date.now() >= deadline) throw new StrataError('LEADER_NOT_AVAILABLE', `No leader for every partition of ${topics.join(', ')} after ${timeoutMs} ms.`);
@@ -202,7 +202,7 @@ export class Admin {
   /** Deletes topics; rejects with the first error (UNKNOWN_TOPIC_OR_PARTITION for a missing one). */
   async deleteTopics(options: { topics: readonly string[]; timeoutMs?: number }): Promise<void> {
     const response = await this.toController(API_KEYS.deleteTopics, { topics: [...options.topics], timeoutMs: options.timeoutMs ?? DEFAULT_TIMEOUT_MS });
-    for (const topic of options.topics) this.client.metadata.invalidate(topic);
+    for (const topic of options.topics) this.cluster.metadata.invalidate(topic);
     for (const result of response.topics) {
       if (result.errorCode !== 0) throw topicError(result);
     }
@@ -211,7 +211,7 @@ export class Admin {
   /** Every topic's name, sorted. */
   async listTopics(): Promise<string[]> {
     this.checkOpen();
-    const response = await this.client.refreshMetadata();
+    const response = await this.cluster.refreshMetadata();
     return response.topics.filter((t) => t.errorCode === 0).map((t) => t.name).sort();
   }
 
@@ -220,8 +220,8 @@ export class Admin {
     this.checkOpen();
     const topics: TopicDescription[] = [];
     for (const name of options.topics) {
-      this.client.metadata.invalidate(name);
-      const info = await this.client.topicMetadata(name);
+      this.cluster.metadata.invalidate(name);
+      const info = await this.cluster.topicMetadata(name);
       const [earliest, latest] = await Promise.all([
         this.partitionOffsets(name, info.partitions, LIST_OFFSETS_EARLIEST),
         this.partitionOffsets(name, info.partitions, LIST_OFFSETS_LATEST),
@@ -252,7 +252,7 @@ export class Admin {
     this.checkOpen();
     const spec = options.timestamp ?? 'latest';
     const timestamp = spec === 'earliest' ? LIST_OFFSETS_EARLIEST : spec === 'latest' ? LIST_OFFSETS_LATEST : spec;
-    const info = await this.client.topicMetadata(options.topic);
+    const info = await this.cluster.topicMetadata(options.topic);
     const results = await this.partitionOffsets(options.topic, info.partitions, timestamp);
     return info.partitions.map((p) => {
       const r = results.get(p.partition)!;
@@ -268,20 +268,20 @@ export class Admin {
         const missing = partitions.filter((p) => !results.has(p.partition));
         const byLeader = new Map<number, number[]>();
         for (const p of missing) {
-          const leader = this.client.metadata.leaderOf(topic, p.partition);
+          const leader = this.cluster.metadata.leaderOf(topic, p.partition);
           if (leader === undefined) throw new StrataError('LEADER_NOT_AVAILABLE', `${topic}-${p.partition}.`);
           byLeader.set(leader, [...(byLeader.get(leader) ?? []), p.partition]);
         }
         let failure: StrataError | undefined;
         await Promise.all(
           [...byLeader].map(async ([nodeId, ids]) => {
-            const response = await this.client.requestNode(nodeId, API_KEYS.listOffsets, {
+            const response = await this.cluster.requestNode(nodeId, API_KEYS.listOffsets, {
               topics: [{ name: topic, partitions: ids.map((partition) => ({ partition, timestamp })) }],
             });
             for (const result of response.topics.find((t) => t.name === topic)?.partitions ?? []) {
               if (result.errorCode === 0) results.set(result.partition, result);
               else {
-                this.client.onPartitionError(topic, result.partition, result.errorCode, result.leaderHint);
+                this.cluster.onPartitionError(topic, result.partition, result.errorCode, result.leaderHint);
                 failure ??= StrataError.fromCode(result.errorCode, `${topic}-${result.partition}.`);
               }
             }
@@ -290,9 +290,9 @@ export class Admin {
         if (failure !== undefined) throw failure;
         if (partitions.some((p) => !results.has(p.partition))) throw new StrataError('INVALID_RESPONSE', `ListOffsets left out partitions of ${topic}.`);
       },
-      this.client.config.retry,
+      this.cluster.config.retry,
       async () => {
-        await this.client.topicMetadata(topic);
+        await this.cluster.topicMetadata(topic);
       },
     );
     return results;
@@ -302,13 +302,13 @@ export class Admin {
   private async highWatermarks(topic: string, partitions: readonly PartitionInfo[], latest: Map<number, ListOffsetsPartitionResult>): Promise<Map<number, number>> {
     const byLeader = new Map<number, number[]>();
     for (const p of partitions) {
-      const leader = this.client.metadata.leaderOf(topic, p.partition);
+      const leader = this.cluster.metadata.leaderOf(topic, p.partition);
       if (leader !== undefined) byLeader.set(leader, [...(byLeader.get(leader) ?? []), p.partition]);
     }
     const highWatermarks = new Map<number, number>();
     await Promise.all(
       [...byLeader].map(async ([nodeId, ids]) => {
-        const response = await this.client.requestNode(nodeId, API_KEYS.fetch, {
+        const response = await this.cluster.requestNode(nodeId, API_KEYS.fetch, {
           maxWaitMs: 0,
           minBytes: 0,
           maxBytes: 1,
@@ -328,15 +328,15 @@ export class Admin {
   /** Every group of the cluster, each broker asked for those it coordinates; sorted by id. */
   async listGroups(): Promise<GroupListing[]> {
     this.checkOpen();
-    await this.client.refreshMetadata([]);
-    const nodeIds = [...this.client.metadata.brokers.keys()];
+    await this.cluster.refreshMetadata([]);
+    const nodeIds = [...this.cluster.metadata.brokers.keys()];
     const answers = await Promise.all(
       nodeIds.map((nodeId) =>
         withRetry(async () => {
-          const response = await this.client.requestNode(nodeId, API_KEYS.listGroups, {});
+          const response = await this.cluster.requestNode(nodeId, API_KEYS.listGroups, {});
           if (response.errorCode !== 0) throw groupError(undefined, response.errorCode, response.errorMessage);
           return response.groups;
-        }, this.client.config.retry),
+        }, this.cluster.config.retry),
       ),
     );
     // While a coordinator moves, two brokers may both list a group: keep the first answer.
@@ -388,7 +388,7 @@ export class Admin {
     let request: RequestOf<typeof API_KEYS.offsetFetch>;
     if (options.topics === undefined) request = { groupId, topics: [], allTopics: true };
     else {
-      const topics = await Promise.all(options.topics.map((topic) => this.client.topicMetadata(topic)));
+      const topics = await Promise.all(options.topics.map((topic) => this.cluster.topicMetadata(topic)));
       request = { groupId, topics: topics.map((t) => ({ name: t.name, partitions: t.partitions.map((p) => p.partition) })), allTopics: false };
     }
     const response = await this.toCoordinator(groupId, API_KEYS.offsetFetch, request, (r) => r);
@@ -414,7 +414,7 @@ export class Admin {
     const { groupId, topic, to } = options;
     if ('offset' in to && (!Number.isSafeInteger(to.offset) || to.offset < 0)) throw new RangeError(`resetOffsets: offset must be an integer >= 0, got ${String(to.offset)}`);
     if ('timestamp' in to && (!Number.isSafeInteger(to.timestamp) || to.timestamp < 0)) throw new RangeError(`resetOffsets: timestamp must be milliseconds >= 0, got ${String(to.timestamp)}`);
-    const info = await this.client.topicMetadata(topic);
+    const info = await this.cluster.topicMetadata(topic);
     const [current, newOffsets] = await Promise.all([this.fetchOffsets({ groupId, topics: [topic] }), this.resetTargetOffsets(topic, info.partitions, to)]);
     const plan = info.partitions.map((p) => ({
       topic,
@@ -478,11 +478,11 @@ export class Admin {
     const topics = [...new Set([...subscribed, ...group.offsets.map((t) => t.name)])].sort(compareStrings);
     const wanted = new Map<string, Set<number>>(topics.map((t) => [t, new Set<number>()]));
     for (const t of group.offsets) for (const p of t.partitions) if (p.committedOffset >= 0) wanted.get(t.name)!.add(p.partition);
-    if (topics.length > 0) await this.client.refreshMetadata(topics);
+    if (topics.length > 0) await this.cluster.refreshMetadata(topics);
     const ends = new Map<string, { logStartOffset: number; logEndOffset: number }>();
     await Promise.all(
       topics.map(async (topic) => {
-        const info = this.client.metadata.topic(topic);
+        const info = this.cluster.metadata.topic(topic);
         // A subscribed topic that does not exist has no partitions; a deleted one keeps its commits, without offsets.
         if (info === undefined) return;
         if (subscribed.has(topic)) for (const p of info.partitions) wanted.get(topic)!.add(p.partition);
@@ -522,7 +522,7 @@ export class Admin {
   ): Promise<ResponseOf<K>> {
     let coordinator = this.coordinators.get(groupId);
     if (coordinator === undefined) {
-      coordinator = new GroupCoordinatorClient(this.client, groupId);
+      coordinator = new GroupCoordinatorClient(this.cluster, groupId);
       this.coordinators.set(groupId, coordinator);
     }
     const to = coordinator;
@@ -539,7 +539,7 @@ export class Admin {
     if (this.isClosed) return;
     this.isClosed = true;
     this.coordinators.clear();
-    this.client.release(this);
+    this.cluster.release(this);
   }
 
   private checkOpen(): void {

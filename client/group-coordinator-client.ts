@@ -12,7 +12,7 @@
  * - `COORDINATOR_RETRY_CODES` are the errors after which the same request succeeds against the
  *   coordinator found again; the request is retried with the client's backoff.
  */
-import type { Client } from './client.js';
+import type { Cluster } from './cluster.js';
 import { API_KEYS, ERRORS, StrataError, type Connection } from './protocol/index.js';
 import { sleep, backoffMs, isRetriable } from './retry.js';
 import { toTopicPartitions, topicPartitionKey, type TopicPartition } from './topic-partitions.js';
@@ -51,18 +51,18 @@ export function codeOf(error: unknown): number | undefined {
 
 export class GroupCoordinatorClient {
   readonly groupId: string;
-  private readonly client: Client;
+  private readonly cluster: Cluster;
   private found: Promise<CoordinatorAddress> | undefined;
 
-  constructor(client: Client, groupId: string) {
-    this.client = client;
+  constructor(cluster: Cluster, groupId: string) {
+    this.cluster = cluster;
     this.groupId = groupId;
   }
 
   /** The coordinator, looked up once and remembered until `invalidate()`. */
   coordinator(): Promise<CoordinatorAddress> {
     if (this.found === undefined) {
-      const lookup = this.client.findGroupCoordinator(this.groupId);
+      const lookup = this.cluster.findGroupCoordinator(this.groupId);
       this.found = lookup;
       lookup.catch(() => {
         if (this.found === lookup) this.found = undefined;
@@ -79,7 +79,7 @@ export class GroupCoordinatorClient {
   /** A connection to the coordinator on `lane`. */
   async connection(lane: string): Promise<Connection> {
     const { host, port } = await this.coordinator();
-    return this.client.pool.get({ host, port }, lane);
+    return this.cluster.pool.get({ host, port }, lane);
   }
 
   /**
@@ -88,7 +88,7 @@ export class GroupCoordinatorClient {
    * errors look the coordinator up again when it moved and back off. `stopped` ends the retries.
    */
   async withCoordinatorRetry<T>(attempt: () => Promise<T>, stopped: () => boolean = () => false): Promise<T> {
-    const retry = this.client.config.retry;
+    const retry = this.cluster.config.retry;
     for (let n = 0; ; n++) {
       try {
         return await attempt();

@@ -64,7 +64,7 @@ function setup(fake: FakeCoordinator) {
   let epoch = 1;
   let heartbeats = 0;
   const committer = new OffsetCommitter({
-    coordinator: new GroupCoordinatorClient(client, 'g'),
+    coordinator: new GroupCoordinatorClient(client.cluster, 'g'),
     member: () => ({ memberId: 'm1', memberEpoch: epoch }),
     nextHeartbeat: async () => {
       heartbeats++;

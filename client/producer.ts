@@ -22,7 +22,7 @@
  * or a new full batch wakes it again.
  */
 import { encodeBatchColumns } from '../log/index.js';
-import type { Client } from './client.js';
+import type { Cluster } from './cluster.js';
 import { parseProducerConfig, type ProducerConfig, type ResolvedProducerConfig } from './config.js';
 import { createStickyPartitioner, type Partitioner } from './partitioner.js';
 import { API_KEYS, ERRORS, StrataError, type ProduceRequest } from './protocol/index.js';
@@ -58,7 +58,7 @@ export interface ProducerInternals {
 
 export class Producer {
   readonly config: ResolvedProducerConfig;
-  private readonly client: Client;
+  private readonly cluster: Cluster;
   private readonly accumulator: RecordAccumulator;
   private readonly partitioner: Partitioner;
   private readonly now: () => number;
@@ -75,9 +75,9 @@ export class Producer {
   private closing = false;
   private isClosed = false;
 
-  constructor(client: Client, config: ProducerConfig = {}, internals: ProducerInternals = {}) {
-    this.client = client;
-    this.config = parseProducerConfig(config, client.config.retry);
+  constructor(cluster: Cluster, config: ProducerConfig = {}, internals: ProducerInternals = {}) {
+    this.cluster = cluster;
+    this.config = parseProducerConfig(config, cluster.config.retry);
     this.partitioner = internals.partitioner ?? createStickyPartitioner();
     this.now = internals.now ?? Date.now;
     this.accumulator = new RecordAccumulator({
@@ -139,7 +139,7 @@ export class Producer {
    * thousands of messages allocates a few entries, not an object per message.
    */
   private async appendAll(topic: string, messages: readonly ProducerMessage[]): Promise<Array<ProducerBatch | number>> {
-    const info = await this.client.topicMetadata(topic);
+    const info = await this.cluster.topicMetadata(topic);
     const numPartitions = info.partitions.length;
     const availablePartitions = info.partitions.filter((p) => p.leaderId >= 0).map((p) => p.partition);
     // Check every message and choose every partition first, so that a bad message fails its own
@@ -214,7 +214,7 @@ export class Producer {
     }
     this.isClosed = true;
     if (this.timer !== undefined) clearTimeout(this.timer);
-    this.client.release(this);
+    this.cluster.release(this);
   }
 
   // -------------------------------------------------------------------------------------------
@@ -237,7 +237,7 @@ export class Producer {
   private runOnce(): void {
     const nowMs = this.now();
     const flushing = this.flushes > 0 || this.closing;
-    const metadata = this.client.metadata;
+    const metadata = this.cluster.metadata;
     const staleTopics = new Set<string>();
     const room = (nodeId: number) => (this.inFlightByNode.get(nodeId) ?? 0) < this.config.maxInFlight || this.config.acks === 0;
     const canSend = (topic: string, partition: number): boolean => {
@@ -273,8 +273,8 @@ export class Producer {
   private refresh(topic: string): void {
     if (this.refreshing.has(topic)) return;
     this.refreshing.add(topic);
-    this.client.metadata.invalidate(topic);
-    this.client
+    this.cluster.metadata.invalidate(topic);
+    this.cluster
       .topicMetadata(topic)
       .then(
         () => undefined,
@@ -287,8 +287,8 @@ export class Producer {
       .finally(() => {
         this.refreshing.delete(topic);
         // Leaders may still be unknown (an election): come back after a pause, not in a tight loop.
-        const stillUnknown = this.client.metadata.topic(topic)?.partitions.some((p) => this.client.metadata.leaderOf(topic, p.partition) === undefined) ?? false;
-        if (stillUnknown) setTimeout(() => this.wake(), this.client.config.retry.initialRetryTimeMs);
+        const stillUnknown = this.cluster.metadata.topic(topic)?.partitions.some((p) => this.cluster.metadata.leaderOf(topic, p.partition) === undefined) ?? false;
+        if (stillUnknown) setTimeout(() => this.wake(), this.cluster.config.retry.initialRetryTimeMs);
         else this.wake();
         this.notifyIfIdle();
       });
@@ -316,7 +316,7 @@ export class Producer {
     try {
       let connection;
       try {
-        connection = await this.client.connectionToNode(nodeId);
+        connection = await this.cluster.connectionToNode(nodeId);
       } catch (error) {
         for (const { batch } of encoded) this.fail(batch, asError(error));
         return;
@@ -332,7 +332,7 @@ export class Producer {
         }
         return;
       }
-      const timeoutMs = Math.max(this.client.config.requestTimeoutMs, this.config.timeoutMs + 1000);
+      const timeoutMs = Math.max(this.cluster.config.requestTimeoutMs, this.config.timeoutMs + 1000);
       const outcomes = await Promise.allSettled(requests.map(({ body }) => connection.request(API_KEYS.produce, body, { timeoutMs })));
       outcomes.forEach((outcome, i) => {
         const sent = requests[i]!.batches;
@@ -370,9 +370,9 @@ export class Producer {
   /** A batch failed: retry it if the error allows and attempts remain, else reject it. */
   private fail(batch: ProducerBatch, error: Error): void {
     const code = error instanceof StrataError ? error.code : ERRORS.UNKNOWN_SERVER_ERROR.code;
-    if (error instanceof StrataError) this.client.onPartitionError(batch.topic, batch.partition, code, error.leaderHint);
-    if (isRetriable(error) && batch.attempts <= this.config.retries && !this.client.closed) {
-      this.accumulator.requeue(batch, this.now() + backoffMs(batch.attempts - 1, this.client.config.retry));
+    if (error instanceof StrataError) this.cluster.onPartitionError(batch.topic, batch.partition, code, error.leaderHint);
+    if (isRetriable(error) && batch.attempts <= this.config.retries && !this.cluster.closed) {
+      this.accumulator.requeue(batch, this.now() + backoffMs(batch.attempts - 1, this.cluster.config.retry));
       return;
     }
     this.finish(batch, error);

@@ -57,10 +57,10 @@ async function describeJson(groupId: string): Promise<DescribeJson> {
  */
 async function joinByHand(groupId: string, topics: string[]): Promise<() => Promise<void>> {
   const base = { groupId, sessionTimeoutMs: HAND_SESSION_TIMEOUT_MS, subscribedTopicNames: topics, serverAssignor: '', ownedPartitions: [], maxWaitMs: 0 };
-  const joined = await client.requestAny(API_KEYS.consumerGroupHeartbeat, { ...base, memberId: '', memberEpoch: MEMBER_EPOCH_JOIN });
+  const joined = await client.cluster.requestAny(API_KEYS.consumerGroupHeartbeat, { ...base, memberId: '', memberEpoch: MEMBER_EPOCH_JOIN });
   expect(joined.errorCode, joined.errorMessage).toBe(0);
   return async () => {
-    const left = await client.requestAny(API_KEYS.consumerGroupHeartbeat, { ...base, memberId: joined.memberId, memberEpoch: MEMBER_EPOCH_LEAVE });
+    const left = await client.cluster.requestAny(API_KEYS.consumerGroupHeartbeat, { ...base, memberId: joined.memberId, memberEpoch: MEMBER_EPOCH_LEAVE });
     expect(left.errorCode, left.errorMessage).toBe(0);
   };
 }

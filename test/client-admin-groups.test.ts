@@ -44,7 +44,7 @@ async function topicWith(topic: string, counts: readonly number[], timestamp = D
 
 /** A group member made by hand: joins with one heartbeat (one broker, so any broker coordinates). */
 async function join(groupId: string, topics: string[]): Promise<ConsumerGroupHeartbeatResponse> {
-  const response = await client.requestAny(API_KEYS.consumerGroupHeartbeat, {
+  const response = await client.cluster.requestAny(API_KEYS.consumerGroupHeartbeat, {
     groupId,
     memberId: '',
     memberEpoch: MEMBER_EPOCH_JOIN,
@@ -59,7 +59,7 @@ async function join(groupId: string, topics: string[]): Promise<ConsumerGroupHea
 }
 
 async function leave(groupId: string, member: ConsumerGroupHeartbeatResponse, topics: string[]): Promise<void> {
-  const response = await client.requestAny(API_KEYS.consumerGroupHeartbeat, {
+  const response = await client.cluster.requestAny(API_KEYS.consumerGroupHeartbeat, {
     groupId,
     memberId: member.memberId,
     memberEpoch: MEMBER_EPOCH_LEAVE,
