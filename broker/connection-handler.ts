@@ -14,9 +14,9 @@
  *   socket's write buffer is full, the socket is paused. Frames already read wait in the backlog.
  * - Unsent answer bytes are bounded: `unsentBytes` counts the bytes of every finished answer until
  *   the socket hands them to the kernel (answers waiting behind an earlier one, and the socket's
- *   write buffer). At `maxUnsentBytes`, or when the broker-wide budget (`unsent-bytes-budget.ts`)
- *   says this connection holds more than its share, nothing more is dispatched and the socket is
- *   paused until the client reads. So a client that pipelines without reading costs the broker a
+ *   write buffer). At `maxUnsentBytes`, or while the broker-wide budget (`unsent-bytes-budget.ts`)
+ *   is spent and this connection holds any, nothing more is dispatched and the socket is paused
+ *   until the client reads. So a client that pipelines without reading costs the broker a
  *   bounded amount of memory instead of every answer it asked for.
  * - Large answers are built one at a time: a fetch asks for the connection's answer room
  *   (`RequestContext.answerRoom`) before it reads, gets it once no other fetch of the connection is
@@ -123,6 +123,8 @@ export class ConnectionHandler implements UnsentBytesHolder {
   private readonly closedPromise: Promise<void>;
   /** Bytes of finished answers not yet handed to the kernel (see the file comment). */
   private unsent = 0;
+  /** The part of `unsent` already written to the socket (its write buffer): it drains as the client reads. */
+  private written = 0;
   /** Set when a bound on unsent bytes held work back: a drain of them must pump again. */
   private starved = false;
   /** The request building a large answer now (it holds the answer room), and those waiting for it. */
@@ -280,11 +282,11 @@ export class ConnectionHandler implements UnsentBytesHolder {
 
   /**
    * Whether the unsent answer bytes leave room for more work: under this connection's bound and
-   * within its share of the broker's budget. When not, `starved` makes the next drain pump again
+   * allowed by the broker's budget. When not, `starved` makes the next drain pump again
    * (and the budget wakes this connection once the broker-wide total drains).
    */
   private mayServeMore(): boolean {
-    if (this.unsent < this.maxUnsentBytes && this.budget.allows(this)) return true;
+    if (this.unsent < this.maxUnsentBytes && this.budget.allows(this, this.unsent)) return true;
     this.starved = true;
     return false;
   }
@@ -300,13 +302,18 @@ export class ConnectionHandler implements UnsentBytesHolder {
 
   /**
    * Gives the answer room to the first waiter once no answer is being built and the unsent bytes
-   * allow, or at once when the waiter is the oldest unanswered request: its answer is written as
-   * soon as it is built, and every answer behind it waits for it (so waiting would never end).
+   * allow. The oldest unanswered request is judged by the bytes already in the socket only: the
+   * answers finished behind it cannot leave before its own, so counting them would make it wait
+   * forever; the socket's bytes leave as the client reads.
    */
   private grantAnswerRoom(): void {
     const next = this.roomWaiters[0];
     if (next === undefined || this.builder !== undefined) return;
-    if (this.slots[0] !== next.slot && !this.mayServeMore()) return;
+    const room = this.slots[0] === next.slot ? this.written < this.maxUnsentBytes && this.budget.allows(this, this.written) : this.mayServeMore();
+    if (!room) {
+      this.starved = true;
+      return;
+    }
     this.roomWaiters.shift();
     this.builder = next.slot;
     next.resolve(true);
@@ -328,6 +335,7 @@ export class ConnectionHandler implements UnsentBytesHolder {
   /** `bytes` of answers reached the kernel (a write's callback): serve on if they held work back. */
   private release(bytes: number): void {
     if (this.closed) return;
+    this.written -= bytes;
     this.unhold(bytes);
     if (this.starved) this.pump();
   }
@@ -473,6 +481,7 @@ export class ConnectionHandler implements UnsentBytesHolder {
         continue;
       }
       // The answer stays counted as unsent until the kernel has its last chunk.
+      this.written += bytes;
       const last = frame.length - 1;
       for (let c = 0; c <= last; c++) {
         const chunk = frame[c] as Buffer;

@@ -5,17 +5,15 @@
  * (`maxUnsentBytesPerConnection`, checked by the connection); this budget bounds the sum
  * (`maxUnsentBytes`), so many clients that stop reading cannot together exhaust the broker's memory.
  *
- * Rule: while the total is under `maxBytes`, every connection may take more work. Above it, a
- * connection may go on only while it holds at most its share, `maxBytes / holders` (holders:
- * connections holding any unsent bytes). So the connections holding the most stop first, and a
- * connection whose client keeps up (holding nothing) is never stopped: one slow reader cannot starve
- * the others. At least one holder is always above its share when the total is above `maxBytes`, so
- * the rule always stops someone. A stopped connection is woken when the total drains below
- * `maxBytes`, and re-checks whenever its own bytes drain.
+ * Rule: while the total is under `maxBytes`, every connection may take more work. Above it, only a
+ * connection holding nothing may: the connections holding unsent bytes — the ones whose clients
+ * stopped reading above all, since their bytes never drain — stop being read and served until
+ * their own bytes drain or the total falls below `maxBytes` (they are woken then). A client that
+ * keeps up holds its answers only until the kernel takes them, so it goes on, at its own pace, an
+ * answer at a time: one slow reader cannot starve the others.
  *
- * The total may pass `maxBytes` by the answers being built when it is crossed (at most one large
- * answer per connection: a connection builds one fetch answer at a time, see
- * `connection-handler.ts`).
+ * The total passes `maxBytes` by at most one answer per connection (a connection builds one large
+ * answer at a time, see `connection-handler.ts`), whatever the number of clients that stop reading.
  *
  * Concurrency: one thread; members call `add`/`release` as their bytes change.
  */
@@ -23,8 +21,6 @@ import { invariant } from './invariant.js';
 
 /** A connection as the budget sees it. */
 export interface UnsentBytesHolder {
-  /** Unsent answer bytes this connection holds now. */
-  readonly unsentBytes: number;
   /** Called once the total drained below the bound after this member was refused. */
   wake(): void;
 }
@@ -32,7 +28,6 @@ export interface UnsentBytesHolder {
 export class UnsentBytesBudget {
   readonly maxBytes: number;
   private total = 0;
-  private holders = 0;
   private readonly stopped = new Set<UnsentBytesHolder>();
 
   constructor(maxBytes: number) {
@@ -48,8 +43,6 @@ export class UnsentBytesBudget {
   /** A member that held `before` bytes now holds `bytes` more. */
   add(before: number, bytes: number): void {
     invariant(bytes >= 0 && before >= 0, () => `unsent bytes cannot grow by ${bytes} from ${before}`);
-    if (bytes === 0) return;
-    if (before === 0) this.holders += 1;
     this.total += bytes;
   }
 
@@ -57,7 +50,6 @@ export class UnsentBytesBudget {
   release(before: number, bytes: number): void {
     invariant(bytes >= 0 && bytes <= before && bytes <= this.total, () => `cannot release ${bytes} of ${before} unsent bytes (total ${this.total})`);
     if (bytes === 0) return;
-    if (before === bytes) this.holders -= 1;
     this.total -= bytes;
     if (this.total < this.maxBytes && this.stopped.size > 0) {
       const woken = [...this.stopped];
@@ -67,11 +59,12 @@ export class UnsentBytesBudget {
   }
 
   /**
-   * Whether `member` may read and serve more now. When it may not, it is remembered and woken once
-   * the total drains below the bound.
+   * Whether `member`, judged as holding `bytes` (its unsent bytes, or the part of them it can
+   * drain), may read and serve more now. When it may not, it is remembered and woken once the total
+   * drains below the bound.
    */
-  allows(member: UnsentBytesHolder): boolean {
-    if (this.total < this.maxBytes || member.unsentBytes * this.holders <= this.maxBytes) return true;
+  allows(member: UnsentBytesHolder, bytes: number): boolean {
+    if (this.total < this.maxBytes || bytes === 0) return true;
     this.stopped.add(member);
     return false;
   }
