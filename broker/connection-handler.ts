@@ -20,9 +20,11 @@
  *   bounded amount of memory instead of every answer it asked for.
  * - Large answers are built one at a time: a fetch asks for the connection's answer room
  *   (`RequestContext.answerRoom`) before it reads, gets it once no other fetch of the connection is
- *   building and the unsent bytes are under the bounds (the oldest unanswered request always gets
- *   it, so an answer larger than the bound is served alone rather than never), and keeps it until
- *   its answer is finished. A connection's memory is thus at most its bound plus one answer.
+ *   building and the unsent bytes are under the bounds (the oldest unanswered request is judged by
+ *   the bytes in the socket alone, see `grantAnswerRoom`), and keeps it until its answer is finished
+ *   — or until it parks as a long poll holding no bytes (`leaveAnswerRoom`), so long polls of one
+ *   connection still wait side by side. A connection's memory is thus at most its bound plus one
+ *   answer.
  * - Deadlines: a connection that sends no valid request within `firstRequestTimeoutMs` of being
  *   accepted is closed; so is one whose frame does not arrive whole within `requestReadTimeoutMs`
  *   of its first byte (slowloris; the clock stops while the broker itself is not reading); so is one
@@ -300,6 +302,13 @@ export class ConnectionHandler implements UnsentBytesHolder {
     });
   }
 
+  /** A handler that holds the room gives it up before its answer is finished (it holds no bytes). */
+  private leaveAnswerRoom(slot: Slot): void {
+    if (this.builder !== slot) return;
+    this.builder = undefined;
+    if (!this.closed) this.grantAnswerRoom();
+  }
+
   /**
    * Gives the answer room to the first waiter once no answer is being built and the unsent bytes
    * allow. The oldest unanswered request is judged by the bytes already in the socket only: the
@@ -425,6 +434,7 @@ export class ConnectionHandler implements UnsentBytesHolder {
       signal: this.abort.signal,
       services: this.services,
       answerRoom: () => this.claimAnswerRoom(slot),
+      leaveAnswerRoom: () => this.leaveAnswerRoom(slot),
       get logger() {
         return (requestLogger ??= parent.child({ api: API_REGISTRY[apiKey].name, correlationId: header.correlationId, clientId: header.clientId }));
       },

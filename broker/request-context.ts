@@ -39,7 +39,9 @@ export interface RequestContext {
    * Waits for the connection's answer room before building a large answer (a fetch): one at a time
    * per connection, while its client takes what it was sent. Resolves false if the connection
    * closed meanwhile (nobody will read the answer). The room is held until this request's answer
-   * is finished.
+   * is finished, or until `leaveAnswerRoom`.
    */
   answerRoom(): Promise<boolean>;
+  /** Gives the answer room up early: the handler holds no answer bytes (a parked long poll). */
+  leaveAnswerRoom(): void;
 }

@@ -11,7 +11,7 @@ import os from 'node:os';
 import path from 'node:path';
 import readline from 'node:readline';
 import { afterEach, describe, expect, it } from 'vitest';
-import { silentLogger, startBroker, type Broker, type BrokerOptions } from '../broker/index.js';
+import { BrokerConfigError, DEFAULT_BROKER_CONFIG, parseBrokerConfig, silentLogger, startBroker, type Broker, type BrokerOptions } from '../broker/index.js';
 import {
   API_KEYS,
   Connection,
@@ -291,6 +291,28 @@ describe('connection abuse', () => {
     await closedWithin(socket, 15_000);
     expect(sent).toBeLessThan(1000);
     expect(b.stats.connectionsClosedRequestReadTimeout).toBe(1);
+  });
+});
+
+describe('the hardening settings', () => {
+  it('have defaults that keep a full fetch answer within a connection\'s bound, and reject bad values', () => {
+    expect(DEFAULT_BROKER_CONFIG.fetchMaxBytes).toBe(55 * MiB);
+    expect(DEFAULT_BROKER_CONFIG.fetchMaxBytes).toBeLessThanOrEqual(DEFAULT_BROKER_CONFIG.maxUnsentBytesPerConnection);
+    expect(DEFAULT_BROKER_CONFIG.maxUnsentBytesPerConnection).toBeLessThanOrEqual(DEFAULT_BROKER_CONFIG.maxUnsentBytes);
+    expect(DEFAULT_BROKER_CONFIG.maxConnectionsPerIp).toBeLessThan(DEFAULT_BROKER_CONFIG.maxConnections);
+    expect(DEFAULT_BROKER_CONFIG.firstRequestTimeoutMs).toBeLessThan(DEFAULT_BROKER_CONFIG.connectionIdleMs);
+    const bad: Array<[Record<string, unknown>, RegExp]> = [
+      [{ maxUnsentBytesPerConnection: 8 * MiB, maxUnsentBytes: 4 * MiB }, /'maxUnsentBytesPerConnection'.*must not exceed maxUnsentBytes/],
+      [{ maxUnsentBytes: 1 }, /'maxUnsentBytes'/],
+      [{ fetchMaxBytes: 2 ** 32 }, /'fetchMaxBytes'/],
+      [{ maxConnectionsPerIp: 0 }, /'maxConnectionsPerIp'/],
+      [{ requestReadTimeoutMs: -1 }, /'requestReadTimeoutMs'/],
+      [{ firstRequestTimeoutMs: 1.5 }, /'firstRequestTimeoutMs'/],
+    ];
+    for (const [input, message] of bad) {
+      expect(() => parseBrokerConfig({ dataDir: '/d', ...input })).toThrow(BrokerConfigError);
+      expect(() => parseBrokerConfig({ dataDir: '/d', ...input })).toThrow(message);
+    }
   });
 });
 

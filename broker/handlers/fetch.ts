@@ -17,7 +17,8 @@
  *
  * Memory: the fetch waits for its connection's answer room (`RequestContext.answerRoom`) before it
  * reads, so a connection builds one fetch answer at a time and only while its client takes what it
- * was sent; a parked fetch keeps no bytes (it reads again when woken).
+ * was sent. A fetch that parks drops what it read and leaves the room (so the long polls of one
+ * connection wait side by side, holding no bytes); woken, it takes the room again and reads again.
  *
  * Errors are per partition: UNKNOWN_TOPIC_OR_PARTITION, NOT_LEADER_OR_FOLLOWER (with a leader hint),
  * OFFSET_OUT_OF_RANGE for an offset below the log start, above the log end, or negative. An offset
@@ -28,6 +29,7 @@
  * purgatory (`delayed-fetch.ts`), is woken by appends, and reads again.
  */
 import type { FetchPartitionResult, FetchRequest, FetchResponse } from '../../client/protocol/index.js';
+import type { FetchWakeReason } from '../delayed-fetch.js';
 import { errorResult, namedError } from '../error-result.js';
 import { FETCH_MAX_WAIT_MS_CEILING } from '../limits.js';
 import type { Partition } from '../partition.js';
@@ -47,18 +49,32 @@ export async function handleFetch(request: FetchRequest, context: RequestContext
   if (!(await context.answerRoom())) return UNREAD;
   const maxBytes = Math.min(request.maxBytes, context.services.fetchMaxBytes);
   const duplicates = duplicatePartitions(request);
+  const pass = await firstPass(request, maxBytes, duplicates, context);
+  if ('answer' in pass) return pass.answer;
+  context.leaveAnswerRoom();
+  const reason = await pass.wake;
+  if (reason === 'aborted' || !(await context.answerRoom())) return UNREAD;
+  return done(await readOnce(request, maxBytes, duplicates, context), context);
+}
+
+/**
+ * Reads once and either answers (`answer`) or parks the fetch (`wake`). Parked, it keeps none of
+ * the bytes it read (they go out of scope here): the wake-up reads again.
+ */
+async function firstPass(
+  request: FetchRequest,
+  maxBytes: number,
+  duplicates: Map<string, Set<number>> | undefined,
+  context: RequestContext,
+): Promise<{ answer: FetchResponse } | { wake: Promise<FetchWakeReason> }> {
   const first = await readOnce(request, maxBytes, duplicates, context);
   const maxWaitMs = Math.min(request.maxWaitMs, FETCH_MAX_WAIT_MS_CEILING);
   const { fetches } = context.services;
   if (first.bytes >= request.minBytes || maxWaitMs === 0 || first.hasError || first.partitions.length === 0 || context.services.isShuttingDown()) {
-    return done(first, context);
+    return { answer: done(first, context) };
   }
-  const parked = fetches.park({ partitions: first.partitions, minBytes: request.minBytes, bytesSoFar: first.bytes, maxWaitMs, signal: context.signal });
-  if (parked === undefined) return done(first, context);
-  // The first pass's bytes are not kept while parked: the wake-up reads again.
-  const reason = await parked;
-  if (reason === 'aborted') return UNREAD;
-  return done(await readOnce(request, maxBytes, duplicates, context), context);
+  const wake = fetches.park({ partitions: first.partitions, minBytes: request.minBytes, bytesSoFar: first.bytes, maxWaitMs, signal: context.signal });
+  return wake === undefined ? { answer: done(first, context) } : { wake };
 }
 
 /**
