@@ -9,7 +9,6 @@ import fs from 'node:fs';
 import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
-import readline from 'node:readline';
 import { afterEach, describe, expect, it } from 'vitest';
 import { BrokerConfigError, DEFAULT_BROKER_CONFIG, parseBrokerConfig, silentLogger, startBroker, type Broker, type BrokerOptions } from '../broker/index.js';
 import {
@@ -255,7 +254,7 @@ describe('connection abuse', () => {
     await until(() => b.stats.connectionsRefused === 6, 'six refusals');
     expect(b.stats.connectionsRefusedIpLimit).toBe(6);
     expect(b.stats.connectionsOpen).toBe(4);
-    await Promise.all(flood.map((s) => (s.readableEnded || s.destroyed ? undefined : closedWithin(s, 20_000).catch(() => undefined))));
+    expect(flood.filter((s) => !s.destroyed)).not.toHaveLength(0);
     // A client from another address is served.
     const normal = await connect(b);
     const versions = await normal.request(API_KEYS.apiVersions, {});
@@ -317,7 +316,9 @@ describe('the hardening settings', () => {
 });
 
 describe('SIGTERM the instant the broker is ready', () => {
-  it('stops cleanly 10 times out of 10: exit 0 and every log closed with its clean-shutdown marker', async () => {
+  // Before the fix the signal handlers went in after the ready line, and about one run in six was
+  // killed by the signal itself (no clean-shutdown marker); 20 runs catch that with ~96% odds.
+  it('stops cleanly 20 times out of 20: exit 0 and every log closed with its clean-shutdown marker', async () => {
     const dataDir = tempDir();
     const marker = path.join(dataDir, 'ops-0', '.clean-shutdown');
     const setup = await startBroker({ dataDir, listen: { host: '127.0.0.1', port: 0 }, http: null, logger: silentLogger() });
@@ -328,7 +329,7 @@ describe('SIGTERM the instant the broker is ready', () => {
     });
     expect(created.topics[0]?.errorCode).toBe(0);
     await setup.close();
-    for (let run = 0; run < 10; run++) {
+    for (let run = 0; run < 20; run++) {
       const child = spawn(process.execPath, ['--import', 'tsx', MAIN, 'broker', 'start', '--data', dataDir, '--listen', '127.0.0.1:0', '--http', '127.0.0.1:0', '--log-level', 'warn'], {
         stdio: ['ignore', 'pipe', 'pipe'],
       });
@@ -338,16 +339,17 @@ describe('SIGTERM the instant the broker is ready', () => {
       let stderr = '';
       child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
       const exited = new Promise<number | string | null>((resolve) => child.once('exit', (code, signal) => resolve(code ?? signal)));
-      const line = await new Promise<string>((resolve, reject) => {
-        readline.createInterface({ input: child.stdout }).once('line', (l) => {
+      // The signal goes the moment the first byte of the ready line is read.
+      const ready = await new Promise<string>((resolve, reject) => {
+        child.stdout.once('data', (chunk: Buffer) => {
           child.kill('SIGTERM');
-          resolve(l);
+          resolve(chunk.toString());
         });
         void exited.then(() => reject(new Error(`broker exited before it was ready: ${stderr}`)));
       });
-      expect(line).toMatch(/listening on/);
+      expect(ready).toMatch(/^strata broker 0/);
       expect(await exited, `run ${run}: ${stderr}`).toBe(0);
-      expect(fs.existsSync(marker), `run ${run}`).toBe(true);
+      expect(fs.existsSync(marker), `run ${run}: ${stderr}`).toBe(true);
     }
   }, 300_000);
 });
