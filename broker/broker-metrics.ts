@@ -11,7 +11,10 @@
  * | `strata_bytes_in_total`, `strata_bytes_out_total` | counter | (protocol socket bytes) |
  * | `strata_produced_bytes_total`, `strata_fetched_bytes_total` | counter | (record batch bytes) |
  * | `strata_connections_open` | gauge | |
- * | `strata_connections_accepted_total`, `_refused_total`, `_protocol_errors_total` | counter | |
+ * | `strata_connections_accepted_total`, `_protocol_errors_total` | counter | |
+ * | `strata_connections_refused_total` | counter | `reason` (`connection_limit`, `ip_limit`, `shutting_down`) |
+ * | `strata_connections_timed_out_total` | counter | `reason` (`idle`, `first_request`, `request_read`) |
+ * | `strata_unsent_bytes` | gauge | (answer bytes built and not yet taken by clients) |
  * | `strata_fetches_pending` | gauge | (parked long polls) |
  * | `strata_topics` | gauge | |
  * | `strata_partition_log_start_offset`, `_log_end_offset`, `_high_watermark`, `_size_bytes` | gauge | `topic`, `partition` |
@@ -32,6 +35,7 @@ export interface BrokerMetricsSources {
   readonly partitions: PartitionManager;
   readonly groups: GroupCoordinator;
   readonly pendingFetches: () => number;
+  readonly unsentBytes: () => number;
 }
 
 /** The api label: the protocol's name for a served api key, `unknown` for the shared counter of the others. */
@@ -64,7 +68,15 @@ export function collectBrokerMetrics(sources: BrokerMetricsSources): MetricsRegi
   registry.counter('strata_fetched_bytes_total', 'Record batch bytes returned by fetch requests.').set({}, stats.fetchedBytes);
   registry.gauge('strata_connections_open', 'Protocol connections open now.').set({}, stats.connectionsOpen);
   registry.counter('strata_connections_accepted_total', 'Protocol connections accepted.').set({}, stats.connectionsAccepted);
-  registry.counter('strata_connections_refused_total', 'Protocol connections refused (connection limit or shutdown).').set({}, stats.connectionsRefused);
+  const refused = registry.counter('strata_connections_refused_total', 'Protocol connections refused, per reason.');
+  refused.set({ reason: 'connection_limit' }, stats.connectionsRefusedConnectionLimit);
+  refused.set({ reason: 'ip_limit' }, stats.connectionsRefusedIpLimit);
+  refused.set({ reason: 'shutting_down' }, stats.connectionsRefusedShuttingDown);
+  const timedOut = registry.counter('strata_connections_timed_out_total', 'Protocol connections closed by a deadline, per reason.');
+  timedOut.set({ reason: 'idle' }, stats.connectionsClosedIdle);
+  timedOut.set({ reason: 'first_request' }, stats.connectionsClosedFirstRequestTimeout);
+  timedOut.set({ reason: 'request_read' }, stats.connectionsClosedRequestReadTimeout);
+  registry.gauge('strata_unsent_bytes', 'Answer bytes built for clients and not yet taken by them.').set({}, sources.unsentBytes());
   registry
     .counter('strata_connections_protocol_errors_total', 'Protocol connections closed for an unreadable or oversized frame.')
     .set({}, stats.connectionsClosedForProtocolErrors);

@@ -43,9 +43,17 @@ export interface BrokerStatsSnapshot {
   readonly bytesOut: number;
   readonly connectionsOpen: number;
   readonly connectionsAccepted: number;
+  /** Every refused connection; the three below by reason. */
   readonly connectionsRefused: number;
+  readonly connectionsRefusedConnectionLimit: number;
+  readonly connectionsRefusedIpLimit: number;
+  readonly connectionsRefusedShuttingDown: number;
   /** Connections closed by the broker for a bad or oversized frame. */
   readonly connectionsClosedForProtocolErrors: number;
+  /** Connections closed by a deadline: idle, no valid request in time, a frame not whole in time. */
+  readonly connectionsClosedIdle: number;
+  readonly connectionsClosedFirstRequestTimeout: number;
+  readonly connectionsClosedRequestReadTimeout: number;
   readonly producedBytes: number;
   readonly fetchedBytes: number;
 }
@@ -56,10 +64,19 @@ export class BrokerStats {
   bytesOut = 0;
   connectionsOpen = 0;
   connectionsAccepted = 0;
-  connectionsRefused = 0;
+  connectionsRefusedConnectionLimit = 0;
+  connectionsRefusedIpLimit = 0;
+  connectionsRefusedShuttingDown = 0;
   connectionsClosedForProtocolErrors = 0;
+  connectionsClosedIdle = 0;
+  connectionsClosedFirstRequestTimeout = 0;
+  connectionsClosedRequestReadTimeout = 0;
   producedBytes = 0;
   fetchedBytes = 0;
+
+  get connectionsRefused(): number {
+    return this.connectionsRefusedConnectionLimit + this.connectionsRefusedIpLimit + this.connectionsRefusedShuttingDown;
+  }
 
   recordRequest(apiKey: number, errorCode: number, timeMs: number): void {
     let counters = this.apis.get(apiKey);
@@ -94,7 +111,13 @@ export class BrokerStats {
       connectionsOpen: this.connectionsOpen,
       connectionsAccepted: this.connectionsAccepted,
       connectionsRefused: this.connectionsRefused,
+      connectionsRefusedConnectionLimit: this.connectionsRefusedConnectionLimit,
+      connectionsRefusedIpLimit: this.connectionsRefusedIpLimit,
+      connectionsRefusedShuttingDown: this.connectionsRefusedShuttingDown,
       connectionsClosedForProtocolErrors: this.connectionsClosedForProtocolErrors,
+      connectionsClosedIdle: this.connectionsClosedIdle,
+      connectionsClosedFirstRequestTimeout: this.connectionsClosedFirstRequestTimeout,
+      connectionsClosedRequestReadTimeout: this.connectionsClosedRequestReadTimeout,
       producedBytes: this.producedBytes,
       fetchedBytes: this.fetchedBytes,
     };

@@ -22,6 +22,7 @@ import { brokerLogger, createLogger, type Logger } from './logger.js';
 import { PartitionManager } from './partition-manager.js';
 import type { BrokerServices } from './request-context.js';
 import { Server } from './server.js';
+import { UnsentBytesBudget } from './unsent-bytes-budget.js';
 
 export interface BrokerOptions extends Partial<BrokerConfig> {
   /** Where logs go; by default pino JSON lines on stdout at level info. */
@@ -47,6 +48,8 @@ export interface Broker {
   readonly logger: Logger;
   /** Long-poll fetches parked right now. */
   readonly pendingFetches: number;
+  /** Answer bytes built for clients and not yet taken by them, across every connection. */
+  readonly unsentBytes: number;
   /** Graceful shutdown; safe to call more than once. */
   close(): Promise<void>;
 }
@@ -64,6 +67,7 @@ export async function startBroker(options: BrokerOptions = {}): Promise<Broker> 
     const logger = brokerLogger(givenLogger ?? createLogger(), config.nodeId);
     const stats = new BrokerStats();
     const fetches = new FetchPurgatory(config.maxPendingFetches);
+    const budget = new UnsentBytesBudget(config.maxUnsentBytes);
     const partitions = await PartitionManager.open({
       dataDir: config.dataDir,
       nodeId: config.nodeId,
@@ -99,6 +103,7 @@ export async function startBroker(options: BrokerOptions = {}): Promise<Broker> 
       fetches,
       groups,
       stats,
+      fetchMaxBytes: config.fetchMaxBytes,
       advertisedAddress: () => server?.address ?? config.listen,
       isShuttingDown: () => shuttingDown,
     };
@@ -106,9 +111,14 @@ export async function startBroker(options: BrokerOptions = {}): Promise<Broker> 
       server = await Server.listen({
         listen: config.listen,
         maxConnections: config.maxConnections,
+        maxConnectionsPerIp: config.maxConnectionsPerIp,
         maxFrameBytes: config.maxFrameBytes,
         maxInFlightRequestsPerConnection: config.maxInFlightRequestsPerConnection,
+        maxUnsentBytesPerConnection: config.maxUnsentBytesPerConnection,
+        budget,
         connectionIdleMs: config.connectionIdleMs,
+        firstRequestTimeoutMs: config.firstRequestTimeoutMs,
+        requestReadTimeoutMs: config.requestReadTimeoutMs,
         services,
         stats,
         logger,
@@ -129,6 +139,7 @@ export async function startBroker(options: BrokerOptions = {}): Promise<Broker> 
           groups,
           stats,
           pendingFetches: () => fetches.pending,
+          unsentBytes: () => budget.totalBytes,
           uptimeMs: () => performance.now() - startedAt,
           logger: logger.child({ component: 'http' }),
         });
@@ -165,6 +176,9 @@ export async function startBroker(options: BrokerOptions = {}): Promise<Broker> 
       logger,
       get pendingFetches() {
         return fetches.pending;
+      },
+      get unsentBytes() {
+        return budget.totalBytes;
       },
       close: () => (closing ??= close()),
     };

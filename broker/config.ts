@@ -9,6 +9,16 @@
  */
 import {
   CONNECTION_IDLE_MS_DEFAULT,
+  FETCH_MAX_BYTES_CEILING,
+  FETCH_MAX_BYTES_DEFAULT,
+  FETCH_MAX_BYTES_MIN,
+  FIRST_REQUEST_TIMEOUT_MS_DEFAULT,
+  MAX_CONNECTIONS_PER_IP_DEFAULT,
+  MAX_UNSENT_BYTES_CEILING,
+  MAX_UNSENT_BYTES_DEFAULT,
+  MAX_UNSENT_BYTES_MIN,
+  MAX_UNSENT_BYTES_PER_CONNECTION_DEFAULT,
+  REQUEST_READ_TIMEOUT_MS_DEFAULT,
   GROUP_HEARTBEAT_INTERVAL_MS_DEFAULT,
   GROUP_MAX_SIZE_CEILING,
   GROUP_MAX_SIZE_DEFAULT,
@@ -50,9 +60,21 @@ export interface BrokerConfig {
   readonly http: HostPort | null;
   readonly maxFrameBytes: number;
   readonly maxConnections: number;
+  /** Open connections from one client IP address (Kafka's `max.connections.per.ip`). */
+  readonly maxConnectionsPerIp: number;
   readonly maxInFlightRequestsPerConnection: number;
+  /** Answer bytes one connection holds unsent before the broker stops reading it. */
+  readonly maxUnsentBytesPerConnection: number;
+  /** Answer bytes all connections hold unsent before the ones holding most stop being read. */
+  readonly maxUnsentBytes: number;
+  /** Record bytes of one fetch answer, whatever the request's `max_bytes` (Kafka's `fetch.max.bytes`). */
+  readonly fetchMaxBytes: number;
   /** A connection idle this long (no bytes, nothing in flight) is closed; 0 never closes one. */
   readonly connectionIdleMs: number;
+  /** A connection that sent no valid request this long after it was accepted is closed; 0 never. */
+  readonly firstRequestTimeoutMs: number;
+  /** A frame must arrive whole this long after its first byte, or the connection is closed; 0 never. */
+  readonly requestReadTimeoutMs: number;
   /** Long-poll fetches parked at once across all connections. */
   readonly maxPendingFetches: number;
   /** Period of the retention and compaction task. */
@@ -80,8 +102,14 @@ export const DEFAULT_BROKER_CONFIG: Omit<BrokerConfig, 'dataDir'> = Object.freez
   http: Object.freeze({ host: '127.0.0.1', port: 7481 }),
   maxFrameBytes: MAX_FRAME_BYTES_DEFAULT,
   maxConnections: MAX_CONNECTIONS_DEFAULT,
+  maxConnectionsPerIp: MAX_CONNECTIONS_PER_IP_DEFAULT,
   maxInFlightRequestsPerConnection: MAX_IN_FLIGHT_REQUESTS_DEFAULT,
+  maxUnsentBytesPerConnection: MAX_UNSENT_BYTES_PER_CONNECTION_DEFAULT,
+  maxUnsentBytes: MAX_UNSENT_BYTES_DEFAULT,
+  fetchMaxBytes: FETCH_MAX_BYTES_DEFAULT,
   connectionIdleMs: CONNECTION_IDLE_MS_DEFAULT,
+  firstRequestTimeoutMs: FIRST_REQUEST_TIMEOUT_MS_DEFAULT,
+  requestReadTimeoutMs: REQUEST_READ_TIMEOUT_MS_DEFAULT,
   maxPendingFetches: MAX_PENDING_FETCHES_DEFAULT,
   logCleanupIntervalMs: LOG_CLEANUP_INTERVAL_MS_DEFAULT,
   shutdownGraceMs: SHUTDOWN_GRACE_MS_DEFAULT,
@@ -143,8 +171,14 @@ const CHECKS: Readonly<Record<keyof BrokerConfig, Check>> = {
   http: (value, key) => (value === null ? null : parseHostPort(value, key)),
   maxFrameBytes: integerIn(MAX_FRAME_BYTES_MIN, MAX_FRAME_BYTES_CEILING),
   maxConnections: integerIn(1, MAX_CONNECTIONS_CEILING),
+  maxConnectionsPerIp: integerIn(1, MAX_CONNECTIONS_CEILING),
   maxInFlightRequestsPerConnection: integerIn(1, MAX_IN_FLIGHT_REQUESTS_CEILING),
+  maxUnsentBytesPerConnection: integerIn(MAX_UNSENT_BYTES_MIN, MAX_UNSENT_BYTES_CEILING),
+  maxUnsentBytes: integerIn(MAX_UNSENT_BYTES_MIN, MAX_UNSENT_BYTES_CEILING),
+  fetchMaxBytes: integerIn(FETCH_MAX_BYTES_MIN, FETCH_MAX_BYTES_CEILING),
   connectionIdleMs: integerIn(0, 2 ** 31 - 1),
+  firstRequestTimeoutMs: integerIn(0, 2 ** 31 - 1),
+  requestReadTimeoutMs: integerIn(0, 2 ** 31 - 1),
   maxPendingFetches: integerIn(0, MAX_PENDING_FETCHES_CEILING),
   logCleanupIntervalMs: integerIn(LOG_CLEANUP_INTERVAL_MS_MIN, 2 ** 31 - 1),
   shutdownGraceMs: integerIn(0, 2 ** 31 - 1),
@@ -180,6 +214,10 @@ export function parseBrokerConfig(input: unknown): BrokerConfig {
   const [sessionMin, session, sessionMax] = [config['groupMinSessionTimeoutMs'], config['groupSessionTimeoutMs'], config['groupMaxSessionTimeoutMs']] as number[];
   if (!(sessionMin! <= session! && session! <= sessionMax!)) {
     throw new BrokerConfigError(`'groupSessionTimeoutMs' (${session}) must lie within groupMinSessionTimeoutMs (${sessionMin}) and groupMaxSessionTimeoutMs (${sessionMax})`);
+  }
+  const [perConnection, unsent] = [config['maxUnsentBytesPerConnection'], config['maxUnsentBytes']] as number[];
+  if (!(perConnection! <= unsent!)) {
+    throw new BrokerConfigError(`'maxUnsentBytesPerConnection' (${perConnection}) must not exceed maxUnsentBytes (${unsent})`);
   }
   // A broker on a free protocol port takes a free HTTP port too, unless told otherwise.
   if ((input as Record<string, unknown>)['http'] === undefined && (config['listen'] as HostPort).port === 0) config['http'] = FREE_HTTP_ADDRESS;

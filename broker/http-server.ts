@@ -47,6 +47,8 @@ export interface HttpServerOptions {
   readonly groups: GroupCoordinator;
   readonly stats: BrokerStats;
   readonly pendingFetches: () => number;
+  /** Answer bytes clients have not taken yet, across connections (`/metrics`). */
+  readonly unsentBytes: () => number;
   /** Milliseconds since the broker started. */
   readonly uptimeMs: () => number;
   readonly logger: Logger;

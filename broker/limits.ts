@@ -3,6 +3,7 @@
  * module loads. Per-broker settings (`config.ts`) and per-topic settings (`topic-config.ts`) are
  * validated against these.
  */
+import { MAX_FRAME_BYTES_CEILING as WIRE_FRAME_BYTES_CEILING } from '../client/protocol/index.js';
 import { MAX_BATCH_BYTES_CEILING, MAX_BATCH_BYTES_DEFAULT } from '../log/index.js';
 import { invariant } from './invariant.js';
 
@@ -12,9 +13,49 @@ export const MAX_FRAME_BYTES_DEFAULT = 100 * 1024 * 1024;
 export const MAX_FRAME_BYTES_MIN = 1024;
 export const MAX_FRAME_BYTES_CEILING = 1024 * 1024 * 1024;
 
-/** Open client connections; one more is refused with a clean close. */
-export const MAX_CONNECTIONS_DEFAULT = 1000;
+/**
+ * Open client connections; one more is refused with a clean close. The broker-wide bound is ten
+ * times the per-address one, so a single address (one host, or a flood from one attacker) can hold
+ * at most a tenth of the broker's connections and never lock the others out.
+ */
+export const MAX_CONNECTIONS_DEFAULT = 10_000;
 export const MAX_CONNECTIONS_CEILING = 100_000;
+/**
+ * Open connections from one client IP address (Kafka's `max.connections.per.ip`). A test suite or
+ * a benchmark opens a few connections per client, tens of clients at most, all from 127.0.0.1: a
+ * thousand leaves them room to spare.
+ */
+export const MAX_CONNECTIONS_PER_IP_DEFAULT = 1000;
+
+/**
+ * Answer bytes a connection holds that the client has not yet taken: answers finished and waiting
+ * for an earlier one, plus the socket's write buffer. Above it the broker stops reading and serving
+ * that connection until the client reads (Kafka mutes a channel while its response is unsent).
+ */
+export const MAX_UNSENT_BYTES_PER_CONNECTION_DEFAULT = 64 * 1024 * 1024;
+/**
+ * The same across every connection: above it, the connections holding more than their share
+ * (`maxUnsentBytes / connections holding any`) stop being read until the total drains, while
+ * connections whose clients keep up go on.
+ */
+export const MAX_UNSENT_BYTES_DEFAULT = 512 * 1024 * 1024;
+/** The floor keeps a bound above one small answer; the ceiling keeps the sums far from 2^53. */
+export const MAX_UNSENT_BYTES_MIN = 64 * 1024;
+export const MAX_UNSENT_BYTES_CEILING = 64 * 1024 * 1024 * 1024;
+
+/**
+ * Record bytes one fetch answer carries at most, whatever its `max_bytes` asks (Kafka's
+ * `fetch.max.bytes`, 55 MiB). The first batch of the answer may pass it (KIP-74, a consumer always
+ * makes progress), by at most one batch.
+ */
+export const FETCH_MAX_BYTES_DEFAULT = 55 * 1024 * 1024;
+export const FETCH_MAX_BYTES_MIN = 1024;
+/**
+ * The record bytes of an answer plus one oversized first batch must fit in a wire frame; the
+ * per-partition framing on top is checked by the frame encoder, which refuses a frame whose length
+ * does not fit (the request then fails as a whole).
+ */
+export const FETCH_MAX_BYTES_CEILING = 1024 * 1024 * 1024;
 
 /** Requests read from one connection and not yet answered; at the bound the socket is paused. */
 export const MAX_IN_FLIGHT_REQUESTS_DEFAULT = 100;
@@ -40,6 +81,18 @@ export const LOG_CLEANUP_INTERVAL_MS_MIN = 10;
 
 /** A connection with no traffic and nothing in flight this long is closed (Kafka's `connections.max.idle.ms`). */
 export const CONNECTION_IDLE_MS_DEFAULT = 10 * 60 * 1000;
+/**
+ * A connection that has not sent one valid request this long after it was accepted is closed: a
+ * client sends its first request at once, so the long idle allowance above is only for connections
+ * that proved they speak the protocol (there is no authentication yet; this stands in for its
+ * deadline).
+ */
+export const FIRST_REQUEST_TIMEOUT_MS_DEFAULT = 10_000;
+/**
+ * A frame must arrive whole this long after its first byte did (Kafka's `request.timeout.ms` is
+ * 30 s too): a client that trickles a frame a byte at a time (slowloris) is closed.
+ */
+export const REQUEST_READ_TIMEOUT_MS_DEFAULT = 30_000;
 
 /** Graceful shutdown waits this long for in-flight requests before closing connections hard. */
 export const SHUTDOWN_GRACE_MS_DEFAULT = 10_000;
@@ -70,6 +123,18 @@ export const OFFSETS_TOPIC_PARTITIONS_DEFAULT = 16;
 invariant(MAX_BATCH_BYTES_DEFAULT < MAX_FRAME_BYTES_DEFAULT, 'a default-sized batch fits in a default frame');
 invariant(MAX_BATCH_BYTES_CEILING < MAX_FRAME_BYTES_CEILING, 'the largest batch fits in the largest frame');
 invariant(MAX_FRAME_BYTES_MIN <= MAX_FRAME_BYTES_DEFAULT, 'default frame within range');
+invariant(MAX_CONNECTIONS_PER_IP_DEFAULT <= MAX_CONNECTIONS_DEFAULT && MAX_CONNECTIONS_DEFAULT <= MAX_CONNECTIONS_CEILING, 'per-address connections within the broker-wide bound');
+invariant(
+  MAX_UNSENT_BYTES_MIN <= MAX_UNSENT_BYTES_PER_CONNECTION_DEFAULT && MAX_UNSENT_BYTES_PER_CONNECTION_DEFAULT <= MAX_UNSENT_BYTES_DEFAULT && MAX_UNSENT_BYTES_DEFAULT <= MAX_UNSENT_BYTES_CEILING,
+  'a connection\'s unsent bytes bound within the broker\'s',
+);
+invariant(FETCH_MAX_BYTES_DEFAULT <= MAX_UNSENT_BYTES_PER_CONNECTION_DEFAULT, 'a full-size fetch answer fits in a connection\'s unsent bytes');
+invariant(FETCH_MAX_BYTES_MIN <= FETCH_MAX_BYTES_DEFAULT && FETCH_MAX_BYTES_DEFAULT <= FETCH_MAX_BYTES_CEILING, 'default fetch answer size within range');
+invariant(
+  FETCH_MAX_BYTES_CEILING + MAX_BATCH_BYTES_CEILING < WIRE_FRAME_BYTES_CEILING,
+  'the record bytes of the largest fetch answer (one oversized first batch included) fit in a wire frame',
+);
+invariant(FIRST_REQUEST_TIMEOUT_MS_DEFAULT <= CONNECTION_IDLE_MS_DEFAULT, 'a new connection gets less idle time than a proven one');
 invariant(MAX_IN_FLIGHT_REQUESTS_DEFAULT <= MAX_IN_FLIGHT_REQUESTS_CEILING, 'default in-flight within range');
 invariant(MAX_PENDING_FETCHES_DEFAULT <= MAX_PENDING_FETCHES_CEILING, 'default pending fetches within range');
 invariant(GROUP_SESSION_CHECK_INTERVAL_MS <= GROUP_SESSION_TIMEOUT_MS_MIN_DEFAULT, 'sessions are checked more often than the shortest one lasts');

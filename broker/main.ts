@@ -12,7 +12,8 @@
  *   strata broker 0 listening on 127.0.0.1:7401 (http 127.0.0.1:7481, data /var/lib/strata)
  *
  * JSON logs go to stderr, so stdout stays that one line. Bad flags or config: one line on stderr,
- * exit 1.
+ * exit 1. The signal handlers are installed before the broker starts: a signal during startup stops
+ * the broker cleanly as soon as it is up (without printing the ready line), exit 0.
  */
 import fs from 'node:fs';
 import path from 'node:path';
@@ -70,22 +71,14 @@ export async function main(argv: readonly string[]): Promise<void> {
     return;
   }
   const logger = pino({ level: parsed.logLevel, base: { service: 'strata-broker' } }, pino.destination(2));
-  let broker: Broker;
-  try {
-    broker = await startBroker({ ...parsed.config, logger });
-  } catch (error) {
-    logger.fatal({ err: error }, 'broker failed to start');
-    process.stderr.write(`strata: broker failed to start: ${error instanceof Error ? error.message : String(error)}\n`);
-    process.exitCode = 1;
-    return;
-  }
-  process.stdout.write(`strata broker ${broker.nodeId} listening on ${broker.address.host}:${broker.address.port} (${broker.httpAddress === undefined ? 'no http' : `http ${broker.httpAddress.host}:${broker.httpAddress.port}`}, data ${broker.dataDir})\n`);
-  let stopping = false;
-  const stop = (signal: string): void => {
-    if (stopping) return;
-    stopping = true;
-    broker.logger.info({ signal }, 'shutting down');
-    broker.close().then(
+  // Signal handlers go in before anything starts: a SIGTERM that arrives while the broker starts (or
+  // the instant its ready line is out) must stop it cleanly, never kill it with files half-written.
+  // One that arrives during startup is remembered and acted on once the broker is up.
+  let broker: Broker | undefined;
+  let stopSignal: string | undefined;
+  const shutDown = (running: Broker, signal: string): void => {
+    running.logger.info({ signal }, 'shutting down');
+    running.close().then(
       () => {
         process.exitCode = 0;
       },
@@ -95,8 +88,27 @@ export async function main(argv: readonly string[]): Promise<void> {
       },
     );
   };
+  const stop = (signal: string): void => {
+    if (stopSignal !== undefined) return;
+    stopSignal = signal;
+    if (broker !== undefined) shutDown(broker, signal);
+  };
   process.on('SIGTERM', () => stop('SIGTERM'));
   process.on('SIGINT', () => stop('SIGINT'));
+  try {
+    broker = await startBroker({ ...parsed.config, logger });
+  } catch (error) {
+    logger.fatal({ err: error }, 'broker failed to start');
+    process.stderr.write(`strata: broker failed to start: ${error instanceof Error ? error.message : String(error)}\n`);
+    process.exitCode = 1;
+    return;
+  }
+  if (stopSignal !== undefined) {
+    // Stopped while starting: never announce a broker that is already going away.
+    shutDown(broker, stopSignal);
+    return;
+  }
+  process.stdout.write(`strata broker ${broker.nodeId} listening on ${broker.address.host}:${broker.address.port} (${broker.httpAddress === undefined ? 'no http' : `http ${broker.httpAddress.host}:${broker.httpAddress.port}`}, data ${broker.dataDir})\n`);
 }
 
 if (process.argv[1] !== undefined && import.meta.url === pathToFileURL(path.resolve(process.argv[1])).href) {

@@ -18,6 +18,8 @@ export interface BrokerServices {
   readonly fetches: FetchPurgatory;
   readonly groups: GroupCoordinator;
   readonly stats: BrokerStats;
+  /** Record bytes of one fetch answer at most (Kafka's `fetch.max.bytes`). */
+  readonly fetchMaxBytes: number;
   /** The address clients reach this broker at (Metadata's broker list). */
   advertisedAddress(): HostPort;
   /** True once shutdown began: long polls answer at once. */
@@ -33,4 +35,13 @@ export interface RequestContext {
   /** Carries the connection id, client id, api and correlation id. */
   readonly logger: Logger;
   readonly services: BrokerServices;
+  /**
+   * Waits for the connection's answer room before building a large answer (a fetch): one at a time
+   * per connection, while its client takes what it was sent. Resolves false if the connection
+   * closed meanwhile (nobody will read the answer). The room is held until this request's answer
+   * is finished, or until `leaveAnswerRoom`.
+   */
+  answerRoom(): Promise<boolean>;
+  /** Gives the answer room up early: the handler holds no answer bytes (a parked long poll). */
+  leaveAnswerRoom(): void;
 }

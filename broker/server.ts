@@ -2,11 +2,17 @@
  * The protocol listener: a TCP server on the configured address that hands each socket to a
  * `ConnectionHandler`.
  *
- * - At most `maxConnections` clients at once. One more is refused with a clean close (FIN, after
- *   reading and discarding what it sent; destroyed if it lingers), counted and logged at debug
- *   level, so a flood of connections costs the broker little and never stops it.
- * - A connection idle for `connectionIdleMs` (no bytes either way, nothing in flight) is closed, so
- *   abandoned sockets do not hold connection slots forever.
+ * - At most `maxConnections` clients at once, and at most `maxConnectionsPerIp` from one client
+ *   address, so one host (or one attacker) cannot take every slot. One more is refused with a clean
+ *   close (FIN, after reading and discarding what it sent; destroyed if it lingers), counted by
+ *   reason and logged at debug level, so a flood of connections costs the broker little and never
+ *   stops it.
+ * - A connection is closed when it sends no valid request within `firstRequestTimeoutMs` of being
+ *   accepted, when a frame of it does not arrive whole within `requestReadTimeoutMs` of its first
+ *   byte, and when it is idle for `connectionIdleMs` (no bytes either way, nothing in flight), so
+ *   abandoned and trickling sockets do not hold connection slots (`connection-handler.ts`).
+ * - Every connection shares one `UnsentBytesBudget`: the answer bytes all clients have not taken
+ *   are bounded across the broker, as each connection's are by `maxUnsentBytesPerConnection`.
  * - `close()` is the graceful half of shutdown: stop accepting, let every connection finish the
  *   requests it already read and write their answers, then end the sockets; connections still busy
  *   after `graceMs` are destroyed. The caller (`broker.ts`) closes the logs afterwards.
@@ -18,13 +24,19 @@ import { ConnectionHandler } from './connection-handler.js';
 import { REFUSED_CONNECTION_LINGER_MS } from './limits.js';
 import type { Logger } from './logger.js';
 import type { BrokerServices } from './request-context.js';
+import type { UnsentBytesBudget } from './unsent-bytes-budget.js';
 
 export interface ServerOptions {
   readonly listen: HostPort;
   readonly maxConnections: number;
+  readonly maxConnectionsPerIp: number;
   readonly maxFrameBytes: number;
   readonly maxInFlightRequestsPerConnection: number;
+  readonly maxUnsentBytesPerConnection: number;
+  readonly budget: UnsentBytesBudget;
   readonly connectionIdleMs: number;
+  readonly firstRequestTimeoutMs: number;
+  readonly requestReadTimeoutMs: number;
   readonly services: BrokerServices;
   readonly stats: BrokerStats;
   readonly logger: Logger;
@@ -34,6 +46,8 @@ export class Server {
   private readonly server: net.Server;
   private readonly options: ServerOptions;
   private readonly connections = new Set<ConnectionHandler>();
+  /** Open connections per client address; an address leaves the map with its last connection. */
+  private readonly perIp = new Map<string, number>();
   private nextConnectionId = 1;
   private boundAddress: HostPort | undefined;
   private closing = false;
@@ -71,9 +85,21 @@ export class Server {
 
   private accept(socket: net.Socket): void {
     const { stats, logger } = this.options;
-    if (this.closing || this.connections.size >= this.options.maxConnections) {
-      stats.connectionsRefused += 1;
-      logger.debug({ remote: `${socket.remoteAddress}:${socket.remotePort}`, open: this.connections.size, reason: this.closing ? 'shutting down' : 'connection limit' }, 'connection refused');
+    // A socket reset before it was accepted has no address; it is counted under ''.
+    const ip = socket.remoteAddress ?? '';
+    const fromIp = this.perIp.get(ip) ?? 0;
+    const reason = this.closing
+      ? 'shutting down'
+      : this.connections.size >= this.options.maxConnections
+        ? 'connection limit'
+        : fromIp >= this.options.maxConnectionsPerIp
+          ? 'ip limit'
+          : undefined;
+    if (reason !== undefined) {
+      if (reason === 'shutting down') stats.connectionsRefusedShuttingDown += 1;
+      else if (reason === 'connection limit') stats.connectionsRefusedConnectionLimit += 1;
+      else stats.connectionsRefusedIpLimit += 1;
+      logger.debug({ remote: `${ip}:${socket.remotePort}`, open: this.connections.size, openFromIp: fromIp, reason }, 'connection refused');
       socket.on('error', () => undefined);
       socket.resume();
       socket.end();
@@ -83,6 +109,7 @@ export class Server {
     const id = this.nextConnectionId++;
     stats.connectionsAccepted += 1;
     stats.connectionsOpen += 1;
+    this.perIp.set(ip, fromIp + 1);
     const connection = new ConnectionHandler({
       socket,
       id,
@@ -90,11 +117,18 @@ export class Server {
       stats,
       maxFrameBytes: this.options.maxFrameBytes,
       maxInFlightRequests: this.options.maxInFlightRequestsPerConnection,
+      maxUnsentBytes: this.options.maxUnsentBytesPerConnection,
+      budget: this.options.budget,
       idleMs: this.options.connectionIdleMs,
+      firstRequestTimeoutMs: this.options.firstRequestTimeoutMs,
+      requestReadTimeoutMs: this.options.requestReadTimeoutMs,
       logger: logger.child({ connectionId: id, remote: `${socket.remoteAddress}:${socket.remotePort}` }),
       onClosed: (closed) => {
         this.connections.delete(closed);
         stats.connectionsOpen -= 1;
+        const left = (this.perIp.get(ip) ?? 1) - 1;
+        if (left === 0) this.perIp.delete(ip);
+        else this.perIp.set(ip, left);
       },
     });
     this.connections.add(connection);

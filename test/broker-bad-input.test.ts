@@ -310,7 +310,8 @@ describe('broker under bad input', () => {
       maxWaitMs: 0,
       minBytes: 1,
       maxBytes: 1 << 20,
-      topics: [{ name: 'victim', partitions: [{ partition: 1, fetchOffset: -1, partitionMaxBytes: 1024 }, { partition: 1, fetchOffset: 1_000_000, partitionMaxBytes: 1024 }] }],
+      // Two partitions: one named twice would answer INVALID_REQUEST (broker-abuse.test.ts).
+      topics: [{ name: 'victim', partitions: [{ partition: 0, fetchOffset: -1, partitionMaxBytes: 1024 }, { partition: 1, fetchOffset: 1_000_000, partitionMaxBytes: 1024 }] }],
     });
     expect(fetched.topics[0]?.partitions.map((p) => p.errorCode)).toEqual([ERRORS.OFFSET_OUT_OF_RANGE.code, ERRORS.OFFSET_OUT_OF_RANGE.code]);
     expect(fetched.topics[0]?.partitions[0]?.highWatermark).toBeGreaterThanOrEqual(0);

@@ -3,11 +3,22 @@
  * `min_bytes` are there or `max_wait_ms` passes.
  *
  * Size limits (Kafka's KIP-74): each partition returns at most `partition_max_bytes` and the whole
- * response at most `max_bytes`, except that the first batch of the first partition that has data is
+ * response at most `max_bytes`, itself capped by the broker's `fetchMaxBytes` (Kafka's
+ * `fetch.max.bytes`, 55 MiB) whatever the request asks, except that the first batch of the first partition that has data is
  * returned whole even if it is larger than either, so a consumer always makes progress. Later
  * partitions whose next batch does not fit in what is left return no records this time. As in
  * Kafka, one partition's records come from one segment per fetch; the consumer fetches on from
  * where they end.
+ *
+ * A partition named more than once in one request (under one topic entry or two) is read for none
+ * of them: each place it is named answers INVALID_REQUEST, as Kafka answers duplicate partitions
+ * (per partition, so the rest of the request is served). Otherwise one 1 KiB request naming a
+ * partition a thousand times would read and hold its bytes a thousand times.
+ *
+ * Memory: the fetch waits for its connection's answer room (`RequestContext.answerRoom`) before it
+ * reads, so a connection builds one fetch answer at a time and only while its client takes what it
+ * was sent. A fetch that parks drops what it read and leaves the room (so the long polls of one
+ * connection wait side by side, holding no bytes); woken, it takes the room again and reads again.
  *
  * Errors are per partition: UNKNOWN_TOPIC_OR_PARTITION, NOT_LEADER_OR_FOLLOWER (with a leader hint),
  * OFFSET_OUT_OF_RANGE for an offset below the log start, above the log end, or negative. An offset
@@ -18,6 +29,7 @@
  * purgatory (`delayed-fetch.ts`), is woken by appends, and reads again.
  */
 import type { FetchPartitionResult, FetchRequest, FetchResponse } from '../../client/protocol/index.js';
+import type { FetchWakeReason } from '../delayed-fetch.js';
 import { errorResult, namedError } from '../error-result.js';
 import { FETCH_MAX_WAIT_MS_CEILING } from '../limits.js';
 import type { Partition } from '../partition.js';
@@ -30,18 +42,65 @@ interface FetchPass {
   partitions: Partition[];
 }
 
+/** The answer to a fetch whose connection closed: nobody reads it. */
+const UNREAD: FetchResponse = Object.freeze({ topics: [] });
+
 export async function handleFetch(request: FetchRequest, context: RequestContext): Promise<FetchResponse> {
-  const first = await readOnce(request, context);
+  if (!(await context.answerRoom())) return UNREAD;
+  const maxBytes = Math.min(request.maxBytes, context.services.fetchMaxBytes);
+  const duplicates = duplicatePartitions(request);
+  const pass = await firstPass(request, maxBytes, duplicates, context);
+  if ('answer' in pass) return pass.answer;
+  context.leaveAnswerRoom();
+  const reason = await pass.wake;
+  if (reason === 'aborted' || !(await context.answerRoom())) return UNREAD;
+  return done(await readOnce(request, maxBytes, duplicates, context), context);
+}
+
+/**
+ * Reads once and either answers (`answer`) or parks the fetch (`wake`). Parked, it keeps none of
+ * the bytes it read (they go out of scope here): the wake-up reads again.
+ */
+async function firstPass(
+  request: FetchRequest,
+  maxBytes: number,
+  duplicates: Map<string, Set<number>> | undefined,
+  context: RequestContext,
+): Promise<{ answer: FetchResponse } | { wake: Promise<FetchWakeReason> }> {
+  const first = await readOnce(request, maxBytes, duplicates, context);
   const maxWaitMs = Math.min(request.maxWaitMs, FETCH_MAX_WAIT_MS_CEILING);
   const { fetches } = context.services;
   if (first.bytes >= request.minBytes || maxWaitMs === 0 || first.hasError || first.partitions.length === 0 || context.services.isShuttingDown()) {
-    return done(first, context);
+    return { answer: done(first, context) };
   }
-  const parked = fetches.park({ partitions: first.partitions, minBytes: request.minBytes, bytesSoFar: first.bytes, maxWaitMs, signal: context.signal });
-  if (parked === undefined) return done(first, context);
-  const reason = await parked;
-  if (reason === 'aborted') return first.response;
-  return done(await readOnce(request, context), context);
+  const wake = fetches.park({ partitions: first.partitions, minBytes: request.minBytes, bytesSoFar: first.bytes, maxWaitMs, signal: context.signal });
+  return wake === undefined ? { answer: done(first, context) } : { wake };
+}
+
+/**
+ * The partitions a request names more than once, by topic; undefined when there are none (the
+ * usual case, found without building a set for a request naming one partition).
+ */
+function duplicatePartitions(request: FetchRequest): Map<string, Set<number>> | undefined {
+  const topics = request.topics;
+  if (topics.length === 1 && (topics[0] as FetchRequest['topics'][number]).partitions.length <= 1) return undefined;
+  const seen = new Map<string, Set<number>>();
+  let duplicates: Map<string, Set<number>> | undefined;
+  for (const topic of topics) {
+    let indexes = seen.get(topic.name);
+    if (indexes === undefined) seen.set(topic.name, (indexes = new Set()));
+    for (const { partition } of topic.partitions) {
+      if (!indexes.has(partition)) {
+        indexes.add(partition);
+        continue;
+      }
+      duplicates ??= new Map();
+      let twice = duplicates.get(topic.name);
+      if (twice === undefined) duplicates.set(topic.name, (twice = new Set()));
+      twice.add(partition);
+    }
+  }
+  return duplicates;
 }
 
 function done(pass: FetchPass, context: RequestContext): FetchResponse {
@@ -49,9 +108,9 @@ function done(pass: FetchPass, context: RequestContext): FetchResponse {
   return pass.response;
 }
 
-async function readOnce(request: FetchRequest, context: RequestContext): Promise<FetchPass> {
+async function readOnce(request: FetchRequest, maxBytes: number, duplicates: Map<string, Set<number>> | undefined, context: RequestContext): Promise<FetchPass> {
   const { partitions } = context.services;
-  let budget = request.maxBytes;
+  let budget = maxBytes;
   let minOneBatch = true;
   let bytes = 0;
   let hasError = false;
@@ -60,7 +119,13 @@ async function readOnce(request: FetchRequest, context: RequestContext): Promise
   // Partitions are read one after another: the response budget and the first-batch rule depend on order.
   for (const topic of request.topics) {
     const results: FetchPartitionResult[] = [];
+    const named = duplicates?.get(topic.name);
     for (const { partition: index, fetchOffset, partitionMaxBytes } of topic.partitions) {
+      if (named?.has(index) === true) {
+        hasError = true;
+        results.push(failed(index, namedError('INVALID_REQUEST', `${topic.name}-${index} is named more than once`)));
+        continue;
+      }
       const partition = partitions.partition(topic.name, index);
       if (partition === undefined) {
         hasError = true;

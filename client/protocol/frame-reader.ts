@@ -43,6 +43,11 @@ export class FrameReader {
     return this.buffered;
   }
 
+  /** True between a frame's first byte and its last: part of a frame (its length, maybe) was read. */
+  get inFrame(): boolean {
+    return this.buffered > 0 || this.pendingLength >= 0;
+  }
+
   /** Takes the next chunk of the stream; returns the payloads of the frames it completed, in order. */
   push(chunk: Buffer): Buffer[] {
     if (this.failure !== undefined) throw this.failure;

@@ -16,6 +16,10 @@
  * `encodeRequestFrame` / `encodeResponseFrame` give the frame as one Buffer. Decoding reads header
  * and body from the payload in place: `bytes` fields are views of it.
  *
+ * Encoding refuses (`FrameTooLargeError`, FRAME_TOO_LARGE) a frame longer than
+ * `MAX_FRAME_BYTES_CEILING` (2^31 - 1 bytes), so a length prefix never wraps: whatever the body, the
+ * frame that goes out is one every receiver can cut at the right place or refuse by its length.
+ *
  * A response whose header carries a non-zero `errorCode` has an empty body (the request as a whole
  * failed: unknown api, unsupported version, malformed body); its decoded body is `undefined`.
  *
@@ -26,8 +30,8 @@
  */
 import { API_REGISTRY, isApiKey, isSupportedVersion, type RequestOf, type ResponseOf } from './api-registry.js';
 import type { ApiKey } from './api-keys.js';
-import { ProtocolError, type ErrorName } from './errors.js';
-import { FRAME_LENGTH_BYTES } from './limits.js';
+import { FrameTooLargeError, ProtocolError, type ErrorName } from './errors.js';
+import { FRAME_LENGTH_BYTES, MAX_FRAME_BYTES_CEILING } from './limits.js';
 import { ChunkedWriter, compileSchema, messageCodec, Reader, Writer } from './message-codec.js';
 
 export const HEADER_SCHEMA = `
@@ -79,7 +83,19 @@ export class RequestDecodeError extends ProtocolError {
   }
 }
 
+/**
+ * A frame's length must fit its length field, and no receiver accepts more than
+ * `MAX_FRAME_BYTES_CEILING`: a longer frame is refused here, before it is sent, rather than written
+ * with a length that wraps (which would desynchronise the stream). The sender gets a
+ * `FrameTooLargeError`; a broker handler's caller answers its code in the response header.
+ */
+function checkFrameLength(length: number): number {
+  if (length > MAX_FRAME_BYTES_CEILING) throw new FrameTooLargeError(length, MAX_FRAME_BYTES_CEILING);
+  return length;
+}
+
 function finishFrame(writer: Writer): Buffer {
+  checkFrameLength(writer.len - FRAME_LENGTH_BYTES);
   const frame = writer.finish() as Buffer;
   frame.writeUInt32BE(frame.length - FRAME_LENGTH_BYTES, 0);
   return frame;
@@ -98,8 +114,9 @@ function startChunkedFrame(): ChunkedWriter {
 
 function finishFrameChunks(writer: ChunkedWriter): Buffer[] {
   const chunks = writer.finishChunks();
+  const length = checkFrameLength(writer.totalBytes - FRAME_LENGTH_BYTES);
   // The first chunk holds at least the length placeholder and the header's length varint.
-  (chunks[0] as Buffer).writeUInt32BE(writer.totalBytes - FRAME_LENGTH_BYTES, 0);
+  (chunks[0] as Buffer).writeUInt32BE(length, 0);
   return chunks;
 }
 
