@@ -34,8 +34,9 @@ import { fsyncDirectory, fsyncDirectoryAsync } from './directory.js';
 import { LogError } from './errors.js';
 import { invariant } from './invariant.js';
 import { LOG_OVERHEAD_BYTES } from './limits.js';
-import { CLEANED_SUFFIX, compactLog, emptyCompactionResult, SWAP_SUFFIX, type CompactionResult } from './log-cleaner.js';
+import { CLEANED_SUFFIX, compactLog, emptyCompactionResult, SegmentUncleanable, SWAP_SUFFIX, type CompactionResult } from './log-cleaner.js';
 import { readLogCheckpoint, writeLogCheckpoint } from './log-checkpoint.js';
+import { DescriptorPool } from './descriptor-pool.js';
 import { decodeBatch } from './record-batch.js';
 import { segmentsToDelete, type RetentionPolicy, type RetentionReason } from './retention.js';
 import { LOG_SUFFIX, OFFSET_INDEX_SUFFIX, Segment, segmentFileName, TIME_INDEX_SUFFIX } from './segment.js';
@@ -46,6 +47,14 @@ export const CLEAN_SHUTDOWN_FILE = '.clean-shutdown';
 export interface LogOptions {
   /** Milliseconds since the epoch; injected so tests and simulations control time. */
   clock?: () => number;
+  /**
+   * Told once, when a storage failure poisons the log (an I/O error in an append, a flush, a
+   * background seal or a compaction's swap): from then on appends fail with that error. Called
+   * synchronously; it must not throw.
+   */
+  onFailure?: (error: LogError) => void;
+  /** Where sealed segments' descriptors are kept; `DescriptorPool.shared` (one per process) by default. */
+  descriptorPool?: DescriptorPool;
 }
 
 export interface AppendResult {
@@ -96,16 +105,21 @@ export class Log {
   private flushing = false;
   private directoryDirty = false;
   private sealing: Promise<void> = Promise.resolve();
-  private failure: LogError | undefined;
+  private failed: LogError | undefined;
+  private uncleanableSegment: { segment: string | undefined; error: unknown } | undefined;
+  private readonly onFailure: (error: LogError) => void;
+  private readonly pool: DescriptorPool;
   private closed = false;
   private compaction: Promise<unknown> | undefined;
   private flushTimer: NodeJS.Timeout | undefined;
   readonly recovery: RecoveryReport;
 
-  private constructor(dir: string, config: LogConfig, clock: () => number, segments: Segment[], startOffset: Offset, recovery: RecoveryReport) {
+  private constructor(dir: string, config: LogConfig, options: Required<LogOptions>, segments: Segment[], startOffset: Offset, recovery: RecoveryReport) {
     this.dir = dir;
     this.config = config;
-    this.clock = clock;
+    this.clock = options.clock;
+    this.onFailure = options.onFailure;
+    this.pool = options.descriptorPool;
     this.segments = segments;
     this.startOffset = startOffset;
     this.flushed = this.logEndOffset;
@@ -124,6 +138,7 @@ export class Log {
   static async open(dir: string, config: Partial<LogConfig> | LogConfig = {}, options: LogOptions = {}): Promise<Log> {
     const parsed = parseLogConfig(config);
     const clock = options.clock ?? Date.now;
+    const pool = options.descriptorPool ?? DescriptorPool.shared;
     fs.mkdirSync(dir, { recursive: true });
     const marker = path.join(dir, CLEAN_SHUTDOWN_FILE);
     const clean = fs.existsSync(marker);
@@ -137,7 +152,7 @@ export class Log {
     const tailScanLimit = parsed.indexIntervalBytes + 2 * parsed.maxBatchBytes;
     for (let i = 0; i < bases.length; i++) {
       const base = bases[i] as Offset;
-      const segment = Segment.open(dir, base, parsed, clock());
+      const segment = Segment.open(dir, base, parsed, clock(), pool);
       const previousNext = segments.at(-1)?.nextOffset ?? base;
       const nextBase = bases[i + 1];
       const trusted = clean || (nextBase !== undefined && nextBase <= recoveryPoint);
@@ -154,24 +169,25 @@ export class Log {
         report.reason = `${segment.logFile}: ${result.reason}`;
         // The first damage ends the log: nothing after it can be trusted to follow on.
         for (const later of bases.slice(i + 1)) {
-          Segment.open(dir, later as Offset, parsed, clock()).delete();
+          Segment.open(dir, later as Offset, parsed, clock(), pool).delete();
           report.segmentsDeleted += 1;
         }
         break;
       }
     }
     if (segments.length === 0) {
-      segments.push(Segment.create(dir, checkpoint?.logStartOffset ?? asOffset(0), parsed, clock()));
+      segments.push(Segment.create(dir, checkpoint?.logStartOffset ?? asOffset(0), parsed, clock(), pool));
     }
     const first = segments[0] as Segment;
     const last = segments.at(-1) as Segment;
+    last.activate();
     const startOffset = asOffset(Math.min(Math.max(checkpoint?.logStartOffset ?? first.baseOffset, first.baseOffset), last.nextOffset));
     // Make the recovered state durable before it is built upon, then retire the clean marker: from
     // here on a crash must lead to a recovery scan.
     // Sealing also writes the rebuilt indexes, which the next open trusts below the recovery point.
     if (!clean) for (const segment of segments) await segment.seal();
     fs.rmSync(marker, { force: true });
-    const log = new Log(dir, parsed, clock, segments, startOffset, report);
+    const log = new Log(dir, parsed, { clock, onFailure: options.onFailure ?? (() => undefined), descriptorPool: pool }, segments, startOffset, report);
     log.writeCheckpoint();
     return log;
   }
@@ -351,6 +367,7 @@ export class Log {
     while (this.segments.length > 1 && this.active.baseOffset >= offset) {
       (this.segments.pop() as Segment).delete();
     }
+    this.active.activate();
     this.active.truncateTo(offset);
     this.directoryDirty = true;
     const end = this.logEndOffset;
@@ -428,21 +445,52 @@ export class Log {
     } catch (error) {
       return Promise.reject(error);
     }
-    if (!this.config.cleanupPolicy.includes('compact') || this.compaction !== undefined) return Promise.resolve(emptyCompactionResult());
+    const idle = !this.config.cleanupPolicy.includes('compact') || this.compaction !== undefined || this.uncleanableSegment !== undefined;
+    if (idle) return Promise.resolve(emptyCompactionResult());
     const limit = maxOffset ?? this.logEndOffset;
-    const run = this.sealing.then(() =>
-      compactLog({
-        dir: this.dir,
-        config: this.config,
-        now: this.clock(),
-        segments: this.segments.slice(0, -1).filter((s) => s.nextOffset <= limit),
-        commitSwap: (old) => this.swapInCleaned(old),
-      }),
-    );
-    this.compaction = run.finally(() => {
+    const run = this.sealing
+      .then(() =>
+        compactLog({
+          dir: this.dir,
+          config: this.config,
+          now: this.clock(),
+          segments: this.segments.slice(0, -1).filter((s) => s.nextOffset <= limit),
+          commitSwap: (old) => this.swapInCleaned(old),
+        }),
+      )
+      .catch((error: unknown) => {
+        throw this.compactionFailed(error);
+      });
+    // The bookkeeping chain must never reject: the caller handles `run`, nobody handles this one.
+    const done = (): void => {
       this.compaction = undefined;
-    });
+    };
+    this.compaction = run.then(done, done);
     return run;
+  }
+
+  /**
+   * The segment that made the log uncleanable and why, if a compaction failed since the log was
+   * opened; compaction is then off until the log is reopened (Kafka's uncleanable partitions).
+   */
+  get uncleanable(): { segment: string | undefined; error: unknown } | undefined {
+    return this.uncleanableSegment;
+  }
+
+  /** The storage failure that poisoned the log, if any: appends fail with it until the log is reopened. */
+  get failure(): LogError | undefined {
+    return this.failed;
+  }
+
+  /**
+   * A compaction failed. Whatever the cause, the log is uncleanable from now on: data the cleaner
+   * cannot read stays unreadable to it, and retrying every cleanup pass would only fail again. A
+   * storage failure also poisons the log, as it would for an append.
+   */
+  private compactionFailed(error: unknown): unknown {
+    this.uncleanableSegment ??= { segment: error instanceof SegmentUncleanable ? error.segment : undefined, error };
+    if (error instanceof LogError && error.errorName === 'KAFKA_STORAGE_ERROR') this.fail(error);
+    return error;
   }
 
   /**
@@ -453,20 +501,34 @@ export class Log {
    * old segment with its indexes or the new one with indexes to rebuild.
    */
   private swapInCleaned(old: Segment): boolean {
+    try {
+      return this.replaceSegment(old);
+    } catch (error) {
+      // Half a swap may be on disk: the log must not go on as if nothing happened. Recovery on the
+      // next open finishes or undoes it (`completeInterruptedSwaps`).
+      const failure = new LogError('KAFKA_STORAGE_ERROR', `swapping in the compacted ${old.logFile} failed`, { cause: error });
+      this.fail(failure);
+      throw failure;
+    }
+  }
+
+  private replaceSegment(old: Segment): boolean {
     const swapFile = old.logFile + SWAP_SUFFIX;
     const i = this.segments.indexOf(old);
     if (i < 0 || i === this.segments.length - 1 || this.closed) {
       fs.rmSync(swapFile, { force: true });
       return false;
     }
+    // Closed first, while its files are still its own: closing writes its indexes, which must not
+    // land in the new segment's files. Readers holding it finish on its open descriptor.
+    old.close();
     fs.rmSync(old.offsetIndex.file, { force: true });
     fs.rmSync(old.timeIndex.file, { force: true });
     fs.renameSync(swapFile, old.logFile);
-    const fresh = Segment.open(this.dir, old.baseOffset, this.config, this.clock());
+    const fresh = Segment.open(this.dir, old.baseOffset, this.config, this.clock(), this.pool);
     const check = fresh.recover(this.segments[i - 1]?.nextOffset ?? old.baseOffset);
     invariant(check.reason === undefined, () => `compacted segment ${old.logFile} is invalid: ${check.reason}`);
     this.segments[i] = fresh;
-    old.close();
     this.sealInBackground(fresh, async () => undefined);
     fsyncDirectory(this.dir);
     return true;
@@ -480,13 +542,13 @@ export class Log {
     if (this.closed) return;
     if (this.flushTimer !== undefined) clearInterval(this.flushTimer);
     await this.compaction?.catch(() => undefined);
-    if (this.failure === undefined) {
+    if (this.failed === undefined) {
       await this.sealing;
       await this.flush();
       await this.active.seal();
     }
     this.closed = true;
-    const failed = this.failure !== undefined;
+    const failed = this.failed !== undefined;
     if (!failed) this.writeCheckpoint();
     for (const segment of this.segments) segment.close();
     if (!failed) {
@@ -578,10 +640,12 @@ export class Log {
       this.segments.pop();
       previous.delete();
     }
-    this.segments.push(Segment.create(this.dir, baseOffset, this.config, this.clock()));
+    this.segments.push(Segment.create(this.dir, baseOffset, this.config, this.clock(), this.pool));
     this.directoryDirty = true;
     if (previous.isEmpty) return;
     this.sealInBackground(previous, async () => {
+      // Written and fsynced on its own descriptor; from here on it only serves reads, through the pool.
+      previous.deactivate();
       await fsyncDirectoryAsync(this.dir);
       // Seals run in order, so everything below the new segment is on disk now, whatever the policy.
       this.flushed = asOffset(Math.max(this.flushed, baseOffset));
@@ -629,7 +693,10 @@ export class Log {
 
   /** A storage failure poisons the log: later appends fail, waiting appends are rejected. */
   private fail(error: LogError): void {
-    this.failure ??= error;
+    if (this.failed === undefined) {
+      this.failed = error;
+      this.onFailure(error);
+    }
     for (const waiter of this.waiters.splice(0)) waiter.reject(error);
   }
 
@@ -639,7 +706,7 @@ export class Log {
 
   private assertWritable(): void {
     this.assertOpen();
-    if (this.failure !== undefined) throw this.failure;
+    if (this.failed !== undefined) throw this.failed;
   }
 }
 
