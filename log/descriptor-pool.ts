@@ -13,7 +13,7 @@
  * Invariants:
  * - Every member holds an open descriptor, and `size <= maxOpen` after each `touch`, except while
  *   more members than that are busy (a read in flight holds its descriptor: it is never closed
- *   under it); the excess is closed as soon as a later `touch` finds those members idle.
+ *   under it); the excess is closed as each of those reads ends (`trim`).
  * - A member is never evicted by its own `touch`: the descriptor it just asked for stays open.
  *
  * Concurrency: one thread; `touch` and `remove` are synchronous, so a member's descriptor cannot be
@@ -56,10 +56,19 @@ export class DescriptorPool {
   touch(file: PooledFile): void {
     this.members.delete(file);
     this.members.set(file, true);
+    this.trim(file);
+  }
+
+  /**
+   * Closes idle descriptors, least recently used first, until at most `maxOpen` are open or only
+   * busy ones (and `keep`) are left. Members call it when their last read ends, so descriptors a
+   * burst of reads opened beyond the bound close as soon as those reads are done.
+   */
+  trim(keep?: PooledFile): void {
     if (this.members.size <= this.maxOpen) return;
     for (const member of this.members.keys()) {
-      if (this.members.size <= this.maxOpen || member === file) break;
-      if (member.busy) continue;
+      if (this.members.size <= this.maxOpen) break;
+      if (member === keep || member.busy) continue;
       this.members.delete(member);
       member.closeDescriptor();
     }

@@ -611,7 +611,7 @@ export class Log {
             this.directoryDirty = false;
             await fsyncDirectoryAsync(this.dir);
           }
-          await Promise.all(this.segments.filter((s) => s.hasUnflushedData).map((s) => s.flush()));
+          await Promise.all([this.active.flush(), this.flushSealed()]);
         } catch (error) {
           this.fail(error instanceof LogError ? error : new LogError('KAFKA_STORAGE_ERROR', 'flush failed', { cause: error }));
           return;
@@ -631,6 +631,14 @@ export class Log {
     }
   }
 
+  /**
+   * fsyncs the sealed segments whose seal has not run yet, one at a time: each may need a descriptor
+   * from the pool, and a burst of rolls must not open them all at once.
+   */
+  private async flushSealed(): Promise<void> {
+    for (const segment of this.segments.slice(0, -1)) if (segment.hasUnflushedData) await segment.flush();
+  }
+
   /** Starts a new active segment at `baseOffset`; the old one is sealed (fsynced) in the background. */
   private roll(baseOffset: Offset): void {
     const previous = this.active;
@@ -643,9 +651,11 @@ export class Log {
     this.segments.push(Segment.create(this.dir, baseOffset, this.config, this.clock(), this.pool));
     this.directoryDirty = true;
     if (previous.isEmpty) return;
+    // From here on it only serves reads (and its seal), through the pool: a burst of rolls must not
+    // hold a descriptor per segment until the seals behind it catch up. An fsync through another
+    // descriptor of the same file flushes the same pages.
+    previous.deactivate();
     this.sealInBackground(previous, async () => {
-      // Written and fsynced on its own descriptor; from here on it only serves reads, through the pool.
-      previous.deactivate();
       await fsyncDirectoryAsync(this.dir);
       // Seals run in order, so everything below the new segment is on disk now, whatever the policy.
       this.flushed = asOffset(Math.max(this.flushed, baseOffset));

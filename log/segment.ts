@@ -494,7 +494,9 @@ export class Segment implements PooledFile {
   /** Readers and fsyncs hold the file open; the last one out closes it if the segment was closed meanwhile. */
   private releaseReader(): void {
     this.readers -= 1;
-    if (this.readers === 0 && this.state === 'closing') this.closeFiles();
+    if (this.readers > 0) return;
+    if (this.state === 'closing') this.closeFiles();
+    else if (!this.active) this.pool.trim();
   }
 
   private closeFiles(): void {
