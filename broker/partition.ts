@@ -97,6 +97,15 @@ export class Partition {
     return this.log.logEndOffset;
   }
 
+  /**
+   * True once a storage failure poisoned the log (an I/O error while appending, flushing, sealing or
+   * swapping in a compacted segment): produce answers KAFKA_STORAGE_ERROR until the broker restarts,
+   * when recovery repairs the log. Reads of what is on disk go on.
+   */
+  get isFailed(): boolean {
+    return this.log.failure !== undefined;
+  }
+
   /** True once the topic was deleted; the log is closing or closed. */
   get isRemoved(): boolean {
     return this.removed;

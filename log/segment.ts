@@ -363,7 +363,7 @@ export class Segment implements PooledFile {
     const fd = this.descriptor();
     let written = 0;
     while (written < length) {
-      written += fs.writeSync(fd, bytes, start + written, length - written, position + written);
+      written += storageIo(`write to ${this.logFile}`, () => fs.writeSync(fd, bytes, start + written, length - written, position + written));
     }
     this.size += length;
     this.unflushed = true;
