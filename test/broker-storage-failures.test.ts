@@ -3,7 +3,8 @@
 // is valid but its records do not decode (as issue 8's bug 1 left it); `strata broker start` runs on
 // it with a short cleanup interval, and the test waits (by its debug log, never by a sleep) for
 // several cleanup passes, then produces and fetches over TCP, then restarts it. A storage failure is
-// injected in-process by a directory standing where a partition's next segment file must go.
+// injected in-process by a directory standing where a partition's next segment file must go. An
+// undecodable batch in a `__consumer_offsets` partition must not stop the broker from starting.
 import { spawn, type ChildProcessWithoutNullStreams } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
@@ -11,7 +12,8 @@ import path from 'node:path';
 import { Writable } from 'node:stream';
 import { afterEach, describe, expect, it } from 'vitest';
 import { createLogger, silentLogger, startBroker, type Broker } from '../broker/index.js';
-import { API_KEYS, Connection } from '../client/protocol/index.js';
+import { API_KEYS, Connection, ERRORS } from '../client/protocol/index.js';
+import { offsetsPartitionFor } from '../broker/group/offsets-topic.js';
 import { BatchField, decodeBatches, encodeBatch } from '../log/index.js';
 import { computeBatchCrc } from '../log/batch-header.js';
 
@@ -226,5 +228,37 @@ describe('a storage failure on one partition', () => {
     const metrics = await (await fetch(`${http}/metrics`)).text();
     expect(metrics).toMatch(/strata_partition_failed\{topic="fragile",partition="0"\} 1/);
     expect(metrics).toMatch(/strata_partition_failed\{topic="sturdy",partition="0"\} 0/);
+  });
+});
+
+describe('a broker whose __consumer_offsets partition holds an undecodable batch', () => {
+  it('starts, answers COORDINATOR_NOT_AVAILABLE for that partition\'s groups and serves the others', async () => {
+    const dataDir = tempDir();
+    const options = { dataDir, listen: { host: '127.0.0.1', port: 0 }, http: null, logger: silentLogger(), offsetsTopicPartitions: 3 };
+    // Two groups coordinated by different offsets partitions.
+    const groups = ['g0', 'g1', 'g2', 'g3', 'g4', 'g5'];
+    const poisonedGroup = groups[0] as string;
+    const healthyGroup = groups.find((g) => offsetsPartitionFor(g, 3) !== offsetsPartitionFor(poisonedGroup, 3)) as string;
+    const commit = (connection: Connection, groupId: string, offset: number) =>
+      connection.request(API_KEYS.offsetCommit, {
+        groupId, memberId: '', memberEpoch: -1, topics: [{ name: 'orders', partitions: [{ partition: 0, committedOffset: offset, committedMetadata: '' }] }],
+      });
+    const first = await startBroker(options);
+    const setup = await connect(first.address.port);
+    await createTopic(setup, 'orders', {});
+    expect((await commit(setup, poisonedGroup, 5)).errorCode).toBe(0);
+    expect((await commit(setup, healthyGroup, 7)).errorCode).toBe(0);
+    await setup.close();
+    await first.close();
+    poisonFirstBatch(path.join(dataDir, `__consumer_offsets-${offsetsPartitionFor(poisonedGroup, 3)}`, `${'0'.padStart(20, '0')}.log`));
+
+    const second = await startBroker(options);
+    cleanups.push(() => second.close());
+    const connection = await connect(second.address.port);
+    const refused = await connection.request(API_KEYS.offsetFetch, { groupId: poisonedGroup, topics: [], allTopics: true });
+    expect(refused.errorCode).toBe(ERRORS.COORDINATOR_NOT_AVAILABLE.code);
+    const served = await connection.request(API_KEYS.offsetFetch, { groupId: healthyGroup, topics: [], allTopics: true });
+    expect(served.errorCode).toBe(0);
+    expect(served.topics).toEqual([{ name: 'orders', partitions: [expect.objectContaining({ partition: 0, committedOffset: 7 })] }]);
   });
 });
