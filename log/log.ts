@@ -425,9 +425,14 @@ export class Log {
     const doomed = this.segments.splice(0, count);
     const newStart = (this.segments[0] as Segment).baseOffset;
     if (newStart > this.startOffset) this.startOffset = newStart;
-    this.writeCheckpoint();
-    for (const segment of doomed) segment.delete();
-    fsyncDirectory(this.dir);
+    try {
+      this.writeCheckpoint();
+      for (const segment of doomed) segment.delete();
+      fsyncDirectory(this.dir);
+    } catch (error) {
+      // The segments are out of the log already; files left behind are recovery's to remove.
+      throw this.storageFailed(error, 'deleting segments for retention');
+    }
     return { deleted: count, reasons: decision.reasons.slice(0, count) };
   }
 
@@ -493,6 +498,15 @@ export class Log {
     return error;
   }
 
+  /** An I/O error outside an append: it poisons the log like one. Returns the error that did. */
+  private storageFailed(error: unknown, what: string): LogError {
+    const failure = error instanceof LogError && error.errorName === 'KAFKA_STORAGE_ERROR'
+      ? error
+      : new LogError('KAFKA_STORAGE_ERROR', `${what} in ${this.dir} failed`, { cause: error });
+    this.fail(failure);
+    return failure;
+  }
+
   /**
    * The last, synchronous step of a compaction: `<base>.log.swap` (complete and fsynced) replaces the
    * live segment `old`. Returns false, discarding the swap file, if `old` was deleted or truncated
@@ -506,9 +520,7 @@ export class Log {
     } catch (error) {
       // Half a swap may be on disk: the log must not go on as if nothing happened. Recovery on the
       // next open finishes or undoes it (`completeInterruptedSwaps`).
-      const failure = new LogError('KAFKA_STORAGE_ERROR', `swapping in the compacted ${old.logFile} failed`, { cause: error });
-      this.fail(failure);
-      throw failure;
+      throw this.storageFailed(error, `swapping in the compacted ${old.logFile}`);
     }
   }
 
