@@ -312,7 +312,8 @@ export class Segment implements PooledFile {
     }
     const truncatedBytes = fileSize - position;
     if (truncatedBytes > 0) {
-      fs.ftruncateSync(this.descriptor(), position);
+      const fd = this.descriptor();
+      storageIo(`truncate ${this.logFile}`, () => fs.ftruncateSync(fd, position));
       this.size = position;
     }
     // What the scan read may still sit only in the page cache (the process died, the OS did not):
@@ -436,7 +437,8 @@ export class Segment implements PooledFile {
     if (location === undefined) return 0;
     const removed = this.size - location.position;
     this.window = undefined;
-    fs.ftruncateSync(this.descriptor(), location.position);
+    const fd = this.descriptor();
+    storageIo(`truncate ${this.logFile}`, () => fs.ftruncateSync(fd, location.position));
     this.size = location.position;
     this.unflushed = true;
     this.offsetIndex.truncateToPosition(location.position);
@@ -586,7 +588,8 @@ export class Segment implements PooledFile {
   private readFully(buffer: Buffer, offset: number, length: number, position: number): number {
     let done = 0;
     while (done < length) {
-      const n = fs.readSync(this.descriptor(), buffer, offset + done, length - done, position + done);
+      const fd = this.descriptor();
+      const n = storageIo(`read of ${this.logFile}`, () => fs.readSync(fd, buffer, offset + done, length - done, position + done));
       if (n === 0) break;
       done += n;
     }
