@@ -25,6 +25,11 @@
  *
  * Concurrency: one thread; the only awaits are fsyncs and bulk reads, and segments count their readers
  * so retention and truncation never close a file under a read.
+ *
+ * Failures: a storage failure (an I/O error appending, flushing, sealing, deleting for retention or
+ * swapping in a compacted segment) poisons the log: appends fail with it from then on, `onFailure`
+ * hears of it once, reads go on. A failed compaction makes the log uncleanable until it is reopened.
+ * No background task (interval flush, seals, compaction's bookkeeping) leaves a rejection unhandled.
  */
 import fs from 'node:fs';
 import path from 'node:path';
