@@ -199,7 +199,7 @@ export class PartitionManager {
         if (uncleanable !== undefined && uncleanable.error === error) {
           partition.logger.error({ ...errorFields(error), dir: partition.log.dir, segment: uncleanable.segment },
             'compaction failed; the log is uncleanable until the broker restarts (reads, appends and retention go on)');
-        } else if (error !== partition.log.failure) {
+        } else if (error !== partition.log.storageFailure) {
           partition.logger.error({ ...errorFields(error), dir: partition.log.dir }, 'log cleanup failed');
         }
       }

@@ -103,7 +103,7 @@ export class Partition {
    * when recovery repairs the log. Reads of what is on disk go on.
    */
   get isFailed(): boolean {
-    return this.log.failure !== undefined;
+    return this.log.storageFailure !== undefined;
   }
 
   /** True once the topic was deleted; the log is closing or closed. */

@@ -103,7 +103,7 @@ describe('a compacted log with undecodable records in a sealed segment', () => {
     expect((failed as LogError).errorName).toBe('INVALID_RECORD');
     expect((failed as Error).message).toContain(first);
     expect(log.uncleanable?.segment).toBe(first);
-    expect(log.failure).toBeUndefined();
+    expect(log.storageFailure).toBeUndefined();
     await settle();
     expect(unhandled).toEqual([]);
 
@@ -133,7 +133,7 @@ describe('a storage failure', () => {
     expect(failures).toHaveLength(1);
     expect(failures[0]?.message).toContain(segmentFileName(dir, asOffset(1), LOG_SUFFIX));
     expect((failures[0]?.cause as NodeJS.ErrnoException).code).toBe('EEXIST');
-    expect(log.failure).toBe(failures[0]);
+    expect(log.storageFailure).toBe(failures[0]);
     expect(await readValues(log)).toEqual([[0, 'x'.repeat(600)]]);
     await settle();
     expect(unhandled).toEqual([]);

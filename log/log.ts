@@ -50,16 +50,16 @@ import { asOffset, NO_EPOCH, type Epoch, type Offset, type Position } from './un
 export const CLEAN_SHUTDOWN_FILE = '.clean-shutdown';
 
 export interface LogOptions {
-  /** Milliseconds since the epoch; injected so tests and simulations control time. */
-  clock?: () => number;
   /**
    * Told once, when a storage failure poisons the log (an I/O error in an append, a flush, a
-   * background seal or a compaction's swap): from then on appends fail with that error. Called
-   * synchronously; it must not throw.
+   * background seal, retention or a compaction's swap): from then on appends fail with that error.
+   * Called synchronously; it must not throw.
    */
   onFailure?: (error: LogError) => void;
   /** Where sealed segments' descriptors are kept; `DescriptorPool.shared` (one per process) by default. */
   descriptorPool?: DescriptorPool;
+  /** Milliseconds since the epoch; injected so tests and simulations control time. */
+  clock?: () => number;
 }
 
 export interface AppendResult {
@@ -110,21 +110,20 @@ export class Log {
   private flushing = false;
   private directoryDirty = false;
   private sealing: Promise<void> = Promise.resolve();
-  private failed: LogError | undefined;
+  private failure: LogError | undefined;
   private uncleanableSegment: { segment: string | undefined; error: unknown } | undefined;
-  private readonly onFailure: (error: LogError) => void;
-  private readonly pool: DescriptorPool;
+  /** Set by `open` right after construction, from `LogOptions`. */
+  private onFailure: (error: LogError) => void = () => undefined;
+  private pool: DescriptorPool = DescriptorPool.shared;
   private closed = false;
   private compaction: Promise<unknown> | undefined;
   private flushTimer: NodeJS.Timeout | undefined;
   readonly recovery: RecoveryReport;
 
-  private constructor(dir: string, config: LogConfig, options: Required<LogOptions>, segments: Segment[], startOffset: Offset, recovery: RecoveryReport) {
+  private constructor(dir: string, config: LogConfig, clock: () => number, segments: Segment[], startOffset: Offset, recovery: RecoveryReport) {
     this.dir = dir;
     this.config = config;
-    this.clock = options.clock;
-    this.onFailure = options.onFailure;
-    this.pool = options.descriptorPool;
+    this.clock = clock;
     this.segments = segments;
     this.startOffset = startOffset;
     this.flushed = this.logEndOffset;
@@ -192,8 +191,10 @@ export class Log {
     // Sealing also writes the rebuilt indexes, which the next open trusts below the recovery point.
     if (!clean) for (const segment of segments) await segment.seal();
     fs.rmSync(marker, { force: true });
-    const log = new Log(dir, parsed, { clock, onFailure: options.onFailure ?? (() => undefined), descriptorPool: pool }, segments, startOffset, report);
+    const log = new Log(dir, parsed, clock, segments, startOffset, report);
     log.writeCheckpoint();
+    log.pool = pool;
+    if (options.onFailure !== undefined) log.onFailure = options.onFailure;
     return log;
   }
 
@@ -407,10 +408,15 @@ export class Log {
    */
   enforceRetention(maxOffset?: Offset): Promise<{ deleted: number; reasons: RetentionReason[] }> {
     const compactOnly = this.config.cleanupPolicy === 'compact';
-    return this.deleteOldSegments({
+    const rules = {
       retentionMs: compactOnly ? -1 : this.config.retentionMs,
       retentionBytes: compactOnly ? -1 : this.config.retentionBytes,
       maxOffset: maxOffset ?? this.logEndOffset,
+    };
+    // Past the checks, a failure may leave segments out of the log but on disk, or a checkpoint
+    // half written: an operating error (LOG_CLOSED, the poison itself) passes, anything else poisons.
+    return this.deleteOldSegments(rules).catch((error: unknown) => {
+      throw error instanceof LogError && error.errorName !== 'KAFKA_STORAGE_ERROR' ? error : this.storageFailed(error, 'retention');
     });
   }
 
@@ -430,14 +436,9 @@ export class Log {
     const doomed = this.segments.splice(0, count);
     const newStart = (this.segments[0] as Segment).baseOffset;
     if (newStart > this.startOffset) this.startOffset = newStart;
-    try {
-      this.writeCheckpoint();
-      for (const segment of doomed) segment.delete();
-      fsyncDirectory(this.dir);
-    } catch (error) {
-      // The segments are out of the log already; files left behind are recovery's to remove.
-      throw this.storageFailed(error, 'deleting segments for retention');
-    }
+    this.writeCheckpoint();
+    for (const segment of doomed) segment.delete();
+    fsyncDirectory(this.dir);
     return { deleted: count, reasons: decision.reasons.slice(0, count) };
   }
 
@@ -488,8 +489,8 @@ export class Log {
   }
 
   /** The storage failure that poisoned the log, if any: appends fail with it until the log is reopened. */
-  get failure(): LogError | undefined {
-    return this.failed;
+  get storageFailure(): LogError | undefined {
+    return this.failure;
   }
 
   /**
@@ -559,13 +560,13 @@ export class Log {
     if (this.closed) return;
     if (this.flushTimer !== undefined) clearInterval(this.flushTimer);
     await this.compaction?.catch(() => undefined);
-    if (this.failed === undefined) {
+    if (this.failure === undefined) {
       await this.sealing;
       await this.flush();
       await this.active.seal();
     }
     this.closed = true;
-    const failed = this.failed !== undefined;
+    const failed = this.failure !== undefined;
     if (!failed) this.writeCheckpoint();
     for (const segment of this.segments) segment.close();
     if (!failed) {
@@ -720,8 +721,8 @@ export class Log {
 
   /** A storage failure poisons the log: later appends fail, waiting appends are rejected. */
   private fail(error: LogError): void {
-    if (this.failed === undefined) {
-      this.failed = error;
+    if (this.failure === undefined) {
+      this.failure = error;
       this.onFailure(error);
     }
     for (const waiter of this.waiters.splice(0)) waiter.reject(error);
@@ -733,7 +734,7 @@ export class Log {
 
   private assertWritable(): void {
     this.assertOpen();
-    if (this.failed !== undefined) throw this.failed;
+    if (this.failure !== undefined) throw this.failure;
   }
 }
 

@@ -50,7 +50,7 @@ export async function handleProduce(request: ProduceRequest, context: RequestCon
           } catch (error) {
             // A storage error is logged with its cause, except the one that failed the partition:
             // that was logged once when it happened, and every later produce meets it again.
-            if (error instanceof LogError && error.errorName === 'KAFKA_STORAGE_ERROR' && error !== partition.log.failure) {
+            if (error instanceof LogError && error.errorName === 'KAFKA_STORAGE_ERROR' && error !== partition.log.storageFailure) {
               partition.logger.error({ ...errorFields(error), dir: partition.log.dir }, 'produce failed: storage error');
             }
             return failed(errorResult(error, partition.logger, 'produce'), partition.isRemoved ? -1 : partition.logStartOffset);
