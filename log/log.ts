@@ -107,14 +107,14 @@ export class Log {
   private flushed: Offset;
   private recoveryPoint: Offset;
   private waiters: FlushWaiter[] = [];
-  private flushing = false;
-  private directoryDirty = false;
-  private sealing: Promise<void> = Promise.resolve();
-  private failure: LogError | undefined;
   private uncleanableSegment: { segment: string | undefined; error: unknown } | undefined;
   /** Set by `open` right after construction, from `LogOptions`. */
   private onFailure: (error: LogError) => void = () => undefined;
   private pool: DescriptorPool = DescriptorPool.shared;
+  private flushing = false;
+  private directoryDirty = false;
+  private sealing: Promise<void> = Promise.resolve();
+  private failure: LogError | undefined;
   private closed = false;
   private compaction: Promise<unknown> | undefined;
   private flushTimer: NodeJS.Timeout | undefined;
