@@ -143,6 +143,8 @@ class LogChanged extends Error {}
  * are at fault: reads and appends are unharmed, but compacting the log again would fail the same
  * way. Kafka's LogCleaner marks such a partition uncleanable until restart; so does the Log.
  * Nothing the run wrote for that segment is left behind, and the segment itself is unchanged.
+ * The cleaner's assertions about the bytes it reads end up here too: they describe stored data,
+ * not the program's state, so they must not stop the process (a restart would meet them again).
  */
 export class SegmentUncleanable extends LogError {
   /** The `.log` file holding the data the cleaner could not read. */
