@@ -25,6 +25,7 @@
 import { randomBytes } from 'node:crypto';
 import path from 'node:path';
 import { Bench, type Task } from 'tinybench';
+import { DescriptorPool } from '../log/descriptor-pool.js';
 import { Log } from '../log/log.js';
 import { encodeBatch } from '../log/record-batch.js';
 import { Segment } from '../log/segment.js';
@@ -123,7 +124,7 @@ async function buildFixture(dir: string, records: number, pool: Buffer[]): Promi
   const openMs = performance.now() - started;
   const bases = Float64Array.from(log.segmentBaseOffsets);
   const segments = log.segmentBaseOffsets.map((base) => {
-    const segment = Segment.open(dir, base, log.config, Date.now());
+    const segment = Segment.open(dir, base, log.config, Date.now(), DescriptorPool.shared);
     if (!segment.loadTail(Number.POSITIVE_INFINITY)) throw new Error(`segment ${base} of ${dir} does not load`);
     return segment;
   });

@@ -17,7 +17,7 @@
  * | `strata_unsent_bytes` | gauge | (answer bytes built and not yet taken by clients) |
  * | `strata_fetches_pending` | gauge | (parked long polls) |
  * | `strata_topics` | gauge | |
- * | `strata_partition_log_start_offset`, `_log_end_offset`, `_high_watermark`, `_size_bytes` | gauge | `topic`, `partition` |
+ * | `strata_partition_log_start_offset`, `_log_end_offset`, `_high_watermark`, `_size_bytes`, `_failed`, `_uncleanable` | gauge | `topic`, `partition` |
  * | `strata_group_members` | gauge | `group`, `state` |
  * | `strata_group_committed_offset`, `strata_group_lag` | gauge | `group`, `topic`, `partition` (lag only where this broker hosts the partition) |
  *
@@ -87,6 +87,8 @@ export function collectBrokerMetrics(sources: BrokerMetricsSources): MetricsRegi
   const logEnd = registry.gauge('strata_partition_log_end_offset', 'Offset the next appended record of a partition gets.');
   const highWatermark = registry.gauge('strata_partition_high_watermark', 'Offset below which records of a partition are visible to consumers.');
   const size = registry.gauge('strata_partition_size_bytes', 'Bytes of a partition\'s log segments.');
+  const failed = registry.gauge('strata_partition_failed', '1 if a storage failure took a partition offline (produce answers KAFKA_STORAGE_ERROR until restart).');
+  const uncleanable = registry.gauge('strata_partition_uncleanable', '1 if compaction failed on a partition and is off until restart.');
   for (const partition of sources.partitions.allPartitions()) {
     if (partition.isRemoved) continue;
     const labels = { topic: partition.topic, partition: partition.index };
@@ -94,6 +96,8 @@ export function collectBrokerMetrics(sources: BrokerMetricsSources): MetricsRegi
     logEnd.set(labels, partition.logEndOffset);
     highWatermark.set(labels, partition.highWatermark);
     size.set(labels, partition.log.sizeBytes);
+    failed.set(labels, partition.isFailed ? 1 : 0);
+    uncleanable.set(labels, partition.log.uncleanable === undefined ? 0 : 1);
   }
 
   const members = registry.gauge('strata_group_members', 'Members of a consumer group this broker coordinates, with the group\'s state.');

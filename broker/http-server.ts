@@ -8,7 +8,7 @@
  * | `GET /v1/health` | 200 `{ status: 'ok', nodeId, uptimeMs }` |
  * | `GET /v1/topics` | 200 `{ topics: [{ name, topicId, partitions, configs }] }`, by name |
  * | `POST /v1/topics` | body `{ name, partitions? = 1, replicationFactor? = 1, configs? }` → 201 the topic; 400 / 409 |
- * | `GET /v1/topics/:name` | 200 `{ name, topicId, configs, partitions: [{ partition, leader, leaderEpoch, replicas, isr, logStartOffset, highWatermark, logEndOffset, sizeBytes }] }`; 404 |
+ * | `GET /v1/topics/:name` | 200 `{ name, topicId, configs, partitions: [{ partition, leader, leaderEpoch, replicas, isr, logStartOffset, highWatermark, logEndOffset, sizeBytes, status ('online' or 'failed'), uncleanable }] }`; 404 |
  * | `DELETE /v1/topics/:name` | 204; 404 |
  * | `GET /v1/groups` | 200 `{ groups: [{ groupId, state, members }] }`: the groups this broker coordinates, by id |
  * | `GET /v1/groups/:id` | 200 `{ groupId, state, members, partitions: [{ topic, partition, member, committedOffset, logEndOffset, lag }] }` (`group/group-lag.ts`); 404 GROUP_ID_NOT_FOUND |
@@ -211,6 +211,8 @@ function routes(app: FastifyInstance, options: HttpServerOptions): void {
           highWatermark: partition.highWatermark,
           logEndOffset: partition.logEndOffset,
           sizeBytes: partition.log.sizeBytes,
+          status: partition.isFailed ? 'failed' : 'online',
+          uncleanable: partition.log.uncleanable !== undefined,
         };
       }),
     };

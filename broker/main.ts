@@ -20,6 +20,7 @@ import path from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { parseArgs } from 'node:util';
 import { pino } from 'pino';
+import { InvariantViolation } from '../log/index.js';
 import { startBroker, type Broker } from './broker.js';
 import { parseBrokerConfig, parseHostPort, type BrokerConfig } from './config.js';
 
@@ -93,6 +94,12 @@ export async function main(argv: readonly string[]): Promise<void> {
     stopSignal = signal;
     if (broker !== undefined) shutDown(broker, signal);
   };
+  // The last line of defence for background work: a rejection nobody handled is a bug to log, not
+  // a reason to take every partition down. A broken invariant still stops the process.
+  process.on('unhandledRejection', (reason) => {
+    if (reason instanceof InvariantViolation) throw reason;
+    logger.error({ err: reason }, 'unhandled promise rejection (a bug); the broker serves on');
+  });
   process.on('SIGTERM', () => stop('SIGTERM'));
   process.on('SIGINT', () => stop('SIGINT'));
   try {

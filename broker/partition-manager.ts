@@ -162,15 +162,16 @@ export class PartitionManager {
     });
   }
 
-  /** Starts the periodic retention and compaction task. */
+  /** Starts the periodic retention and compaction task. Nothing it meets ends the process. */
   startCleanup(intervalMs: number): void {
     if (this.cleanupTimer !== undefined) return;
     this.cleanupTimer = setInterval(() => {
-      if (this.cleanupRun === undefined) {
-        this.cleanupRun = this.runCleanup().finally(() => {
+      if (this.cleanupRun !== undefined) return;
+      this.cleanupRun = this.runCleanup()
+        .catch((error: unknown) => this.logger.error(errorFields(error), 'log cleanup pass failed'))
+        .then(() => {
           this.cleanupRun = undefined;
         });
-      }
     }, intervalMs);
     this.cleanupTimer.unref();
   }
@@ -178,10 +179,13 @@ export class PartitionManager {
   /**
    * One pass of retention (age, size) and, for compacted topics, compaction over every partition,
    * never at or above the high watermark. Failures are logged per partition; the pass goes on.
+   * Failed partitions (a storage failure, reported when it happened) are skipped. A compaction
+   * failure leaves the log uncleanable, which the log itself remembers: it is logged here once,
+   * and later passes only apply retention to that partition.
    */
   async runCleanup(): Promise<void> {
     for (const partition of this.allPartitions()) {
-      if (this.closed || partition.isRemoved) continue;
+      if (this.closed || partition.isRemoved || partition.isFailed) continue;
       try {
         const retention = await partition.log.enforceRetention(partition.highWatermark);
         if (retention.deleted > 0) partition.logger.info({ deleted: retention.deleted, reasons: retention.reasons, logStartOffset: partition.logStartOffset }, 'retention deleted segments');
@@ -191,7 +195,13 @@ export class PartitionManager {
         }
       } catch (error) {
         if (partition.isRemoved || this.closed) continue;
-        partition.logger.error(errorFields(error), 'log cleanup failed');
+        const uncleanable = partition.log.uncleanable;
+        if (uncleanable !== undefined && uncleanable.error === error) {
+          partition.logger.error({ ...errorFields(error), dir: partition.log.dir, segment: uncleanable.segment },
+            'compaction failed; the log is uncleanable until the broker restarts (reads, appends and retention go on)');
+        } else if (error !== partition.log.storageFailure) {
+          partition.logger.error({ ...errorFields(error), dir: partition.log.dir }, 'log cleanup failed');
+        }
       }
     }
   }
@@ -252,7 +262,11 @@ export class PartitionManager {
       logger.warn({ dir, staleTopicId: recorded.topicId, topicId: topic.topicId }, 'removing the directory of an older topic of the same name');
       fs.rmSync(dir, { recursive: true, force: true });
     }
-    const log = await Log.open(dir, config, { clock: this.clock });
+    const log = await Log.open(dir, config, {
+      clock: this.clock,
+      // Once, when it happens: from then on produce answers KAFKA_STORAGE_ERROR without logging again.
+      onFailure: (error) => logger.error({ ...errorFields(error), dir }, 'partition failed: storage error; produce answers KAFKA_STORAGE_ERROR until the broker restarts'),
+    });
     if (recorded?.topicId !== topic.topicId) writePartitionMetadata(dir, topic, index);
     if (!log.recovery.clean && log.recovery.segmentsScanned > 0) logger.warn({ recovery: log.recovery }, 'log recovered after an unclean stop');
     logger.debug({ logStartOffset: log.logStartOffset, logEndOffset: log.logEndOffset }, 'partition opened');

@@ -20,10 +20,10 @@
  * Concurrency: one thread. Appends are issued in call order and the log assigns offsets in that
  * order; the high watermark moves when each append resolves.
  */
-import { asOffset, type AppendResult, type Epoch, type Log, type Offset, type ReadResult } from '../log/index.js';
+import { asOffset, LogError, type AppendResult, type Epoch, type Log, type Offset, type ReadResult } from '../log/index.js';
 import { StrataError } from '../client/protocol/index.js';
 import { invariant } from './invariant.js';
-import type { Logger } from './logger.js';
+import { errorFields, type Logger } from './logger.js';
 
 export interface PartitionLeadership {
   readonly leaderId: number;
@@ -97,6 +97,15 @@ export class Partition {
     return this.log.logEndOffset;
   }
 
+  /**
+   * True once a storage failure poisoned the log (an I/O error while appending, flushing, sealing or
+   * swapping in a compacted segment): produce answers KAFKA_STORAGE_ERROR until the broker restarts,
+   * when recovery repairs the log. Reads of what is on disk go on.
+   */
+  get isFailed(): boolean {
+    return this.log.storageFailure !== undefined;
+  }
+
   /** True once the topic was deleted; the log is closing or closed. */
   get isRemoved(): boolean {
     return this.removed;
@@ -159,7 +168,16 @@ export class Partition {
     }
     const empty: ReadResult = { bytes: Buffer.alloc(0), nextOffset: asOffset(offset) };
     if (offset >= this.hw || (maxBytes <= 0 && !minOneBatch)) return empty;
-    const result = await this.log.read(asOffset(offset), { maxBytes: Math.max(maxBytes, 1), maxOffset: this.hw });
+    let result: ReadResult;
+    try {
+      result = await this.log.read(asOffset(offset), { maxBytes: Math.max(maxBytes, 1), maxOffset: this.hw });
+    } catch (error) {
+      // The disk failed a read: answered KAFKA_STORAGE_ERROR by the caller, and logged here with its cause.
+      if (error instanceof LogError && error.errorName === 'KAFKA_STORAGE_ERROR') {
+        this.logger.error({ ...errorFields(error), dir: this.log.dir, offset }, 'read failed: storage error');
+      }
+      throw error;
+    }
     // The log returns a whole first batch even past maxBytes; only the KIP-74 case may keep it.
     if (!minOneBatch && result.bytes.length > maxBytes) return empty;
     return result;

@@ -26,9 +26,13 @@
  * - Every fs failure surfaces as a `LogError('KAFKA_STORAGE_ERROR')`; misuse (an append to a full
  *   index, any call after close) is an `InvariantViolation`.
  *
+ * Descriptors: none is held between calls. The entries live in memory, so the file is only ever
+ * written (`persist`, `sync`, `truncateEntries`), which happens when a segment is sealed, truncated
+ * or closed; each of those opens the file, writes and closes it again. A broker with thousands of
+ * segments therefore holds no index descriptors at all, at the price of one open(2) per seal.
+ *
  * Concurrency: single-threaded; every call is synchronous `fs.*Sync` except `sync()`, whose fdatasync
- * runs on libuv's thread pool. A `close()` while such an fdatasync is in flight defers closing the
- * descriptor until the fdatasync returns, so the number cannot be reused by another file under it.
+ * runs on libuv's thread pool on a descriptor of its own, closed when the fdatasync returns.
  */
 import fs from 'node:fs';
 import { LogError } from './errors.js';
@@ -48,10 +52,7 @@ export class IndexFile {
   readonly maxEntries: number;
 
   #file: string;
-  #fd: number;
   #state: State = 'open';
-  #pendingSyncs = 0;
-  #closeWhenSynced = false;
 
   #buffer: Buffer;
   /** Reads go through a DataView over the buffer: on Node 20 `getInt32` is 1.5-2x faster than
@@ -61,10 +62,9 @@ export class IndexFile {
   #persistedCount: number;
   #fileBytes: number;
 
-  private constructor(file: string, fd: number, entryBytes: number, maxEntries: number, buffer: Buffer,
+  private constructor(file: string, entryBytes: number, maxEntries: number, buffer: Buffer,
     entryCount: number, fileBytes: number) {
     this.#file = file;
-    this.#fd = fd;
     this.entryBytes = entryBytes;
     this.maxEntries = maxEntries;
     this.#buffer = buffer;
@@ -88,10 +88,9 @@ export class IndexFile {
       const capacity = Math.min(maxEntries, Math.max(entryCount, INITIAL_CAPACITY_ENTRIES));
       const buffer = Buffer.alloc(capacity * entryBytes);
       readFully(fd, file, buffer, entryCount * entryBytes);
-      return new IndexFile(file, fd, entryBytes, maxEntries, buffer, entryCount, fileBytes);
-    } catch (err) {
-      fs.closeSync(fd);
-      throw err;
+      return new IndexFile(file, entryBytes, maxEntries, buffer, entryCount, fileBytes);
+    } finally {
+      io('close', file, () => fs.closeSync(fd));
     }
   }
 
@@ -142,7 +141,7 @@ export class IndexFile {
     const keepBytes = count * this.entryBytes;
     // Cut the file first: should ftruncate fail, memory still matches the file.
     if (this.#fileBytes > keepBytes) {
-      io('truncate', this.#file, () => fs.ftruncateSync(this.#fd, keepBytes));
+      io('truncate', this.#file, () => fs.truncateSync(this.#file, keepBytes));
       this.#fileBytes = keepBytes;
     }
     this.#entryCount = count;
@@ -152,35 +151,33 @@ export class IndexFile {
   /** Writes the entries not yet in the file, at their own file position. No fsync. */
   persist(): void {
     this.assertOpen();
-    const from = this.#persistedCount * this.entryBytes;
-    const to = this.#entryCount * this.entryBytes;
-    let at = from;
-    while (at < to) {
-      const written = io('write', this.#file, () => fs.writeSync(this.#fd, this.#buffer, at, to - at, at));
-      at += written;
-      // Whole entries only, so a failure after a short write leaves persistedCount truthful.
-      this.#persistedCount = Math.floor(at / this.entryBytes);
-      this.#fileBytes = Math.max(this.#fileBytes, at);
+    if (this.#persistedCount === this.#entryCount) return;
+    const fd = this.#openForWrite();
+    try {
+      this.#writePending(fd);
+    } finally {
+      io('close', this.#file, () => fs.closeSync(fd));
     }
   }
 
   /** `persist()`, then fdatasync: the entries written so far survive a power loss. */
   sync(): Promise<void> {
-    this.persist();
-    const fd = this.#fd;
-    this.#pendingSyncs += 1;
+    this.assertOpen();
+    const file = this.#file;
+    const fd = this.#openForWrite();
+    try {
+      this.#writePending(fd);
+    } catch (err) {
+      fs.closeSync(fd);
+      throw err;
+    }
     return new Promise<void>((resolve, reject) => {
       fs.fdatasync(fd, (syncErr) => {
-        this.#pendingSyncs -= 1;
-        let err: unknown = syncErr === null
-          ? undefined
-          : new LogError('KAFKA_STORAGE_ERROR', `fdatasync ${this.#file}`, { cause: syncErr });
-        if (this.#pendingSyncs === 0 && this.#closeWhenSynced) {
-          try {
-            this.#closeFd();
-          } catch (closeErr) {
-            err ??= closeErr;
-          }
+        let err: unknown = syncErr === null ? undefined : new LogError('KAFKA_STORAGE_ERROR', `fdatasync ${file}`, { cause: syncErr });
+        try {
+          io('close', file, () => fs.closeSync(fd));
+        } catch (closeErr) {
+          err ??= closeErr;
         }
         if (err === undefined) resolve();
         else reject(err);
@@ -192,22 +189,17 @@ export class IndexFile {
   close(): void {
     if (this.#state !== 'open') return;
     this.persist();
-    this.#state = 'closed';
-    this.#buffer = Buffer.alloc(0);
-    this.#view = viewOf(this.#buffer);
-    if (this.#pendingSyncs === 0) this.#closeFd();
-    else this.#closeWhenSynced = true;
+    this.#forget('closed');
   }
 
-  /** Closes and unlinks the file. */
+  /** Unlinks the file; entries not yet persisted are dropped, not written first. */
   delete(): void {
     invariant(this.#state !== 'deleted', () => `index ${this.#file} is already deleted`);
-    this.close();
     io('unlink', this.#file, () => fs.unlinkSync(this.#file));
-    this.#state = 'deleted';
+    this.#forget('deleted');
   }
 
-  /** Renames the file; the descriptor follows the inode, so an open index keeps working. */
+  /** Renames the file; nothing is held open, so the index keeps working under its new name. */
   renameTo(file: string): void {
     invariant(this.#state !== 'deleted', () => `index ${this.#file} is deleted`);
     io('rename', this.#file, () => fs.renameSync(this.#file, file));
@@ -222,9 +214,28 @@ export class IndexFile {
     this.#view = viewOf(grown);
   }
 
-  #closeFd(): void {
-    this.#closeWhenSynced = false;
-    io('close', this.#file, () => fs.closeSync(this.#fd));
+  #forget(state: State): void {
+    this.#state = state;
+    this.#buffer = Buffer.alloc(0);
+    this.#view = viewOf(this.#buffer);
+  }
+
+  /** With O_CREAT, as `open` does; without O_TRUNC, as entries are written at their own positions. */
+  #openForWrite(): number {
+    return io('open', this.#file, () => fs.openSync(this.#file, fs.constants.O_WRONLY | fs.constants.O_CREAT, 0o644));
+  }
+
+  #writePending(fd: number): void {
+    const from = this.#persistedCount * this.entryBytes;
+    const to = this.#entryCount * this.entryBytes;
+    let at = from;
+    while (at < to) {
+      const written = io('write', this.#file, () => fs.writeSync(fd, this.#buffer, at, to - at, at));
+      at += written;
+      // Whole entries only, so a failure after a short write leaves persistedCount truthful.
+      this.#persistedCount = Math.floor(at / this.entryBytes);
+      this.#fileBytes = Math.max(this.#fileBytes, at);
+    }
   }
 }
 

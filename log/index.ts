@@ -14,6 +14,7 @@ export {
   type BatchHeader,
   type CompressionName,
 } from './batch-header.js';
+export { DescriptorPool } from './descriptor-pool.js';
 export { DEFAULT_LOG_CONFIG, parseLogConfig, type CleanupPolicy, type FlushPolicy, type LogConfig } from './config.js';
 export { LOG_ERRORS, LogError, type LogErrorInfo, type LogErrorName } from './errors.js';
 export { InvariantViolation } from './invariant.js';

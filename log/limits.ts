@@ -28,6 +28,13 @@ export const INDEX_BYTES_DEFAULT = 10 * 1024 * 1024;
 export const OFFSET_INDEX_ENTRY_BYTES = 8;
 export const TIME_INDEX_ENTRY_BYTES = 12;
 
+/**
+ * Open `.log` descriptors of sealed segments, across every log of the process (`descriptor-pool.ts`).
+ * Each log's active segment holds one more of its own, and index files are opened only while they
+ * are written, so a broker's open files are about partitions + this, however many segments exist.
+ */
+export const SEALED_SEGMENT_DESCRIPTORS_MAX = 256;
+
 /** Records in one batch: bounded so a decoder never allocates from a hostile count. */
 export const MAX_RECORDS_PER_BATCH = Math.floor(MAX_BATCH_BYTES_CEILING / 7);
 

@@ -137,9 +137,32 @@ interface SegmentSnapshot {
 class LogChanged extends Error {}
 
 /**
+ * The cleaner could not make sense of a segment's data: a batch whose records do not decode, or
+ * bytes that break the batch format's rules (offsets out of order, a batch cut short). The bytes
+ * passed the CRC and header checks when they were written or recovered, so only the records inside
+ * are at fault: reads and appends are unharmed, but compacting the log again would fail the same
+ * way. Kafka's LogCleaner marks such a partition uncleanable until restart; so does the Log.
+ * Nothing the run wrote for that segment is left behind, and the segment itself is unchanged.
+ * The cleaner's assertions about the bytes it reads end up here too: they describe stored data,
+ * not the program's state, so they must not stop the process (a restart would meet them again).
+ */
+export class SegmentUncleanable extends LogError {
+  /** The `.log` file holding the data the cleaner could not read. */
+  readonly segment: string;
+
+  constructor(segment: string, cause: unknown) {
+    const name = cause instanceof LogError ? cause.errorName : 'CORRUPT_MESSAGE';
+    super(name, `compaction cannot read ${segment}: ${cause instanceof Error ? cause.message : String(cause)}`, { cause });
+    this.segment = segment;
+  }
+}
+
+/**
  * Compacts `target.segments` (see the file comment). Resolves with what was done; stops early,
  * without error, if the log was truncated, closed or had the segments deleted under it. I/O errors
  * reject with KAFKA_STORAGE_ERROR after deleting the run's own files; the live segments are intact.
+ * Data the cleaner cannot read (records that do not decode, batches out of order) rejects with
+ * `SegmentUncleanable` naming the segment; that segment is left as it is.
  */
 export async function compactLog(target: CompactionTarget): Promise<CompactionResult> {
   const result = emptyCompactionResult();
@@ -361,9 +384,24 @@ function reencode(header: BatchHeader, retained: readonly Record[]): Buffer {
 
 /**
  * Reads the segment's first `snapshot.sizeBytes` bytes as chunks of whole batches and hands each
- * to `visit`, in order. Throws LogChanged if the segment (or the log) changed or closed meanwhile.
+ * to `visit`, in order. Throws LogChanged if the segment (or the log) changed or closed meanwhile,
+ * KAFKA_STORAGE_ERROR if the disk failed, and `SegmentUncleanable` for anything else: data that
+ * does not decode or breaks the format's rules.
  */
 async function forEachChunk(
+  snapshot: SegmentSnapshot,
+  unchanged: (s: SegmentSnapshot) => boolean,
+  visit: (chunk: Buffer) => void | Promise<void>,
+): Promise<void> {
+  try {
+    await visitChunks(snapshot, unchanged, visit);
+  } catch (error) {
+    if (error instanceof LogChanged || (error instanceof LogError && error.errorName === 'KAFKA_STORAGE_ERROR')) throw error;
+    throw new SegmentUncleanable(snapshot.segment.logFile, error);
+  }
+}
+
+async function visitChunks(
   snapshot: SegmentSnapshot,
   unchanged: (s: SegmentSnapshot) => boolean,
   visit: (chunk: Buffer) => void | Promise<void>,

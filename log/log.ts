@@ -25,6 +25,11 @@
  *
  * Concurrency: one thread; the only awaits are fsyncs and bulk reads, and segments count their readers
  * so retention and truncation never close a file under a read.
+ *
+ * Failures: a storage failure (an I/O error appending, flushing, sealing, deleting for retention or
+ * swapping in a compacted segment) poisons the log: appends fail with it from then on, `onFailure`
+ * hears of it once, reads go on. A failed compaction makes the log uncleanable until it is reopened.
+ * No background task (interval flush, seals, compaction's bookkeeping) leaves a rejection unhandled.
  */
 import fs from 'node:fs';
 import path from 'node:path';
@@ -34,8 +39,9 @@ import { fsyncDirectory, fsyncDirectoryAsync } from './directory.js';
 import { LogError } from './errors.js';
 import { invariant } from './invariant.js';
 import { LOG_OVERHEAD_BYTES } from './limits.js';
-import { CLEANED_SUFFIX, compactLog, emptyCompactionResult, SWAP_SUFFIX, type CompactionResult } from './log-cleaner.js';
+import { CLEANED_SUFFIX, compactLog, emptyCompactionResult, SegmentUncleanable, SWAP_SUFFIX, type CompactionResult } from './log-cleaner.js';
 import { readLogCheckpoint, writeLogCheckpoint } from './log-checkpoint.js';
+import { DescriptorPool } from './descriptor-pool.js';
 import { decodeBatch } from './record-batch.js';
 import { segmentsToDelete, type RetentionPolicy, type RetentionReason } from './retention.js';
 import { LOG_SUFFIX, OFFSET_INDEX_SUFFIX, Segment, segmentFileName, TIME_INDEX_SUFFIX } from './segment.js';
@@ -44,6 +50,14 @@ import { asOffset, NO_EPOCH, type Epoch, type Offset, type Position } from './un
 export const CLEAN_SHUTDOWN_FILE = '.clean-shutdown';
 
 export interface LogOptions {
+  /**
+   * Told once, when a storage failure poisons the log (an I/O error in an append, a flush, a
+   * background seal, retention or a compaction's swap): from then on appends fail with that error.
+   * Called synchronously; it must not throw.
+   */
+  onFailure?: (error: LogError) => void;
+  /** Where sealed segments' descriptors are kept; `DescriptorPool.shared` (one per process) by default. */
+  descriptorPool?: DescriptorPool;
   /** Milliseconds since the epoch; injected so tests and simulations control time. */
   clock?: () => number;
 }
@@ -93,6 +107,10 @@ export class Log {
   private flushed: Offset;
   private recoveryPoint: Offset;
   private waiters: FlushWaiter[] = [];
+  private uncleanableSegment: { segment: string | undefined; error: unknown } | undefined;
+  /** Set by `open` right after construction, from `LogOptions`. */
+  private onFailure: (error: LogError) => void = () => undefined;
+  private pool: DescriptorPool = DescriptorPool.shared;
   private flushing = false;
   private directoryDirty = false;
   private sealing: Promise<void> = Promise.resolve();
@@ -124,6 +142,7 @@ export class Log {
   static async open(dir: string, config: Partial<LogConfig> | LogConfig = {}, options: LogOptions = {}): Promise<Log> {
     const parsed = parseLogConfig(config);
     const clock = options.clock ?? Date.now;
+    const pool = options.descriptorPool ?? DescriptorPool.shared;
     fs.mkdirSync(dir, { recursive: true });
     const marker = path.join(dir, CLEAN_SHUTDOWN_FILE);
     const clean = fs.existsSync(marker);
@@ -137,7 +156,7 @@ export class Log {
     const tailScanLimit = parsed.indexIntervalBytes + 2 * parsed.maxBatchBytes;
     for (let i = 0; i < bases.length; i++) {
       const base = bases[i] as Offset;
-      const segment = Segment.open(dir, base, parsed, clock());
+      const segment = Segment.open(dir, base, parsed, clock(), pool);
       const previousNext = segments.at(-1)?.nextOffset ?? base;
       const nextBase = bases[i + 1];
       const trusted = clean || (nextBase !== undefined && nextBase <= recoveryPoint);
@@ -154,17 +173,18 @@ export class Log {
         report.reason = `${segment.logFile}: ${result.reason}`;
         // The first damage ends the log: nothing after it can be trusted to follow on.
         for (const later of bases.slice(i + 1)) {
-          Segment.open(dir, later as Offset, parsed, clock()).delete();
+          Segment.open(dir, later as Offset, parsed, clock(), pool).delete();
           report.segmentsDeleted += 1;
         }
         break;
       }
     }
     if (segments.length === 0) {
-      segments.push(Segment.create(dir, checkpoint?.logStartOffset ?? asOffset(0), parsed, clock()));
+      segments.push(Segment.create(dir, checkpoint?.logStartOffset ?? asOffset(0), parsed, clock(), pool));
     }
     const first = segments[0] as Segment;
     const last = segments.at(-1) as Segment;
+    last.activate();
     const startOffset = asOffset(Math.min(Math.max(checkpoint?.logStartOffset ?? first.baseOffset, first.baseOffset), last.nextOffset));
     // Make the recovered state durable before it is built upon, then retire the clean marker: from
     // here on a crash must lead to a recovery scan.
@@ -173,6 +193,8 @@ export class Log {
     fs.rmSync(marker, { force: true });
     const log = new Log(dir, parsed, clock, segments, startOffset, report);
     log.writeCheckpoint();
+    log.pool = pool;
+    if (options.onFailure !== undefined) log.onFailure = options.onFailure;
     return log;
   }
 
@@ -351,6 +373,7 @@ export class Log {
     while (this.segments.length > 1 && this.active.baseOffset >= offset) {
       (this.segments.pop() as Segment).delete();
     }
+    this.active.activate();
     this.active.truncateTo(offset);
     this.directoryDirty = true;
     const end = this.logEndOffset;
@@ -385,10 +408,15 @@ export class Log {
    */
   enforceRetention(maxOffset?: Offset): Promise<{ deleted: number; reasons: RetentionReason[] }> {
     const compactOnly = this.config.cleanupPolicy === 'compact';
-    return this.deleteOldSegments({
+    const rules = {
       retentionMs: compactOnly ? -1 : this.config.retentionMs,
       retentionBytes: compactOnly ? -1 : this.config.retentionBytes,
       maxOffset: maxOffset ?? this.logEndOffset,
+    };
+    // Past the checks, a failure may leave segments out of the log but on disk, or a checkpoint
+    // half written: an operating error (LOG_CLOSED, the poison itself) passes, anything else poisons.
+    return this.deleteOldSegments(rules).catch((error: unknown) => {
+      throw error instanceof LogError && error.errorName !== 'KAFKA_STORAGE_ERROR' ? error : this.storageFailed(error, 'retention');
     });
   }
 
@@ -428,21 +456,61 @@ export class Log {
     } catch (error) {
       return Promise.reject(error);
     }
-    if (!this.config.cleanupPolicy.includes('compact') || this.compaction !== undefined) return Promise.resolve(emptyCompactionResult());
+    const idle = !this.config.cleanupPolicy.includes('compact') || this.compaction !== undefined || this.uncleanableSegment !== undefined;
+    if (idle) return Promise.resolve(emptyCompactionResult());
     const limit = maxOffset ?? this.logEndOffset;
-    const run = this.sealing.then(() =>
-      compactLog({
-        dir: this.dir,
-        config: this.config,
-        now: this.clock(),
-        segments: this.segments.slice(0, -1).filter((s) => s.nextOffset <= limit),
-        commitSwap: (old) => this.swapInCleaned(old),
-      }),
-    );
-    this.compaction = run.finally(() => {
+    const run = this.sealing
+      .then(() =>
+        compactLog({
+          dir: this.dir,
+          config: this.config,
+          now: this.clock(),
+          segments: this.segments.slice(0, -1).filter((s) => s.nextOffset <= limit),
+          commitSwap: (old) => this.swapInCleaned(old),
+        }),
+      )
+      .catch((error: unknown) => {
+        throw this.compactionFailed(error);
+      });
+    // The bookkeeping chain must never reject: the caller handles `run`, nobody handles this one.
+    const done = (): void => {
       this.compaction = undefined;
-    });
+    };
+    this.compaction = run.then(done, done);
     return run;
+  }
+
+  /**
+   * The segment that made the log uncleanable and why, if a compaction failed since the log was
+   * opened; compaction is then off until the log is reopened (Kafka's uncleanable partitions).
+   */
+  get uncleanable(): { segment: string | undefined; error: unknown } | undefined {
+    return this.uncleanableSegment;
+  }
+
+  /** The storage failure that poisoned the log, if any: appends fail with it until the log is reopened. */
+  get storageFailure(): LogError | undefined {
+    return this.failure;
+  }
+
+  /**
+   * A compaction failed. Whatever the cause, the log is uncleanable from now on: data the cleaner
+   * cannot read stays unreadable to it, and retrying every cleanup pass would only fail again. A
+   * storage failure also poisons the log, as it would for an append.
+   */
+  private compactionFailed(error: unknown): unknown {
+    this.uncleanableSegment ??= { segment: error instanceof SegmentUncleanable ? error.segment : undefined, error };
+    if (error instanceof LogError && error.errorName === 'KAFKA_STORAGE_ERROR') this.fail(error);
+    return error;
+  }
+
+  /** An I/O error outside an append: it poisons the log like one. Returns the error that did. */
+  private storageFailed(error: unknown, what: string): LogError {
+    const failure = error instanceof LogError && error.errorName === 'KAFKA_STORAGE_ERROR'
+      ? error
+      : new LogError('KAFKA_STORAGE_ERROR', `${what} in ${this.dir} failed`, { cause: error });
+    this.fail(failure);
+    return failure;
   }
 
   /**
@@ -453,20 +521,32 @@ export class Log {
    * old segment with its indexes or the new one with indexes to rebuild.
    */
   private swapInCleaned(old: Segment): boolean {
+    try {
+      return this.replaceSegment(old);
+    } catch (error) {
+      // Half a swap may be on disk: the log must not go on as if nothing happened. Recovery on the
+      // next open finishes or undoes it (`completeInterruptedSwaps`).
+      throw this.storageFailed(error, `swapping in the compacted ${old.logFile}`);
+    }
+  }
+
+  private replaceSegment(old: Segment): boolean {
     const swapFile = old.logFile + SWAP_SUFFIX;
     const i = this.segments.indexOf(old);
     if (i < 0 || i === this.segments.length - 1 || this.closed) {
       fs.rmSync(swapFile, { force: true });
       return false;
     }
+    // Closed first, while its files are still its own: closing writes its indexes, which must not
+    // land in the new segment's files. Readers holding it finish on its open descriptor.
+    old.close();
     fs.rmSync(old.offsetIndex.file, { force: true });
     fs.rmSync(old.timeIndex.file, { force: true });
     fs.renameSync(swapFile, old.logFile);
-    const fresh = Segment.open(this.dir, old.baseOffset, this.config, this.clock());
+    const fresh = Segment.open(this.dir, old.baseOffset, this.config, this.clock(), this.pool);
     const check = fresh.recover(this.segments[i - 1]?.nextOffset ?? old.baseOffset);
     invariant(check.reason === undefined, () => `compacted segment ${old.logFile} is invalid: ${check.reason}`);
     this.segments[i] = fresh;
-    old.close();
     this.sealInBackground(fresh, async () => undefined);
     fsyncDirectory(this.dir);
     return true;
@@ -549,7 +629,7 @@ export class Log {
             this.directoryDirty = false;
             await fsyncDirectoryAsync(this.dir);
           }
-          await Promise.all(this.segments.filter((s) => s.hasUnflushedData).map((s) => s.flush()));
+          await Promise.all([this.active.flush(), this.flushSealed()]);
         } catch (error) {
           this.fail(error instanceof LogError ? error : new LogError('KAFKA_STORAGE_ERROR', 'flush failed', { cause: error }));
           return;
@@ -569,6 +649,14 @@ export class Log {
     }
   }
 
+  /**
+   * fsyncs the sealed segments whose seal has not run yet, one at a time: each may need a descriptor
+   * from the pool, and a burst of rolls must not open them all at once.
+   */
+  private async flushSealed(): Promise<void> {
+    for (const segment of this.segments.slice(0, -1)) if (segment.hasUnflushedData) await segment.flush();
+  }
+
   /** Starts a new active segment at `baseOffset`; the old one is sealed (fsynced) in the background. */
   private roll(baseOffset: Offset): void {
     const previous = this.active;
@@ -578,9 +666,13 @@ export class Log {
       this.segments.pop();
       previous.delete();
     }
-    this.segments.push(Segment.create(this.dir, baseOffset, this.config, this.clock()));
+    this.segments.push(Segment.create(this.dir, baseOffset, this.config, this.clock(), this.pool));
     this.directoryDirty = true;
     if (previous.isEmpty) return;
+    // From here on it only serves reads (and its seal), through the pool: a burst of rolls must not
+    // hold a descriptor per segment until the seals behind it catch up. An fsync through another
+    // descriptor of the same file flushes the same pages.
+    previous.deactivate();
     this.sealInBackground(previous, async () => {
       await fsyncDirectoryAsync(this.dir);
       // Seals run in order, so everything below the new segment is on disk now, whatever the policy.
@@ -629,7 +721,10 @@ export class Log {
 
   /** A storage failure poisons the log: later appends fail, waiting appends are rejected. */
   private fail(error: LogError): void {
-    this.failure ??= error;
+    if (this.failure === undefined) {
+      this.failure = error;
+      this.onFailure(error);
+    }
     for (const waiter of this.waiters.splice(0)) waiter.reject(error);
   }
 

@@ -16,16 +16,26 @@
  * the last batch's last offset + 1 (the base offset when empty); every offset in the segment is below
  * baseOffset + 2^31.
  *
+ * Descriptors: the active segment (the one appended to) holds its `.log` open from creation until it
+ * is sealed. A sealed segment opens its `.log` when a read needs it and lends the descriptor to the
+ * log's `DescriptorPool`, which closes the least recently used ones beyond its bound; the next read
+ * reopens the file. Index files hold no descriptor at all (`index-file.ts`): their entries are in
+ * memory. So a log's open files do not grow with its number of segments.
+ *
  * Concurrency: one thread. Appends and header scans use synchronous I/O (page-cache writes and reads of
  * a few KiB; an async round trip would cost more than the work). Bulk reads and fsyncs are async, so
  * the segment counts its readers and closes its file only when the last one is done: a segment can be
  * deleted (retention) or replaced (compaction) while a reader still holds it, and that reader still
- * gets the bytes it asked for (Linux keeps an unlinked file readable through an open descriptor).
+ * gets the bytes it asked for (Linux keeps an unlinked file readable through an open descriptor). The
+ * pool never closes a descriptor a reader holds, and a synchronous read cannot be interrupted by it.
+ * A sealed segment's file is reopened only while the segment is open, that is, before it is deleted
+ * or replaced, so a reopen always finds the segment's own file.
  */
 import fs from 'node:fs';
 import path from 'node:path';
 import { BatchField, batchSizeAt, lastOffsetOf, readInt64, validateBatch } from './batch-header.js';
 import type { LogConfig } from './config.js';
+import type { DescriptorPool, PooledFile } from './descriptor-pool.js';
 import { LogError } from './errors.js';
 import { invariant } from './invariant.js';
 import { BATCH_HEADER_BYTES, LOG_OVERHEAD_BYTES, MAX_BATCH_BYTES_CEILING, SEGMENT_OFFSET_SPAN_MAX } from './limits.js';
@@ -64,13 +74,18 @@ const RECOVERY_CHUNK_BYTES = 8 * 1024 * 1024;
 /** Bytes read at a time by header scans: covers an index interval of small batches in one read. */
 const HEADER_WINDOW_BYTES = 8 * 1024;
 
-export class Segment {
+export class Segment implements PooledFile {
   readonly baseOffset: Offset;
   readonly logFile: string;
   readonly offsetIndex: OffsetIndex;
   readonly timeIndex: TimeIndex;
   private readonly config: LogConfig;
-  private readonly fd: number;
+  private readonly pool: DescriptorPool;
+  /** The `.log` descriptor; undefined while a sealed segment's file is closed by the pool. */
+  private fd: number | undefined;
+  /** The active segment keeps its descriptor; a sealed one borrows a place in the pool. */
+  private active: boolean;
+  private deleted = false;
   private size = 0;
   private next: Offset;
   private maxTs = -1;
@@ -84,11 +99,13 @@ export class Segment {
   /** The bytes around the last header read: a scan over small batches costs one read, not one per batch. */
   private window: { start: number; bytes: Buffer } | undefined;
 
-  private constructor(dir: string, baseOffset: Offset, config: LogConfig, fd: number, now: number) {
+  private constructor(dir: string, baseOffset: Offset, config: LogConfig, fd: number, now: number, pool: DescriptorPool, active: boolean) {
     this.baseOffset = baseOffset;
     this.createdAt = now;
     this.config = config;
+    this.pool = pool;
     this.fd = fd;
+    this.active = active;
     this.logFile = segmentFileName(dir, baseOffset, LOG_SUFFIX);
     this.offsetIndex = OffsetIndex.open(segmentFileName(dir, baseOffset, OFFSET_INDEX_SUFFIX), baseOffset, config.maxIndexBytes);
     this.timeIndex = TimeIndex.open(segmentFileName(dir, baseOffset, TIME_INDEX_SUFFIX), baseOffset, config.maxIndexBytes);
@@ -96,14 +113,22 @@ export class Segment {
     this.offsetOfMaxTs = baseOffset;
   }
 
-  /** Creates a new, empty segment; fails if its files exist. The caller fsyncs the directory. */
-  static create(dir: string, baseOffset: Offset, config: LogConfig, now: number): Segment {
+  /**
+   * Creates a new, empty segment, the log's active one; fails if its files exist. The caller fsyncs
+   * the directory.
+   */
+  static create(dir: string, baseOffset: Offset, config: LogConfig, now: number, pool: DescriptorPool): Segment {
     const file = segmentFileName(dir, baseOffset, LOG_SUFFIX);
-    const fd = fs.openSync(file, 'wx+');
-    // A stale index from an earlier segment with this base offset must not describe the new file.
-    fs.rmSync(segmentFileName(dir, baseOffset, OFFSET_INDEX_SUFFIX), { force: true });
-    fs.rmSync(segmentFileName(dir, baseOffset, TIME_INDEX_SUFFIX), { force: true });
-    return new Segment(dir, baseOffset, config, fd, now);
+    const fd = storageIo(`create ${file}`, () => fs.openSync(file, 'wx+'));
+    try {
+      // A stale index from an earlier segment with this base offset must not describe the new file.
+      fs.rmSync(segmentFileName(dir, baseOffset, OFFSET_INDEX_SUFFIX), { force: true });
+      fs.rmSync(segmentFileName(dir, baseOffset, TIME_INDEX_SUFFIX), { force: true });
+      return new Segment(dir, baseOffset, config, fd, now, pool, true);
+    } catch (error) {
+      fs.closeSync(fd);
+      throw error;
+    }
   }
 
   /**
@@ -111,11 +136,47 @@ export class Segment {
    * are if they pass a sanity check, and only the batches after the last index entry are scanned;
    * otherwise (or if the check fails) the caller must run `recover()` before using it.
    */
-  static open(dir: string, baseOffset: Offset, config: LogConfig, now: number): Segment {
-    const fd = fs.openSync(segmentFileName(dir, baseOffset, LOG_SUFFIX), 'r+');
-    const segment = new Segment(dir, baseOffset, config, fd, now);
-    segment.size = fs.fstatSync(fd).size;
+  static open(dir: string, baseOffset: Offset, config: LogConfig, now: number, pool: DescriptorPool): Segment {
+    const file = segmentFileName(dir, baseOffset, LOG_SUFFIX);
+    const fd = storageIo(`open ${file}`, () => fs.openSync(file, 'r+'));
+    let segment: Segment;
+    try {
+      segment = new Segment(dir, baseOffset, config, fd, now, pool, false);
+      segment.size = fs.fstatSync(fd).size;
+    } catch (error) {
+      fs.closeSync(fd);
+      throw error;
+    }
+    pool.touch(segment);
     return segment;
+  }
+
+  /** True while a read or an fsync holds the descriptor (the pool must not close it). */
+  get busy(): boolean {
+    return this.readers > 0;
+  }
+
+  /** The pool closes an idle sealed segment's descriptor; the next read reopens the file. */
+  closeDescriptor(): void {
+    invariant(!this.active && this.readers === 0, () => `${this.logFile}: the pool closed a descriptor in use`);
+    const fd = this.fd;
+    this.fd = undefined;
+    if (fd !== undefined) fs.closeSync(fd);
+  }
+
+  /** Makes this the log's active segment: its descriptor stays open, outside the pool, until `deactivate`. */
+  activate(): void {
+    this.assertOpen();
+    this.pool.remove(this);
+    this.active = true;
+    this.descriptor();
+  }
+
+  /** The segment is sealed: its descriptor joins the pool, which may close it when idle. */
+  deactivate(): void {
+    if (!this.active || this.state !== 'open') return;
+    this.active = false;
+    if (this.fd !== undefined) this.pool.touch(this);
   }
 
   get sizeBytes(): number {
@@ -251,7 +312,8 @@ export class Segment {
     }
     const truncatedBytes = fileSize - position;
     if (truncatedBytes > 0) {
-      fs.ftruncateSync(this.fd, position);
+      const fd = this.descriptor();
+      storageIo(`truncate ${this.logFile}`, () => fs.ftruncateSync(fd, position));
       this.size = position;
     }
     // What the scan read may still sit only in the page cache (the process died, the OS did not):
@@ -297,10 +359,12 @@ export class Segment {
     invariant(firstOffset >= this.next, () => `append at ${firstOffset} below next offset ${this.next} in ${this.logFile}`);
     invariant(lastOffset >= firstOffset, 'an append holds at least one offset');
     invariant(lastOffset - this.baseOffset <= SEGMENT_OFFSET_SPAN_MAX, 'append fits the segment offset range');
+    invariant(this.active, () => `append to ${this.logFile}, which is not the active segment`);
     const position = asPosition(this.size);
+    const fd = this.descriptor();
     let written = 0;
     while (written < length) {
-      written += fs.writeSync(this.fd, bytes, start + written, length - written, position + written);
+      written += storageIo(`write to ${this.logFile}`, () => fs.writeSync(fd, bytes, start + written, length - written, position + written));
     }
     this.size += length;
     this.unflushed = true;
@@ -347,10 +411,13 @@ export class Segment {
     this.assertOpen();
     this.readers += 1;
     try {
+      const fd = this.descriptor();
       const buffer = Buffer.allocUnsafe(to - from);
       let done = 0;
       while (done < buffer.length) {
-        const n = await readAsync(this.fd, buffer, done, buffer.length - done, from + done);
+        const n = await readAsync(fd, buffer, done, buffer.length - done, from + done).catch((error: unknown) => {
+          throw new LogError('KAFKA_STORAGE_ERROR', `read of ${this.logFile} at ${from + done} failed`, { cause: error });
+        });
         if (n === 0) throw new LogError('KAFKA_STORAGE_ERROR', `${this.logFile} ended at ${from + done}, expected ${to}`);
         done += n;
       }
@@ -370,7 +437,8 @@ export class Segment {
     if (location === undefined) return 0;
     const removed = this.size - location.position;
     this.window = undefined;
-    fs.ftruncateSync(this.fd, location.position);
+    const fd = this.descriptor();
+    storageIo(`truncate ${this.logFile}`, () => fs.ftruncateSync(fd, location.position));
     this.size = location.position;
     this.unflushed = true;
     this.offsetIndex.truncateToPosition(location.position);
@@ -386,7 +454,7 @@ export class Segment {
     this.unflushed = false;
     this.readers += 1;
     try {
-      await fdatasyncAsync(this.fd);
+      await fdatasyncAsync(this.descriptor());
     } catch (error) {
       this.unflushed = true;
       throw new LogError('KAFKA_STORAGE_ERROR', `fsync of ${this.logFile} failed`, { cause: error });
@@ -418,6 +486,7 @@ export class Segment {
   /** Unlinks the segment's files now; the descriptor closes once in-flight reads finish. */
   delete(): void {
     for (const file of [this.logFile, this.offsetIndex.file, this.timeIndex.file]) fs.rmSync(file, { force: true });
+    this.deleted = true;
     if (this.state === 'open') {
       this.state = 'closing';
       if (this.readers === 0) this.closeFiles();
@@ -427,18 +496,39 @@ export class Segment {
   /** Readers and fsyncs hold the file open; the last one out closes it if the segment was closed meanwhile. */
   private releaseReader(): void {
     this.readers -= 1;
-    if (this.readers === 0 && this.state === 'closing') this.closeFiles();
+    if (this.readers > 0) return;
+    if (this.state === 'closing') this.closeFiles();
+    else if (!this.active) this.pool.trim();
   }
 
   private closeFiles(): void {
     this.state = 'closed';
-    fs.closeSync(this.fd);
+    this.pool.remove(this);
+    const fd = this.fd;
+    this.fd = undefined;
+    if (fd !== undefined) fs.closeSync(fd);
+    // A deleted segment's index files are gone: persisting would write them anew.
+    if (this.deleted) return;
     this.offsetIndex.close();
     this.timeIndex.close();
   }
 
   private assertOpen(): void {
     if (this.state !== 'open') throw new LogError('LOG_CLOSED', `segment ${this.logFile} is closed`);
+  }
+
+  /**
+   * The `.log` descriptor, reopened if the pool closed it, and marked most recently used. Only while
+   * the segment is open, or while a reader of a closing one still holds it.
+   */
+  private descriptor(): number {
+    if (this.fd === undefined) {
+      this.assertOpen();
+      const file = this.logFile;
+      this.fd = storageIo(`reopen ${file}`, () => fs.openSync(file, 'r+'));
+    }
+    if (!this.active && this.state === 'open') this.pool.touch(this);
+    return this.fd;
   }
 
   /** Kafka's rule: an entry for the append that starts after more than an interval of unindexed bytes. */
@@ -498,11 +588,21 @@ export class Segment {
   private readFully(buffer: Buffer, offset: number, length: number, position: number): number {
     let done = 0;
     while (done < length) {
-      const n = fs.readSync(this.fd, buffer, offset + done, length - done, position + done);
+      const fd = this.descriptor();
+      const n = storageIo(`read of ${this.logFile}`, () => fs.readSync(fd, buffer, offset + done, length - done, position + done));
       if (n === 0) break;
       done += n;
     }
     return done;
+  }
+}
+
+/** Runs a filesystem call, turning its failure into KAFKA_STORAGE_ERROR naming what failed. */
+function storageIo<T>(what: string, call: () => T): T {
+  try {
+    return call();
+  } catch (error) {
+    throw new LogError('KAFKA_STORAGE_ERROR', `${what} failed`, { cause: error });
   }
 }
 

@@ -195,6 +195,8 @@ describe('broker HTTP server: topics', () => {
         highWatermark: 0,
         logEndOffset: 0,
         sizeBytes: 0,
+        status: 'online',
+        uncleanable: false,
       })),
     );
   });

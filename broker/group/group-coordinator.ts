@@ -98,6 +98,8 @@ export class GroupCoordinator {
   private readonly held = new Map<string, Map<string, HeldHeartbeat>>();
   /** Offsets partitions being read back; their groups answer COORDINATOR_LOAD_IN_PROGRESS. */
   private readonly loading = new Set<number>();
+  /** Offsets partitions whose load failed (data the coordinator cannot read); their groups answer COORDINATOR_NOT_AVAILABLE. */
+  private readonly unloadable = new Set<number>();
   private topicCreation: Promise<void> | undefined;
   private readonly sessionTimer: NodeJS.Timeout;
   private closed = false;
@@ -110,20 +112,32 @@ export class GroupCoordinator {
     this.clock = options.clock ?? Date.now;
     this.now = options.monotonicClock ?? (() => performance.now());
     this.countOf = (topic) => this.partitions.topic(topic)?.partitions;
-    this.sessionTimer = setInterval(() => this.checkSessions(), GROUP_SESSION_CHECK_INTERVAL_MS);
+    this.sessionTimer = setInterval(() => {
+      // A background task: whatever goes wrong in it is logged, and the broker serves on.
+      try {
+        this.checkSessions();
+      } catch (error) {
+        this.logger.error(errorFields(error), 'group session check failed');
+      }
+    }, GROUP_SESSION_CHECK_INTERVAL_MS);
     this.sessionTimer.unref();
   }
 
-  /** Starts a coordinator and loads the offsets of every offsets partition this broker leads. */
+  /**
+   * Starts a coordinator and loads the offsets of every offsets partition this broker leads. A
+   * partition that cannot be loaded (an unreadable record batch, a storage error) is logged and
+   * left out: its groups answer COORDINATOR_NOT_AVAILABLE until a restart loads it, and the broker
+   * starts and serves every other group. Failing the start instead would fail every restart too.
+   */
   static async open(options: GroupCoordinatorOptions): Promise<GroupCoordinator> {
     const coordinator = new GroupCoordinator(options);
-    try {
-      for (const partition of coordinator.partitions.partitionsOf(OFFSETS_TOPIC)) {
-        if (partition.isLeader) await coordinator.load(partition);
+    for (const partition of coordinator.partitions.partitionsOf(OFFSETS_TOPIC)) {
+      if (!partition.isLeader) continue;
+      try {
+        await coordinator.load(partition);
+      } catch {
+        coordinator.forgetLoaded(partition);
       }
-    } catch (error) {
-      coordinator.close();
-      throw error;
     }
     return coordinator;
   }
@@ -155,6 +169,7 @@ export class GroupCoordinator {
     if (partition === undefined) throw new StrataError('COORDINATOR_NOT_AVAILABLE', `${OFFSETS_TOPIC} is not open.`);
     if (!partition.isLeader) throw new StrataError('NOT_COORDINATOR', `${groupId} is coordinated by node ${partition.leadership.leaderId}.`);
     if (this.loading.has(partition.index)) throw new StrataError('COORDINATOR_LOAD_IN_PROGRESS', `${partition.key}.`);
+    if (this.unloadable.has(partition.index)) throw new StrataError('COORDINATOR_NOT_AVAILABLE', `${partition.key} could not be loaded; see the broker's log.`);
     return partition;
   }
 
@@ -422,6 +437,15 @@ export class GroupCoordinator {
   // -------------------------------------------------------------------------------------------
   // Loading
 
+  /** A load of `partition` failed: the groups it applied in part are dropped, and its groups refused. */
+  private forgetLoaded(partition: Partition): void {
+    this.unloadable.add(partition.index);
+    const count = this.partitions.topic(OFFSETS_TOPIC)?.partitions;
+    for (const groupId of this.groups.keys()) {
+      if (count === undefined || offsetsPartitionFor(groupId, count) === partition.index) this.groups.delete(groupId);
+    }
+  }
+
   /** Reads an offsets partition from its log start to its high watermark and applies its records. */
   private async load(partition: Partition): Promise<void> {
     this.loading.add(partition.index);
@@ -453,7 +477,7 @@ export class GroupCoordinator {
       }
       for (const [groupId, group] of this.groups) if (group.isDead) this.groups.delete(groupId);
     } catch (error) {
-      partition.logger.error(errorFields(error), 'could not load committed offsets');
+      partition.logger.error({ ...errorFields(error), dir: partition.log.dir }, 'could not load committed offsets; its groups answer COORDINATOR_NOT_AVAILABLE until a restart');
       throw error;
     } finally {
       this.loading.delete(partition.index);

@@ -9,13 +9,17 @@
  * acks outside {0, 1, -1} fail every partition with INVALID_REQUIRED_ACKS and append nothing.
  * Internal topics (`__consumer_offsets`) answer INVALID_TOPIC_EXCEPTION: only the broker writes them.
  *
+ * A failed partition (storage failure, `Partition.isFailed`) answers KAFKA_STORAGE_ERROR.
+ *
  * acks 1 answers once the append is as durable as the topic's flush policy says; acks -1 waits for
  * every in-sync replica, which on one node is the same. acks 0 is never answered (Kafka's rule);
  * its failures are only logged. `timeout_ms` bounds replication waits, which one node has none of.
  */
 import type { ProducePartitionResult, ProduceRequest, ProduceResponse } from '../../client/protocol/index.js';
+import { LogError } from '../../log/index.js';
 import { errorResult, namedError } from '../error-result.js';
 import { isInternalTopic } from '../internal-topics.js';
+import { errorFields } from '../logger.js';
 import type { RequestContext } from '../request-context.js';
 
 const VALID_ACKS: ReadonlySet<number> = new Set([0, 1, -1]);
@@ -44,6 +48,11 @@ export async function handleProduce(request: ProduceRequest, context: RequestCon
             if (partition.logger.isLevelEnabled('trace')) partition.logger.trace({ baseOffset: result.baseOffset, lastOffset: result.lastOffset, bytes: records.length }, 'appended');
             return { partition: index, errorCode: 0, errorMessage: '', baseOffset: result.baseOffset, logStartOffset: partition.logStartOffset, leaderHint: -1 };
           } catch (error) {
+            // A storage error is logged with its cause, except the one that failed the partition:
+            // that was logged once when it happened, and every later produce meets it again.
+            if (error instanceof LogError && error.errorName === 'KAFKA_STORAGE_ERROR' && error !== partition.log.storageFailure) {
+              partition.logger.error({ ...errorFields(error), dir: partition.log.dir }, 'produce failed: storage error');
+            }
             return failed(errorResult(error, partition.logger, 'produce'), partition.isRemoved ? -1 : partition.logStartOffset);
           }
         }),
