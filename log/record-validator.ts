@@ -43,7 +43,7 @@ import { CONTROL_FLAG, COMPRESSION_MASK, CompressionCodec, TIMESTAMP_TYPE_LOG_AP
 import { lz4DecompressFrameInto } from './compression.js';
 import { LogError } from './errors.js';
 import { BATCH_HEADER_BYTES, MAX_BATCH_BYTES_CEILING, RECORDS_EXPANSION_MAX, VALIDATION_SCRATCH_RETAINED_BYTES } from './limits.js';
-import { readVarint, readVarlong, type ByteCursor } from './varint.js';
+import { readVarint, readVarlong } from './varint.js';
 
 /** Kafka's AppendOrigin: a client's batch on the leader, or a replica copying its leader's. */
 export type BatchOrigin = 'client' | 'replica';
@@ -66,7 +66,7 @@ const NO_TIMESTAMP = -1;
 const DECODER_RECORDS_BYTES_MAX = MAX_BATCH_BYTES_CEILING;
 
 const scratch = { buf: Buffer.allocUnsafe(64 * 1024) };
-/** One cursor for every walk: validation never runs two batches at once. */
+/** One cursor for every walk's long varints: validation never runs two batches at once. */
 const cursor: { buf: Uint8Array; pos: number; end: number } = { buf: scratch.buf, pos: 0, end: 0 };
 
 function invalid(detail: string): LogError {
@@ -129,36 +129,33 @@ function walkRecords(records: Uint8Array, start: number, stop: number, header: B
   if (count > (stop - start) / (MIN_RECORD_BODY_BYTES + 1)) throw invalid(`batch at ${pos} claims ${count} records in ${stop - start} bytes`);
   const { baseTimestamp, maxTimestamp, lastOffsetDelta } = header;
   const createTime = (header.attributes & TIMESTAMP_TYPE_LOG_APPEND_TIME) === 0;
-  const c = cursor;
-  c.buf = records;
-  c.pos = start;
+  cursor.buf = records;
+  at = start;
   let previousDelta = -1;
   let largest = Number.NEGATIVE_INFINITY;
   let oldest = Number.POSITIVE_INFINITY;
   for (let i = 0; i < count; i++) {
-    c.end = stop;
-    const length = readVarint(c);
-    if (length < MIN_RECORD_BODY_BYTES || length > stop - c.pos) throw invalid(`record ${i} of batch at ${pos} declares ${length} bytes, ${stop - c.pos} left`);
-    const recordEnd = c.pos + length;
-    c.end = recordEnd;
-    const recordAttributes = records[c.pos++]!;
+    const length = varint(records, stop);
+    if (length < MIN_RECORD_BODY_BYTES || length > stop - at) throw invalid(`record ${i} of batch at ${pos} declares ${length} bytes, ${stop - at} left`);
+    const recordEnd = at + length;
+    const recordAttributes = records[at++]!;
     if (recordAttributes !== 0) throw invalid(`record ${i} of batch at ${pos} has attributes ${recordAttributes}, expected 0`);
-    const timestampDelta = readVarlong(c);
-    const offsetDelta = readVarint(c);
+    const timestampDelta = varlong(records, recordEnd);
+    const offsetDelta = varint(records, recordEnd);
     if (fromClient ? offsetDelta !== i : offsetDelta <= previousDelta || offsetDelta > lastOffsetDelta) {
       throw invalid(`record ${i} of batch at ${pos} has offset delta ${offsetDelta} after ${previousDelta}, last ${lastOffsetDelta}`);
     }
     previousDelta = offsetDelta;
-    skipField(c, true, i, pos, 'key');
-    skipField(c, true, i, pos, 'value');
-    const headerCount = readVarint(c);
+    if (!skipField(records, recordEnd, true)) throw invalid(`record ${i} of batch at ${pos} has a key length below -1 or past its end`);
+    if (!skipField(records, recordEnd, true)) throw invalid(`record ${i} of batch at ${pos} has a value length below -1 or past its end`);
+    const headerCount = varint(records, recordEnd);
     // A header takes at least two bytes (its two lengths).
-    if (headerCount < 0 || headerCount > (recordEnd - c.pos) / 2) throw invalid(`record ${i} of batch at ${pos} has header count ${headerCount}`);
+    if (headerCount < 0 || headerCount > (recordEnd - at) / 2) throw invalid(`record ${i} of batch at ${pos} has header count ${headerCount}`);
     for (let h = 0; h < headerCount; h++) {
-      skipField(c, false, i, pos, 'header key');
-      skipField(c, true, i, pos, 'header value');
+      if (!skipField(records, recordEnd, false)) throw invalid(`record ${i} of batch at ${pos}: header ${h} has a null key or a key length past its end`);
+      if (!skipField(records, recordEnd, true)) throw invalid(`record ${i} of batch at ${pos}: header ${h} has a value length below -1 or past its end`);
     }
-    if (c.pos !== recordEnd) throw invalid(`record ${i} of batch at ${pos} declares ${length} bytes, holds ${length - (recordEnd - c.pos)}`);
+    if (at !== recordEnd) throw invalid(`record ${i} of batch at ${pos} declares ${length} bytes, holds ${length - (recordEnd - at)}`);
     if (createTime) {
       const timestamp = baseTimestamp + timestampDelta;
       if (!Number.isSafeInteger(timestamp) || timestamp < NO_TIMESTAMP || timestamp > maxTimestamp) {
@@ -168,7 +165,7 @@ function walkRecords(records: Uint8Array, start: number, stop: number, header: B
       if (timestamp !== NO_TIMESTAMP && timestamp < oldest) oldest = timestamp;
     }
   }
-  if (c.pos !== stop) throw invalid(`batch at ${pos} has ${stop - c.pos} bytes after its ${count} records`);
+  if (at !== stop) throw invalid(`batch at ${pos} has ${stop - at} bytes after its ${count} records`);
   // A replica's batch may be compacted: its maxTimestamp stays while records go.
   if (createTime && fromClient && largest !== maxTimestamp) {
     throw new LogError('INVALID_TIMESTAMP', `batch at ${pos} declares max timestamp ${maxTimestamp}, its records reach ${largest}`);
@@ -179,13 +176,51 @@ function walkRecords(records: Uint8Array, start: number, stop: number, header: B
   return maxTimestamp === NO_TIMESTAMP ? Number.POSITIVE_INFINITY : maxTimestamp;
 }
 
-/** Skips a length-prefixed field (-1 is null where `nullable`); throws if it leaves its record. */
-function skipField(c: ByteCursor, nullable: boolean, i: number, pos: number, what: string): void {
-  const length = readVarint(c);
-  if (length < 0 ? !(nullable && length === -1) : length > c.end - c.pos) {
-    throw invalid(`record ${i} of batch at ${pos} has ${what} length ${length}, ${c.end - c.pos} bytes left in the record`);
+/*
+ * The walk's readers. `at` is the walk's position; each reader advances it. A one-byte varint (almost
+ * every length, delta and count in a batch) is decoded here; anything longer goes to `varint.ts`'s
+ * readers, which check truncation, length and range, through the shared cursor (its `buf` is set
+ * to the walk's buffer).
+ */
+let at = 0;
+
+function varint(buf: Uint8Array, end: number): number {
+  if (at < end) {
+    const b = buf[at]!;
+    if (b < 0x80) {
+      at += 1;
+      return (b >>> 1) ^ -(b & 1);
+    }
   }
-  if (length > 0) c.pos += length;
+  cursor.pos = at;
+  cursor.end = end;
+  const n = readVarint(cursor);
+  at = cursor.pos;
+  return n;
+}
+
+function varlong(buf: Uint8Array, end: number): number {
+  if (at < end) {
+    const b = buf[at]!;
+    if (b < 0x80) {
+      at += 1;
+      return (b >>> 1) ^ -(b & 1);
+    }
+  }
+  cursor.pos = at;
+  cursor.end = end;
+  const n = readVarlong(cursor);
+  at = cursor.pos;
+  return n;
+}
+
+/** Skips a length-prefixed field; false if its length is below -1, -1 where not `nullable`, or past `end`. */
+function skipField(buf: Uint8Array, end: number, nullable: boolean): boolean {
+  const length = varint(buf, end);
+  if (length < 0) return nullable && length === -1;
+  if (length > end - at) return false;
+  at += length;
+  return true;
 }
 
 /**
