@@ -45,6 +45,8 @@ export const VALIDATION_SCRATCH_RETAINED_BYTES = 2 * 1024 * 1024;
 export const MESSAGE_TIMESTAMP_AFTER_MAX_MS_DEFAULT = 60 * 60 * 1000;
 
 invariant(BATCH_HEADER_BYTES > LOG_OVERHEAD_BYTES, 'batch header includes the log overhead');
+invariant(RECORDS_EXPANSION_MAX >= 1, 'a batch may always hold its own size of records uncompressed');
+invariant(VALIDATION_SCRATCH_RETAINED_BYTES >= MAX_BATCH_BYTES_DEFAULT, 'the kept scratch holds a default-sized batch');
 invariant(MAX_BATCH_BYTES_DEFAULT <= MAX_BATCH_BYTES_CEILING, 'default batch size within ceiling');
 invariant(MAX_BATCH_BYTES_CEILING < SEGMENT_BYTES_MAX, 'a batch always fits in an empty segment');
 invariant(INDEX_BYTES_DEFAULT % OFFSET_INDEX_ENTRY_BYTES === 0, 'offset index holds whole entries');

@@ -42,7 +42,8 @@
 import { CONTROL_FLAG, COMPRESSION_MASK, CompressionCodec, TIMESTAMP_TYPE_LOG_APPEND_TIME, TRANSACTIONAL_FLAG, validateBatch, type BatchHeader } from './batch-header.js';
 import { lz4DecompressFrameInto } from './compression.js';
 import { LogError } from './errors.js';
-import { BATCH_HEADER_BYTES, MAX_BATCH_BYTES_CEILING, RECORDS_EXPANSION_MAX, VALIDATION_SCRATCH_RETAINED_BYTES } from './limits.js';
+import { BATCH_HEADER_BYTES, RECORDS_EXPANSION_MAX, VALIDATION_SCRATCH_RETAINED_BYTES } from './limits.js';
+import { MAX_UNCOMPRESSED_RECORDS_BYTES } from './record-batch.js';
 import { readVarint, readVarlong } from './varint.js';
 
 /** Kafka's AppendOrigin: a client's batch on the leader, or a replica copying its leader's. */
@@ -62,8 +63,6 @@ export interface ValidationRules {
 const MIN_RECORD_BODY_BYTES = 6;
 /** Kafka's NO_TIMESTAMP; nothing below it has a meaning. */
 const NO_TIMESTAMP = -1;
-/** Same as `record-batch.ts`'s MAX_UNCOMPRESSED_RECORDS_BYTES: what every decoder accepts. */
-const DECODER_RECORDS_BYTES_MAX = MAX_BATCH_BYTES_CEILING;
 
 const scratch = { buf: Buffer.allocUnsafe(64 * 1024) };
 /** One cursor for every walk's long varints: validation never runs two batches at once. */
@@ -96,20 +95,19 @@ export function validateRecordBatch(buf: Buffer, pos: number, end: number, rules
     return header;
   }
   const codec = attributes & COMPRESSION_MASK;
-  let records: Uint8Array = buf;
-  let start = sectionStart;
-  let stop = sectionEnd;
-  if (codec !== CompressionCodec.none) {
-    const limit = fromClient ? Math.min(DECODER_RECORDS_BYTES_MAX, RECORDS_EXPANSION_MAX * rules.maxBatchBytes) : DECODER_RECORDS_BYTES_MAX;
-    // validateBatch admits no other codec.
-    stop = lz4DecompressFrameInto(buf.subarray(sectionStart, sectionEnd), limit, scratch);
-    records = scratch.buf;
-    start = 0;
-  }
   let oldest: number;
   try {
-    oldest = walkRecords(records, start, stop, header, pos, fromClient);
+    if (codec === CompressionCodec.none) {
+      oldest = walkRecords(buf, sectionStart, sectionEnd, header, pos, fromClient);
+    } else {
+      // validateBatch admits no codec but none and lz4. A client's batch may expand to a multiple of
+      // its topic's limit; a replica's to what any decoder accepts (its leader took it).
+      const limit = fromClient ? Math.min(MAX_UNCOMPRESSED_RECORDS_BYTES, RECORDS_EXPANSION_MAX * rules.maxBatchBytes) : MAX_UNCOMPRESSED_RECORDS_BYTES;
+      const length = lz4DecompressFrameInto(buf.subarray(sectionStart, sectionEnd), limit, scratch);
+      oldest = walkRecords(scratch.buf, 0, length, header, pos, fromClient);
+    }
   } finally {
+    // A bomb or a large batch may have grown the scratch; keep only a modest one between batches.
     if (scratch.buf.length > VALIDATION_SCRATCH_RETAINED_BYTES) scratch.buf = Buffer.allocUnsafe(VALIDATION_SCRATCH_RETAINED_BYTES);
     // Hold no caller's buffer (nor a bomb's output) past the call.
     cursor.buf = scratch.buf;
