@@ -44,7 +44,7 @@ import { lz4DecompressFrameInto } from './compression.js';
 import { LogError } from './errors.js';
 import { BATCH_HEADER_BYTES, RECORDS_EXPANSION_MAX, VALIDATION_SCRATCH_RETAINED_BYTES } from './limits.js';
 import { MAX_UNCOMPRESSED_RECORDS_BYTES } from './record-batch.js';
-import { readVarint, readVarlong } from './varint.js';
+import { readVarint, readVarlong, type ByteCursor } from './varint.js';
 
 /** Kafka's AppendOrigin: a client's batch on the leader, or a replica copying its leader's. */
 export type BatchOrigin = 'client' | 'replica';
@@ -65,7 +65,7 @@ const MIN_RECORD_BODY_BYTES = 6;
 const NO_TIMESTAMP = -1;
 
 const scratch = { buf: Buffer.allocUnsafe(64 * 1024) };
-/** One cursor for every walk's long varints: validation never runs two batches at once. */
+/** One cursor for every walk: validation never runs two batches at once. */
 const cursor: { buf: Uint8Array; pos: number; end: number } = { buf: scratch.buf, pos: 0, end: 0 };
 
 function invalid(detail: string): LogError {
@@ -121,39 +121,45 @@ export function validateRecordBatch(buf: Buffer, pos: number, end: number, rules
  * batch's timestamps against its records as it goes (create time only; a log-append-time batch's
  * records all report maxTimestamp, whatever their deltas). Returns the oldest record timestamp
  * other than NO_TIMESTAMP (+Infinity if none), which the leader's clock bounds check needs.
+ *
+ * Varints are read through the shared cursor by `varint.ts` (one-byte values on its fast path);
+ * `c.end` is narrowed to the record being read, so no field can run into the next record.
  */
 function walkRecords(records: Uint8Array, start: number, stop: number, header: BatchHeader, pos: number, fromClient: boolean): number {
   const count = header.recordsCount;
   if (count > (stop - start) / (MIN_RECORD_BODY_BYTES + 1)) throw invalid(`batch at ${pos} claims ${count} records in ${stop - start} bytes`);
   const { baseTimestamp, maxTimestamp, lastOffsetDelta } = header;
   const createTime = (header.attributes & TIMESTAMP_TYPE_LOG_APPEND_TIME) === 0;
-  cursor.buf = records;
-  at = start;
+  const c = cursor;
+  c.buf = records;
+  c.pos = start;
   let previousDelta = -1;
   let largest = Number.NEGATIVE_INFINITY;
   let oldest = Number.POSITIVE_INFINITY;
   for (let i = 0; i < count; i++) {
-    const length = varint(records, stop);
-    if (length < MIN_RECORD_BODY_BYTES || length > stop - at) throw invalid(`record ${i} of batch at ${pos} declares ${length} bytes, ${stop - at} left`);
-    const recordEnd = at + length;
-    const recordAttributes = records[at++]!;
+    c.end = stop;
+    const length = readVarint(c);
+    if (length < MIN_RECORD_BODY_BYTES || length > stop - c.pos) throw invalid(`record ${i} of batch at ${pos} declares ${length} bytes, ${stop - c.pos} left`);
+    const recordEnd = c.pos + length;
+    c.end = recordEnd;
+    const recordAttributes = records[c.pos++]!;
     if (recordAttributes !== 0) throw invalid(`record ${i} of batch at ${pos} has attributes ${recordAttributes}, expected 0`);
-    const timestampDelta = varlong(records, recordEnd);
-    const offsetDelta = varint(records, recordEnd);
+    const timestampDelta = readVarlong(c);
+    const offsetDelta = readVarint(c);
     if (fromClient ? offsetDelta !== i : offsetDelta <= previousDelta || offsetDelta > lastOffsetDelta) {
       throw invalid(`record ${i} of batch at ${pos} has offset delta ${offsetDelta} after ${previousDelta}, last ${lastOffsetDelta}`);
     }
     previousDelta = offsetDelta;
-    if (!skipField(records, recordEnd, true)) throw invalid(`record ${i} of batch at ${pos} has a key length below -1 or past its end`);
-    if (!skipField(records, recordEnd, true)) throw invalid(`record ${i} of batch at ${pos} has a value length below -1 or past its end`);
-    const headerCount = varint(records, recordEnd);
+    if (!skipField(c, true)) throw invalid(`record ${i} of batch at ${pos} has a key length below -1 or past its end`);
+    if (!skipField(c, true)) throw invalid(`record ${i} of batch at ${pos} has a value length below -1 or past its end`);
+    const headerCount = readVarint(c);
     // A header takes at least two bytes (its two lengths).
-    if (headerCount < 0 || headerCount > (recordEnd - at) / 2) throw invalid(`record ${i} of batch at ${pos} has header count ${headerCount}`);
+    if (headerCount < 0 || headerCount > (recordEnd - c.pos) / 2) throw invalid(`record ${i} of batch at ${pos} has header count ${headerCount}`);
     for (let h = 0; h < headerCount; h++) {
-      if (!skipField(records, recordEnd, false)) throw invalid(`record ${i} of batch at ${pos}: header ${h} has a null key or a key length past its end`);
-      if (!skipField(records, recordEnd, true)) throw invalid(`record ${i} of batch at ${pos}: header ${h} has a value length below -1 or past its end`);
+      if (!skipField(c, false)) throw invalid(`record ${i} of batch at ${pos}: header ${h} has a null key or a key length past its end`);
+      if (!skipField(c, true)) throw invalid(`record ${i} of batch at ${pos}: header ${h} has a value length below -1 or past its end`);
     }
-    if (at !== recordEnd) throw invalid(`record ${i} of batch at ${pos} declares ${length} bytes, holds ${length - (recordEnd - at)}`);
+    if (c.pos !== recordEnd) throw invalid(`record ${i} of batch at ${pos} declares ${length} bytes, holds ${length - (recordEnd - c.pos)}`);
     if (createTime) {
       const timestamp = baseTimestamp + timestampDelta;
       if (!Number.isSafeInteger(timestamp) || timestamp < NO_TIMESTAMP || timestamp > maxTimestamp) {
@@ -163,7 +169,7 @@ function walkRecords(records: Uint8Array, start: number, stop: number, header: B
       if (timestamp !== NO_TIMESTAMP && timestamp < oldest) oldest = timestamp;
     }
   }
-  if (at !== stop) throw invalid(`batch at ${pos} has ${stop - at} bytes after its ${count} records`);
+  if (c.pos !== stop) throw invalid(`batch at ${pos} has ${stop - c.pos} bytes after its ${count} records`);
   // A replica's batch may be compacted: its maxTimestamp stays while records go.
   if (createTime && fromClient && largest !== maxTimestamp) {
     throw new LogError('INVALID_TIMESTAMP', `batch at ${pos} declares max timestamp ${maxTimestamp}, its records reach ${largest}`);
@@ -174,50 +180,12 @@ function walkRecords(records: Uint8Array, start: number, stop: number, header: B
   return maxTimestamp === NO_TIMESTAMP ? Number.POSITIVE_INFINITY : maxTimestamp;
 }
 
-/*
- * The walk's readers. `at` is the walk's position; each reader advances it. A one-byte varint (almost
- * every length, delta and count in a batch) is decoded here; anything longer goes to `varint.ts`'s
- * readers, which check truncation, length and range, through the shared cursor (its `buf` is set
- * to the walk's buffer).
- */
-let at = 0;
-
-function varint(buf: Uint8Array, end: number): number {
-  if (at < end) {
-    const b = buf[at]!;
-    if (b < 0x80) {
-      at += 1;
-      return (b >>> 1) ^ -(b & 1);
-    }
-  }
-  cursor.pos = at;
-  cursor.end = end;
-  const n = readVarint(cursor);
-  at = cursor.pos;
-  return n;
-}
-
-function varlong(buf: Uint8Array, end: number): number {
-  if (at < end) {
-    const b = buf[at]!;
-    if (b < 0x80) {
-      at += 1;
-      return (b >>> 1) ^ -(b & 1);
-    }
-  }
-  cursor.pos = at;
-  cursor.end = end;
-  const n = readVarlong(cursor);
-  at = cursor.pos;
-  return n;
-}
-
-/** Skips a length-prefixed field; false if its length is below -1, -1 where not `nullable`, or past `end`. */
-function skipField(buf: Uint8Array, end: number, nullable: boolean): boolean {
-  const length = varint(buf, end);
+/** Skips a length-prefixed field; false if its length is below -1, -1 where not `nullable`, or past the record. */
+function skipField(c: ByteCursor, nullable: boolean): boolean {
+  const length = readVarint(c);
   if (length < 0) return nullable && length === -1;
-  if (length > end - at) return false;
-  at += length;
+  if (length > c.end - c.pos) return false;
+  c.pos += length;
   return true;
 }
 
