@@ -264,7 +264,8 @@ export class Log {
           batchStart = plan.ends[i] as number;
         }
       }
-      this.writeBatches(batches, plan.ends, plan.lastOffsets, plan.maxTimestamps, plan.baseOffset);
+      this.writeBatches(batches, plan);
+      invariant(plan.lastEpoch >= this.lastEpoch, () => `epoch went back from ${this.lastEpoch} to ${plan.lastEpoch}`);
       this.lastEpoch = plan.lastEpoch;
       return this.durable({ baseOffset: plan.baseOffset, lastOffset: plan.lastOffsets.at(-1) as Offset, maxTimestamp: plan.maxTimestamp });
     } catch (error) {
@@ -534,7 +535,9 @@ export class Log {
     }
   }
 
-  private writeBatches(batches: Buffer, ends: number[], lastOffsets: Offset[], maxTimestamps: number[], firstOffset: Offset): void {
+  /** Writes the planned batches to the active segment, as few writes as segment rolls allow. */
+  private writeBatches(batches: Buffer, plan: AppendPlan): void {
+    const { ends, lastOffsets, maxTimestamps, baseOffset: firstOffset } = plan;
     const now = this.clock();
     let start = 0;
     let chunkFirst = firstOffset;
