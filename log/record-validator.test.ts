@@ -13,7 +13,7 @@ import { lz4CompressFrame } from './compression.js';
 import { LogError, type LogErrorName } from './errors.js';
 import { BATCH_HEADER_BYTES } from './limits.js';
 import { Log } from './log.js';
-import { decodeBatch, encodeBatch, type RecordInput } from './record-batch.js';
+import { decodeBatch, encodeBatch, encodeRetainedBatch, type RecordInput } from './record-batch.js';
 import { validateRecordBatch, type BatchOrigin, type ValidationRules } from './record-validator.js';
 import { writeVarint, writeVarlong } from './varint.js';
 
@@ -198,6 +198,17 @@ describe('validateRecordBatch properties', () => {
         validate(batch, 'replica');
       }),
       { numRuns: 300 },
+    );
+  });
+
+  it('accepts from a replica every batch compaction writes (any subset of records kept, none included)', () => {
+    fc.assert(
+      fc.property(recordList, codec, fc.array(fc.boolean(), { minLength: 20, maxLength: 20 }), (list, compression, keep) => {
+        const { header, records: decoded } = decodeBatch(encodeBatch(list, { compression }));
+        const retained = decoded.filter((_, i) => keep[i] === true);
+        validate(encodeRetainedBatch(header, retained), 'replica');
+      }),
+      { numRuns: 200 },
     );
   });
 
