@@ -42,6 +42,8 @@ const KEYS: Readonly<Record<string, { field: keyof LogConfig; parse: Parse }>> =
   'delete.retention.ms': { field: 'deleteRetentionMs', parse: integer },
   'flush.policy': { field: 'flushPolicy', parse: word },
   'flush.interval.ms': { field: 'flushIntervalMs', parse: integer },
+  'message.timestamp.before.max.ms': { field: 'messageTimestampBeforeMaxMs', parse: integer },
+  'message.timestamp.after.max.ms': { field: 'messageTimestampAfterMaxMs', parse: integer },
 });
 
 export const TOPIC_CONFIG_KEYS: readonly string[] = Object.freeze(Object.keys(KEYS));

@@ -158,8 +158,28 @@ function ensureRoom(out: Output, bytes: number): void {
  * failed checksum, MESSAGE_TOO_LARGE when the content exceeds `maxBytes`.
  */
 export function lz4DecompressFrame(src: Uint8Array, maxBytes: number): Buffer {
+  const scratch = { buf: Buffer.allocUnsafe(Math.min(maxBytes, Math.max(1024, src.length * 4))) };
+  const length = lz4DecompressFrameInto(src, maxBytes, scratch);
+  return scratch.buf.subarray(0, length);
+}
+
+/**
+ * `lz4DecompressFrame` into a caller's reusable buffer: decompresses `src` into `scratch.buf` from
+ * its start and returns the decompressed length. When the content does not fit, `scratch.buf` is
+ * replaced by a larger buffer (never past `maxBytes`), which the caller may keep for next time.
+ */
+export function lz4DecompressFrameInto(src: Uint8Array, maxBytes: number, scratch: { buf: Buffer }): number {
   if (src.length < FRAME_OVERHEAD_BYTES) throw corrupt(`${src.length} bytes cannot hold a frame`);
-  const out: Output = { buf: Buffer.allocUnsafe(Math.min(maxBytes, Math.max(1024, src.length * 4))), pos: 0, maxBytes };
+  const out: Output = { buf: scratch.buf, pos: 0, maxBytes };
+  try {
+    decodeFrames(src, out);
+  } finally {
+    scratch.buf = out.buf;
+  }
+  return out.pos;
+}
+
+function decodeFrames(src: Uint8Array, out: Output): void {
   let pos = 0;
   while (pos < src.length) {
     if (src.length - pos < 4) throw corrupt(`${src.length - pos} stray bytes at ${pos}`);
@@ -174,7 +194,6 @@ export function lz4DecompressFrame(src: Uint8Array, maxBytes: number): Buffer {
     if (magic !== LZ4_FRAME_MAGIC) throw corrupt(`bad magic 0x${magic.toString(16)} at ${pos}`);
     pos = readFrame(src, pos, out);
   }
-  return out.buf.subarray(0, out.pos);
 }
 
 /** Decodes the frame whose magic is at `start` into `out`; returns the position after it. */

@@ -7,6 +7,7 @@ import { LogError } from './errors.js';
 import {
   INDEX_BYTES_DEFAULT,
   INDEX_INTERVAL_BYTES_DEFAULT,
+  MESSAGE_TIMESTAMP_AFTER_MAX_MS_DEFAULT,
   MAX_BATCH_BYTES_CEILING,
   MAX_BATCH_BYTES_DEFAULT,
   OFFSET_INDEX_ENTRY_BYTES,
@@ -49,6 +50,16 @@ export interface LogConfig {
   readonly flushPolicy: FlushPolicy;
   /** Period of the `interval` flush policy. */
   readonly flushIntervalMs: number;
+  /**
+   * A leader refuses (INVALID_TIMESTAMP) a create-time record older than the broker's clock by more
+   * than this (Kafka `message.timestamp.before.max.ms`; default unbounded, as Kafka's).
+   */
+  readonly messageTimestampBeforeMaxMs: number;
+  /**
+   * A leader refuses (INVALID_TIMESTAMP) a create-time record newer than the broker's clock by more
+   * than this (Kafka `message.timestamp.after.max.ms`; default one hour, Kafka 4.0's).
+   */
+  readonly messageTimestampAfterMaxMs: number;
 }
 
 const DAY_MS = 24 * 60 * 60 * 1000;
@@ -65,6 +76,8 @@ export const DEFAULT_LOG_CONFIG: LogConfig = Object.freeze({
   deleteRetentionMs: DAY_MS,
   flushPolicy: 'always',
   flushIntervalMs: 1000,
+  messageTimestampBeforeMaxMs: Number.MAX_SAFE_INTEGER,
+  messageTimestampAfterMaxMs: MESSAGE_TIMESTAMP_AFTER_MAX_MS_DEFAULT,
 });
 
 type Check = (value: unknown) => string | undefined;
@@ -89,6 +102,8 @@ const CHECKS: Readonly<Record<keyof LogConfig, Check>> = {
   deleteRetentionMs: integerIn(0, Number.MAX_SAFE_INTEGER),
   flushPolicy: oneOf('always', 'interval', 'never'),
   flushIntervalMs: integerIn(1, Number.MAX_SAFE_INTEGER),
+  messageTimestampBeforeMaxMs: integerIn(0, Number.MAX_SAFE_INTEGER),
+  messageTimestampAfterMaxMs: integerIn(0, Number.MAX_SAFE_INTEGER),
 };
 
 /**

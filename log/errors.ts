@@ -11,6 +11,8 @@ export type LogErrorName =
   | 'CORRUPT_MESSAGE'
   | 'MESSAGE_TOO_LARGE'
   | 'INVALID_RECORD'
+  | 'INVALID_TIMESTAMP'
+  | 'FENCED_LEADER_EPOCH'
   | 'UNSUPPORTED_COMPRESSION_TYPE'
   | 'KAFKA_STORAGE_ERROR'
   | 'LOG_CLOSED'
@@ -41,6 +43,14 @@ export const LOG_ERRORS: Readonly<Record<LogErrorName, LogErrorInfo>> = Object.f
   INVALID_RECORD: {
     code: 87, name: 'INVALID_RECORD', retriable: false,
     message: 'A record in the batch is malformed.',
+  },
+  INVALID_TIMESTAMP: {
+    code: 32, name: 'INVALID_TIMESTAMP', retriable: false,
+    message: 'A record timestamp is outside the range the batch or the topic allows.',
+  },
+  FENCED_LEADER_EPOCH: {
+    code: 74, name: 'FENCED_LEADER_EPOCH', retriable: true,
+    message: 'The leader epoch is older than the last one the log has appended.',
   },
   UNSUPPORTED_COMPRESSION_TYPE: {
     code: 76, name: 'UNSUPPORTED_COMPRESSION_TYPE', retriable: false,

@@ -38,7 +38,22 @@ export const SEALED_SEGMENT_DESCRIPTORS_MAX = 256;
 /** Records in one batch: bounded so a decoder never allocates from a hostile count. */
 export const MAX_RECORDS_PER_BATCH = Math.floor(MAX_BATCH_BYTES_CEILING / 7);
 
+/**
+ * Decompressed records section of one batch: at most this many times the batch limit on the leader
+ * (a decompression bomb of a 1 MiB batch stops at 32 MiB), and never above the ceiling every decoder
+ * accepts (`MAX_UNCOMPRESSED_RECORDS_BYTES` in `record-batch.ts`, the same 64 MiB). lz4 on real
+ * payloads compresses 2-10x; 32x leaves room for very repetitive values.
+ */
+export const RECORDS_EXPANSION_MAX = 32;
+/** The validator's reusable decompression scratch is kept between batches up to this size. */
+export const VALIDATION_SCRATCH_RETAINED_BYTES = 2 * 1024 * 1024;
+
+/** Kafka 4.0's default for `message.timestamp.after.max.ms`: one hour into the future. */
+export const MESSAGE_TIMESTAMP_AFTER_MAX_MS_DEFAULT = 60 * 60 * 1000;
+
 invariant(BATCH_HEADER_BYTES > LOG_OVERHEAD_BYTES, 'batch header includes the log overhead');
+invariant(RECORDS_EXPANSION_MAX >= 1, 'a batch may always hold its own size of records uncompressed');
+invariant(VALIDATION_SCRATCH_RETAINED_BYTES >= MAX_BATCH_BYTES_DEFAULT, 'the kept scratch holds a default-sized batch');
 invariant(MAX_BATCH_BYTES_DEFAULT <= MAX_BATCH_BYTES_CEILING, 'default batch size within ceiling');
 invariant(MAX_BATCH_BYTES_CEILING < SEGMENT_BYTES_MAX, 'a batch always fits in an empty segment');
 invariant(INDEX_BYTES_DEFAULT % OFFSET_INDEX_ENTRY_BYTES === 0, 'offset index holds whole entries');

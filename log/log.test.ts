@@ -354,6 +354,87 @@ describe('Log rolling, retention and truncation', () => {
     await follower.appendAsFollower(Buffer.from(bytes));
     expect(follower.logEndOffset).toBe(15);
     expect(await readAll(follower)).toEqual(await readAll(leader));
-    await expect(follower.appendAsFollower(Buffer.from(bytes))).rejects.toMatchObject({ errorName: 'CORRUPT_MESSAGE' });
+    await expect(follower.appendAsFollower(Buffer.from(bytes))).rejects.toMatchObject({ errorName: 'OFFSET_OUT_OF_RANGE' });
+  });
+});
+
+describe('Log append path: offsets, epochs and the clean-shutdown tail', () => {
+  /** A replica's batch: records at `baseOffset`.., stamped with `epoch`. */
+  function replicaBatch(baseOffset: number, n: number, epoch: number, timestamp = 1_000): Buffer {
+    const records: RecordInput[] = Array.from({ length: n }, (_, i) => ({ value: `r${baseOffset + i}`, timestamp }));
+    return encodeBatch(records, { baseOffset, partitionLeaderEpoch: epoch });
+  }
+
+  it('appendAsFollower refuses a gap: the first base offset must be the log end, and batches contiguous', async () => {
+    const log = await openLog({ flushPolicy: 'never' });
+    await expect(log.appendAsFollower(replicaBatch(5, 1, 0))).rejects.toMatchObject({ errorName: 'OFFSET_OUT_OF_RANGE' });
+    expect(log.logEndOffset).toBe(0);
+    expect((await log.read(asOffset(0), { maxBytes: 1 << 20 })).bytes.length).toBe(0);
+    await expect(log.appendAsFollower(Buffer.concat([replicaBatch(0, 2, 0), replicaBatch(3, 1, 0)]))).rejects.toMatchObject({ errorName: 'OFFSET_OUT_OF_RANGE' });
+    expect(log.logEndOffset).toBe(0);
+    await log.appendAsFollower(Buffer.concat([replicaBatch(0, 2, 0), replicaBatch(2, 1, 0)]));
+    expect((await readAll(log)).map((r) => r.offset)).toEqual([0, 1, 2]);
+  });
+
+  it('append refuses a leader epoch below the last one appended, also after a reopen', async () => {
+    const log = await openLog({ flushPolicy: 'never' });
+    await log.append(batchOf(1, 'a'));
+    await log.append(batchOf(1, 'b'), { leaderEpoch: asEpoch(9) });
+    await expect(log.append(batchOf(1, 'c'), { leaderEpoch: asEpoch(2) })).rejects.toMatchObject({ errorName: 'FENCED_LEADER_EPOCH', code: 74 });
+    await expect(log.append(batchOf(1, 'c'))).rejects.toMatchObject({ errorName: 'FENCED_LEADER_EPOCH' });
+    expect(log.logEndOffset).toBe(2);
+    await log.append(batchOf(1, 'd'), { leaderEpoch: asEpoch(9) });
+    await closeLog(log);
+    const reopened = await openLog({ flushPolicy: 'never' });
+    await expect(reopened.append(batchOf(1, 'e'), { leaderEpoch: asEpoch(8) })).rejects.toMatchObject({ errorName: 'FENCED_LEADER_EPOCH' });
+    expect((await reopened.append(batchOf(1, 'f'), { leaderEpoch: asEpoch(10) })).baseOffset).toBe(3);
+  });
+
+  it('appendAsFollower refuses an epoch going backwards, across calls and inside one', async () => {
+    const log = await openLog({ flushPolicy: 'never' });
+    await log.appendAsFollower(replicaBatch(0, 2, 9));
+    await expect(log.appendAsFollower(replicaBatch(2, 1, 2))).rejects.toMatchObject({ errorName: 'FENCED_LEADER_EPOCH' });
+    await expect(log.appendAsFollower(Buffer.concat([replicaBatch(2, 1, 10), replicaBatch(3, 1, 9)]))).rejects.toMatchObject({ errorName: 'FENCED_LEADER_EPOCH' });
+    expect(log.logEndOffset).toBe(2);
+    await log.appendAsFollower(Buffer.concat([replicaBatch(2, 1, 9), replicaBatch(3, 1, 11)]));
+    expect(log.logEndOffset).toBe(4);
+  });
+
+  it('after truncateTo drops the newer epochs, a batch of the older epoch appends again', async () => {
+    const log = await openLog({ flushPolicy: 'never' });
+    await log.appendAsFollower(Buffer.concat([replicaBatch(0, 2, 3), replicaBatch(2, 2, 5)]));
+    await log.truncateTo(asOffset(2));
+    await log.appendAsFollower(replicaBatch(2, 1, 4));
+    expect(log.logEndOffset).toBe(3);
+  });
+
+  it('refuses a record newer than the clock by more than messageTimestampAfterMaxMs on the leader only', async () => {
+    const now = 1_700_000_000_000;
+    const log = await openLog({ flushPolicy: 'never', messageTimestampAfterMaxMs: 60_000 }, () => now);
+    await expect(log.append(batchOf(1, 'late', now + 60_001))).rejects.toMatchObject({ errorName: 'INVALID_TIMESTAMP', code: 32 });
+    await log.append(batchOf(1, 'ok', now + 60_000));
+    // A follower copies what its leader accepted by the leader's clock.
+    await log.appendAsFollower(replicaBatch(1, 1, -1, now + 10 * 60_000));
+    expect(log.logEndOffset).toBe(2);
+  });
+
+  it('cuts a duplicated tail batch written after a clean shutdown (offsets 6 7 8 6 7 8 9)', async () => {
+    const log = await openLog({ flushPolicy: 'never' });
+    for (let i = 0; i < 3; i++) await log.append(batchOf(3, `b${i}`));
+    await closeLog(log);
+    const file = path.join(dir, '00000000000000000000.log');
+    const bytes = fs.readFileSync(file);
+    const last = bytes.subarray(bytes.length - batchOf(3, 'b2').length);
+    expect(last.readBigInt64BE(BatchField.baseOffset)).toBe(6n);
+    // The stale copy (6..8), then a batch 6..9's worth: 6 7 8 6 7 8 9 if trusted.
+    const extra = encodeBatch(Array.from({ length: 4 }, (_, i) => ({ value: `s${i}`, timestamp: 1 })), { baseOffset: 6 });
+    fs.appendFileSync(file, Buffer.concat([Buffer.from(last), extra]));
+    const reopened = await openLog({ flushPolicy: 'never' });
+    expect(reopened.recovery.clean).toBe(true);
+    expect(reopened.recovery.bytesTruncated).toBe(last.length + extra.length);
+    expect(reopened.logEndOffset).toBe(9);
+    expect((await readAll(reopened)).map((r) => r.offset)).toEqual([0, 1, 2, 3, 4, 5, 6, 7, 8]);
+    await reopened.append(batchOf(1, 'next'));
+    expect(reopened.logEndOffset).toBe(10);
   });
 });

@@ -8,12 +8,16 @@
  *
  * Invariants (asserted): segments are sorted by base offset and each starts at or above the previous
  * segment's next offset; logStartOffset <= logEndOffset; the log end offset and the flushed offset only
- * grow, except through `truncateTo` (a replica dropping a divergent tail); every batch on disk passed
- * `validateBatch` on its way in and passes it again when recovery reads it back.
+ * grow, except through `truncateTo` (a replica dropping a divergent tail); batch epochs never
+ * decrease along the log; every batch on disk passed `validateRecordBatch` on its way in and passes
+ * `validateBatch` (header, CRC, which covers the records) again when recovery reads it back.
  *
- * Append: validates each batch's header and CRC without decoding records, stamps its base offset and
- * leader epoch in place (the CRC does not cover them), and writes it to the active segment with a
- * synchronous page-cache write, rolling to a new segment first when the active one is full or old.
+ * Append: one path for a leader (`append`: assigns offsets, stamps its epoch) and a follower
+ * (`appendAsFollower`: offsets given, which must continue the log exactly): validate every batch,
+ * records included, without building record objects (`record-validator.ts`); plan offsets; refuse an
+ * epoch below the last one appended; stamp base offset and leader epoch in place (the CRC does not
+ * cover them); write to the active segment with a synchronous page-cache write, rolling to a new
+ * segment first when the active one is full or old.
  * Offsets are assigned in call order, synchronously. The returned promise resolves when the batch is as
  * durable as the flush policy promises: under `always`, after an fsync that covers it; one fsync covers
  * every append that arrived while the previous fsync ran (group commit).
@@ -33,7 +37,7 @@
  */
 import fs from 'node:fs';
 import path from 'node:path';
-import { BatchField, batchSizeAt, lastOffsetOf, readInt64, stampBatch, validateBatch } from './batch-header.js';
+import { batchSizeAt, lastOffsetOf, stampBatch } from './batch-header.js';
 import { parseLogConfig, type LogConfig } from './config.js';
 import { fsyncDirectory, fsyncDirectoryAsync } from './directory.js';
 import { LogError } from './errors.js';
@@ -43,6 +47,7 @@ import { CLEANED_SUFFIX, compactLog, emptyCompactionResult, SegmentUncleanable, 
 import { readLogCheckpoint, writeLogCheckpoint } from './log-checkpoint.js';
 import { DescriptorPool } from './descriptor-pool.js';
 import { decodeBatch } from './record-batch.js';
+import { validateRecordBatch, type ValidationRules } from './record-validator.js';
 import { segmentsToDelete, type RetentionPolicy, type RetentionReason } from './retention.js';
 import { LOG_SUFFIX, OFFSET_INDEX_SUFFIX, Segment, segmentFileName, TIME_INDEX_SUFFIX } from './segment.js';
 import { asOffset, NO_EPOCH, type Epoch, type Offset, type Position } from './units.js';
@@ -92,6 +97,20 @@ export interface RecoveryReport {
   reason?: string;
 }
 
+/** Who appends: a leader assigning offsets and stamping its epoch, or a follower copying batches as they are. */
+type Appender = { readonly role: 'leader'; readonly leaderEpoch: Epoch } | { readonly role: 'follower' };
+
+/** What `planAppend` worked out: per batch, where it ends in the buffer, its last offset and max timestamp. */
+interface AppendPlan {
+  readonly ends: number[];
+  readonly lastOffsets: Offset[];
+  readonly maxTimestamps: number[];
+  readonly baseOffset: Offset;
+  maxTimestamp: number;
+  /** The epoch of the last batch, once appended. */
+  lastEpoch: Epoch;
+}
+
 interface FlushWaiter {
   lastOffset: Offset;
   resolve: () => void;
@@ -115,6 +134,8 @@ export class Log {
   private directoryDirty = false;
   private sealing: Promise<void> = Promise.resolve();
   private failure: LogError | undefined;
+  /** Epoch of the last batch appended (NO_EPOCH if none carried one); appends never go below it. */
+  private lastEpoch: Epoch;
   private closed = false;
   private compaction: Promise<unknown> | undefined;
   private flushTimer: NodeJS.Timeout | undefined;
@@ -129,6 +150,7 @@ export class Log {
     this.flushed = this.logEndOffset;
     this.recoveryPoint = this.logEndOffset;
     this.recovery = recovery;
+    this.lastEpoch = tailEpoch(segments);
     if (config.flushPolicy === 'interval') {
       this.flushTimer = setInterval(() => void this.flush().catch(() => undefined), config.flushIntervalMs);
       this.flushTimer.unref();
@@ -232,77 +254,93 @@ export class Log {
   /**
    * Appends one or more whole batches (the bytes a producer sent), assigning offsets from the log end
    * and stamping `leaderEpoch`. The buffer is modified in place. Nothing is written unless every batch
-   * is valid: a bad batch rejects the whole append with a `LogError` and leaves the log untouched.
+   * is valid, records included (`record-validator.ts`, client rules: no control batch, timestamps
+   * within the topic's bounds around the clock): a bad batch rejects the whole append with a
+   * `LogError` and leaves the log untouched. An epoch below the last one appended is
+   * FENCED_LEADER_EPOCH.
    */
   append(batches: Buffer, options: { leaderEpoch?: Epoch } = {}): Promise<AppendResult> {
+    return this.appendBatches(batches, { role: 'leader', leaderEpoch: options.leaderEpoch ?? NO_EPOCH });
+  }
+
+  /**
+   * Appends batches that already carry their offsets and epochs (a follower copying its leader),
+   * validated as a replica's (records parse; the leader checked timestamps against its clock).
+   * Offsets must continue the log exactly: the first batch's base offset is the log end offset and
+   * each next batch starts right after the previous one (OFFSET_OUT_OF_RANGE otherwise); epochs never
+   * go below the last one appended (FENCED_LEADER_EPOCH).
+   */
+  appendAsFollower(batches: Buffer): Promise<AppendResult> {
+    return this.appendBatches(batches, { role: 'follower' });
+  }
+
+  /** The one append path: validate and plan every batch, stamp (leader), write, resolve when durable. */
+  private appendBatches(batches: Buffer, appender: Appender): Promise<AppendResult> {
     try {
       this.assertWritable();
-      const leaderEpoch = options.leaderEpoch ?? NO_EPOCH;
-      let position = 0;
-      let nextOffset = this.logEndOffset;
-      let maxTimestamp = -1;
-      const ends: number[] = [];
-      const lastOffsets: Offset[] = [];
-      const maxTimestamps: number[] = [];
-      if (batches.length === 0) throw new LogError('CORRUPT_MESSAGE', 'append of zero bytes');
-      while (position < batches.length) {
-        const header = validateBatch(batches, position, batches.length, this.config.maxBatchBytes, true);
-        position += header.sizeBytes;
-        const lastOffset = asOffset(nextOffset + header.lastOffsetDelta);
-        ends.push(position);
-        lastOffsets.push(lastOffset);
-        maxTimestamps.push(header.maxTimestamp);
-        maxTimestamp = Math.max(maxTimestamp, header.maxTimestamp);
-        nextOffset = asOffset(lastOffset + 1);
+      const plan = this.planAppend(batches, appender);
+      if (appender.role === 'leader') {
+        let batchStart = 0;
+        for (let i = 0; i < plan.ends.length; i++) {
+          stampBatch(batches, batchStart, i === 0 ? plan.baseOffset : asOffset((plan.lastOffsets[i - 1] as Offset) + 1), appender.leaderEpoch);
+          batchStart = plan.ends[i] as number;
+        }
       }
-      const baseOffset = this.logEndOffset;
-      let batchStart = 0;
-      let offset = baseOffset;
-      for (let i = 0; i < ends.length; i++) {
-        stampBatch(batches, batchStart, offset, leaderEpoch);
-        offset = asOffset((lastOffsets[i] as Offset) + 1);
-        batchStart = ends[i] as number;
-      }
-      this.writeBatches(batches, ends, lastOffsets, maxTimestamps, baseOffset);
-      return this.durable({ baseOffset, lastOffset: asOffset(nextOffset - 1), maxTimestamp });
+      this.writeBatches(batches, plan);
+      invariant(plan.lastEpoch >= this.lastEpoch, () => `epoch went back from ${this.lastEpoch} to ${plan.lastEpoch}`);
+      this.lastEpoch = plan.lastEpoch;
+      return this.durable({ baseOffset: plan.baseOffset, lastOffset: plan.lastOffsets.at(-1) as Offset, maxTimestamp: plan.maxTimestamp });
     } catch (error) {
       return Promise.reject(this.appendFailed(error));
     }
   }
 
   /**
-   * Appends batches that already carry their offsets and epochs (a follower copying its leader).
-   * Offsets must continue the log: each batch's base offset at or above the log end offset.
+   * Validates every batch of an append, records included, and works out where each one ends, its
+   * last offset and max timestamp; changes nothing. Throws the first batch's LogError.
    */
-  appendAsFollower(batches: Buffer): Promise<AppendResult> {
-    try {
-      this.assertWritable();
-      let position = 0;
-      let expected = this.logEndOffset;
-      const ends: number[] = [];
-      const lastOffsets: Offset[] = [];
-      const maxTimestamps: number[] = [];
-      let maxTimestamp = -1;
-      if (batches.length === 0) throw new LogError('CORRUPT_MESSAGE', 'append of zero bytes');
-      while (position < batches.length) {
-        const header = validateBatch(batches, position, batches.length, this.config.maxBatchBytes, false);
-        if (header.baseOffset < expected) {
-          throw new LogError('CORRUPT_MESSAGE', `replicated batch at offset ${header.baseOffset} is below ${expected}`);
-        }
-        position += header.sizeBytes;
-        const lastOffset = asOffset(header.baseOffset + header.lastOffsetDelta);
-        ends.push(position);
-        lastOffsets.push(lastOffset);
-        maxTimestamps.push(header.maxTimestamp);
-        maxTimestamp = Math.max(maxTimestamp, header.maxTimestamp);
-        expected = asOffset(lastOffset + 1);
-      }
-      const baseOffset = asOffset(readInt64(batches, BatchField.baseOffset));
-      this.writeBatches(batches, ends, lastOffsets, maxTimestamps, baseOffset);
-      return this.durable({ baseOffset, lastOffset: asOffset(expected - 1), maxTimestamp });
-    } catch (error) {
-      return Promise.reject(this.appendFailed(error));
+  private planAppend(batches: Buffer, appender: Appender): AppendPlan {
+    if (batches.length === 0) throw new LogError('CORRUPT_MESSAGE', 'append of zero bytes');
+    const leader = appender.role === 'leader';
+    const rules: ValidationRules = {
+      origin: leader ? 'client' : 'replica',
+      maxBatchBytes: this.config.maxBatchBytes,
+      now: this.clock(),
+      messageTimestampBeforeMaxMs: this.config.messageTimestampBeforeMaxMs,
+      messageTimestampAfterMaxMs: this.config.messageTimestampAfterMaxMs,
+    };
+    // Kafka answers a request from a leader whose epoch is older than the partition's with
+    // FENCED_LEADER_EPOCH; a lower epoch here means the same thing: a deposed leader (or a follower
+    // copying one) is writing behind a newer leader's batches, which Raft's log must never hold.
+    let epoch = this.lastEpoch;
+    if (leader) {
+      if (appender.leaderEpoch < epoch) throw new LogError('FENCED_LEADER_EPOCH', `append with epoch ${appender.leaderEpoch}, the log has epoch ${epoch}`);
+      epoch = appender.leaderEpoch;
     }
+    const plan: AppendPlan = { ends: [], lastOffsets: [], maxTimestamps: [], baseOffset: this.logEndOffset, maxTimestamp: -1, lastEpoch: epoch };
+    let next = this.logEndOffset;
+    let position = 0;
+    while (position < batches.length) {
+      const header = validateRecordBatch(batches, position, batches.length, rules);
+      if (!leader) {
+        if (header.baseOffset !== next) {
+          throw new LogError('OFFSET_OUT_OF_RANGE', `replicated batch at offset ${header.baseOffset} does not continue the log at ${next}`);
+        }
+        if (header.partitionLeaderEpoch < epoch) {
+          throw new LogError('FENCED_LEADER_EPOCH', `replicated batch at offset ${header.baseOffset} has epoch ${header.partitionLeaderEpoch}, the log has epoch ${epoch}`);
+        }
+        epoch = header.partitionLeaderEpoch;
+      }
+      position += header.sizeBytes;
+      const lastOffset = asOffset(next + header.lastOffsetDelta);
+      plan.ends.push(position);
+      plan.lastOffsets.push(lastOffset);
+      plan.maxTimestamps.push(header.maxTimestamp);
+      plan.maxTimestamp = Math.max(plan.maxTimestamp, header.maxTimestamp);
+      next = asOffset(lastOffset + 1);
+    }
+    plan.lastEpoch = epoch;
+    return plan;
   }
 
   /**
@@ -383,6 +421,8 @@ export class Log {
     this.flushed = asOffset(Math.min(this.flushed, end));
     this.recoveryPoint = asOffset(Math.min(this.recoveryPoint, end));
     this.startOffset = asOffset(Math.min(this.startOffset, end));
+    // The truncated tail may have held newer epochs: a new leader's batches continue from what is left.
+    this.lastEpoch = tailEpoch(this.segments);
     this.writeCheckpoint();
   }
 
@@ -575,7 +615,9 @@ export class Log {
     }
   }
 
-  private writeBatches(batches: Buffer, ends: number[], lastOffsets: Offset[], maxTimestamps: number[], firstOffset: Offset): void {
+  /** Writes the planned batches to the active segment, as few writes as segment rolls allow. */
+  private writeBatches(batches: Buffer, plan: AppendPlan): void {
+    const { ends, lastOffsets, maxTimestamps, baseOffset: firstOffset } = plan;
     const now = this.clock();
     let start = 0;
     let chunkFirst = firstOffset;
@@ -736,6 +778,20 @@ export class Log {
     this.assertOpen();
     if (this.failure !== undefined) throw this.failure;
   }
+}
+
+/**
+ * The epoch of the last batch in `segments` (NO_EPOCH when they hold none). A log whose every batch
+ * retention deleted forgets its epoch on reopen; Kafka keeps a leader-epoch checkpoint file for that,
+ * which Strata does not have yet.
+ */
+function tailEpoch(segments: readonly Segment[]): Epoch {
+  for (let i = segments.length - 1; i >= 0; i--) {
+    const segment = segments[i] as Segment;
+    if (segment.isEmpty) continue;
+    return segment.locateOffset(asOffset(segment.nextOffset - 1))?.partitionLeaderEpoch ?? NO_EPOCH;
+  }
+  return NO_EPOCH;
 }
 
 /** Length of the longest prefix of `bytes` made of whole batches. */

@@ -41,7 +41,7 @@ import { invariant } from './invariant.js';
 import { BATCH_HEADER_BYTES, LOG_OVERHEAD_BYTES, MAX_BATCH_BYTES_CEILING, SEGMENT_OFFSET_SPAN_MAX } from './limits.js';
 import { OffsetIndex } from './offset-index.js';
 import { TimeIndex } from './time-index.js';
-import { asOffset, asPosition, type Offset, type Position } from './units.js';
+import { asOffset, asPosition, type Epoch, type Offset, type Position } from './units.js';
 
 export const LOG_SUFFIX = '.log';
 export const OFFSET_INDEX_SUFFIX = '.index';
@@ -59,6 +59,7 @@ export interface BatchLocation {
   baseOffset: Offset;
   lastOffset: Offset;
   maxTimestamp: number;
+  partitionLeaderEpoch: Epoch;
 }
 
 /** What a full scan of the file found: where the valid prefix ends, and why it stopped early if it did. */
@@ -210,8 +211,10 @@ export class Segment implements PooledFile {
    * After a clean open: derives `nextOffset`, the max timestamp and the first batch's timestamp by
    * scanning headers from the last index entry to the end of the file, without checking CRCs (a
    * clean shutdown or a flushed recovery point vouches for the bytes). Returns false if the headers
-   * do not tile the file or the scan ran longer than `scanLimitBytes` (a short or lost index): the
-   * caller then rebuilds with `recover()`.
+   * do not tile the file, if offsets do not increase from batch to batch (each base offset above the
+   * previous last offset and at or above the segment's base), or if the scan ran longer than
+   * `scanLimitBytes` (a short or lost index): the caller then rebuilds with `recover()`, which
+   * truncates at the damage.
    */
   loadTail(scanLimitBytes: number): boolean {
     const last = this.offsetIndex.lastEntry();
@@ -227,6 +230,9 @@ export class Segment implements PooledFile {
     while (position < this.size) {
       const location = this.headerAt(position);
       if (location === undefined || position - start > scanLimitBytes) return false;
+      // Offsets must increase as in `recover`: a stale copy of a batch (a duplicated tail) ends the trust.
+      if (location.baseOffset < this.next || location.lastOffset < location.baseOffset) return false;
+      if (location.lastOffset - this.baseOffset > SEGMENT_OFFSET_SPAN_MAX) return false;
       this.next = asOffset(location.lastOffset + 1);
       this.noteTimestamp(location.maxTimestamp, location.lastOffset);
       position += location.sizeBytes;
@@ -582,6 +588,7 @@ export class Segment implements PooledFile {
       baseOffset: asOffset(readInt64(window.bytes, at + BatchField.baseOffset)),
       lastOffset: lastOffsetOf(window.bytes, at),
       maxTimestamp: readInt64(window.bytes, at + BatchField.maxTimestamp),
+      partitionLeaderEpoch: window.bytes.readInt32BE(at + BatchField.partitionLeaderEpoch) as Epoch,
     };
   }
 

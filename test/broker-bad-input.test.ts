@@ -13,7 +13,8 @@ import {
   FrameReader,
   type ApiKey,
 } from '../client/protocol/index.js';
-import { encodeBatch } from '../log/index.js';
+import { computeBatchCrc } from '../log/batch-header.js';
+import { BatchField, encodeBatch } from '../log/index.js';
 
 const MAX_FRAME_BYTES = 256 * 1024;
 const MAX_CONNECTIONS = 8;
@@ -346,6 +347,39 @@ describe('broker under bad input', () => {
     const badAcks = await connection.request(API_KEYS.produce, produceRequest('victim', 1, encodeBatch([{ value: 'x' }]), 2));
     expect(badAcks.topics[0]?.partitions[0]?.errorCode).toBe(ERRORS.INVALID_REQUIRED_ACKS.code);
     expect(broker.partitions.partition('victim', 1)?.logEndOffset).toBe(before);
+    await expectServesNormalClient();
+  });
+
+  it('answers INVALID_RECORD to malformed records under a valid CRC, appends nothing, and keeps serving', async () => {
+    const reseal = (batch: Buffer): Buffer => {
+      batch.writeUInt32BE(computeBatchCrc(batch, 0, batch.length), BatchField.crc);
+      return batch;
+    };
+    // The first record's length varint says -64 bytes.
+    const badLength = encodeBatch([{ value: 'hello' }, { value: 'world' }]);
+    badLength[61] = 0x7f;
+    reseal(badLength);
+    // 2^31-1 records claimed in a few dozen bytes: the log end offset would jump by 2^31-1.
+    const hugeCount = encodeBatch([{ value: 'hello' }, { value: 'world' }]);
+    hugeCount.writeInt32BE(2 ** 31 - 2, BatchField.lastOffsetDelta);
+    hugeCount.writeInt32BE(2 ** 31 - 1, BatchField.recordsCount);
+    reseal(hugeCount);
+    const client = await RawClient.connect();
+    const before = broker.partitions.partition('victim', 1)?.logEndOffset;
+    let correlationId = 100;
+    for (const records of [badLength, hugeCount]) {
+      client.write(encodeRequestFrame({ apiVersion: 0, correlationId: ++correlationId, clientId: 'raw' }, API_KEYS.produce, produceRequest('victim', 1, records)));
+      const response = await client.response(API_KEYS.produce);
+      expect(response.header.correlationId).toBe(correlationId);
+      expect(response.body?.topics[0]?.partitions[0]?.errorCode).toBe(ERRORS.INVALID_RECORD.code);
+    }
+    expect(broker.partitions.partition('victim', 1)?.logEndOffset).toBe(before);
+    // The same connection still gets its produce and time lookup answered.
+    client.write(encodeRequestFrame({ apiVersion: 0, correlationId: ++correlationId, clientId: 'raw' }, API_KEYS.produce, produceRequest('victim', 1, encodeBatch([{ value: 'good' }]))));
+    expect((await client.response(API_KEYS.produce)).body?.topics[0]?.partitions[0]?.errorCode).toBe(0);
+    const connection = await connect();
+    const listed = await connection.request(API_KEYS.listOffsets, { topics: [{ name: 'victim', partitions: [{ partition: 1, timestamp: 0 }] }] });
+    expect(listed.topics[0]?.partitions[0]?.errorCode).toBe(0);
     await expectServesNormalClient();
   });
 

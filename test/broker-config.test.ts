@@ -59,6 +59,8 @@ describe('topic configs', () => {
       'flush.interval.ms': '250',
       'index.interval.bytes': '512',
       'delete.retention.ms': '1000',
+      'message.timestamp.before.max.ms': '604800000',
+      'message.timestamp.after.max.ms': '0',
     });
     expect(config).toMatchObject({
       segmentBytes: 2048,
@@ -71,7 +73,11 @@ describe('topic configs', () => {
       flushIntervalMs: 250,
       indexIntervalBytes: 512,
       deleteRetentionMs: 1000,
+      messageTimestampBeforeMaxMs: 604800000,
+      messageTimestampAfterMaxMs: 0,
     });
+    // Kafka's defaults: no bound on old timestamps, one hour into the future.
+    expect(toLogConfig({})).toMatchObject({ messageTimestampBeforeMaxMs: Number.MAX_SAFE_INTEGER, messageTimestampAfterMaxMs: 3_600_000 });
   });
 
   it('lets a topic override the broker defaults', () => {
@@ -86,6 +92,8 @@ describe('topic configs', () => {
     [{ 'cleanup.policy': 'shred' }, 'cleanup.policy'],
     [{ 'max.message.bytes': '99999999999999999999' }, 'max.message.bytes'],
     [{ 'retention.ms': 5 as unknown as string }, 'retention.ms'],
+    [{ 'message.timestamp.after.max.ms': '-1' }, 'message.timestamp.after.max.ms'],
+    [{ 'message.timestamp.before.max.ms': '1.5' }, 'message.timestamp.before.max.ms'],
   ])('rejects %j with INVALID_CONFIG naming the key', (configs, key) => {
     let thrown: unknown;
     try {

@@ -2,9 +2,12 @@
  * Produce (api 0): append each partition's batches to its log.
  *
  * Each partition answers on its own: one partition's bad batch never fails another's. The log
- * validates every batch before writing anything (size, magic, CRC-32C, codec, counts), so the
- * answers are the log's codes: CORRUPT_MESSAGE (bad CRC or header), MESSAGE_TOO_LARGE (over the
- * topic's `max.message.bytes`), INVALID_RECORD, UNSUPPORTED_COMPRESSION_TYPE; plus
+ * validates every batch before writing anything (size, magic, CRC-32C, codec, then every record's
+ * framing, as Kafka's LogValidator), so the answers are the log's codes: CORRUPT_MESSAGE (bad CRC,
+ * header or lz4 frame), MESSAGE_TOO_LARGE (over the topic's `max.message.bytes`, or decompressing
+ * past its bound), INVALID_RECORD (malformed records, a control batch), INVALID_TIMESTAMP (outside
+ * the batch's own range or the topic's `message.timestamp.before/after.max.ms`),
+ * UNSUPPORTED_COMPRESSION_TYPE; plus
  * UNKNOWN_TOPIC_OR_PARTITION and NOT_LEADER_OR_FOLLOWER (with the leader hint) from the broker.
  * acks outside {0, 1, -1} fail every partition with INVALID_REQUIRED_ACKS and append nothing.
  * Internal topics (`__consumer_offsets`) answer INVALID_TOPIC_EXCEPTION: only the broker writes them.
