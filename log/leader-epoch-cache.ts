@@ -63,9 +63,11 @@ export class LeaderEpochCache {
   #entries: EpochEntry[];
   #dirty = false;
 
-  constructor(entries: readonly EpochEntry[] = []) {
+  /** `unwritten`: the file does not hold these entries yet (a rebuilt cache), so `persist` writes them. */
+  constructor(entries: readonly EpochEntry[] = [], options: { unwritten?: boolean } = {}) {
     invariant(isStrictlyIncreasing(entries), () => `epoch entries not strictly increasing: ${describeEntries(entries)}`);
     this.#entries = [...entries];
+    this.#dirty = options.unwritten ?? false;
   }
 
   get entries(): readonly EpochEntry[] {
@@ -230,7 +232,7 @@ export function loadLeaderEpochCache(dir: string, segments: readonly Segment[], 
     }
   }
   if (load === undefined) {
-    const cache = new LeaderEpochCache();
+    const cache = new LeaderEpochCache([], { unwritten: true });
     load = { cache, source: 'rebuilt', bytesScanned: scanSegments(cache, segments) };
   }
   load.cache.truncateFromStart(logStartOffset);
