@@ -283,14 +283,17 @@ function locate(segments: readonly Segment[], offset: Offset): { file: string; p
 
 /** Header bytes a scan needs: baseOffset, batchLength, partitionLeaderEpoch. */
 const EPOCH_HEADER_BYTES = BatchField.partitionLeaderEpoch + 4;
-/** Bytes read at a time by a header scan: many small batches per read, one read per large batch. */
+/** Bytes read at a time among small batches: many headers per read. */
 const SCAN_WINDOW_BYTES = 64 * 1024;
+/** After a batch at least this large, the next read takes one header only: the bodies are skipped. */
+const LARGE_BATCH_BYTES = 4 * 1024;
 
 /**
- * Calls `visit(epoch, baseOffset)` for every batch in bytes [from, to) of the segment file `file`,
- * in order, reading headers only: a window of the file is read at each header that the previous read
- * did not cover, so the bodies of large batches are skipped and small ones cost one read per window.
- * The bytes must be whole batches (recovery has validated them); returns the bytes read.
+ * Calls `visit(epoch, baseOffset)` for the first batch in bytes [from, to) of the segment file `file`
+ * and then for each batch whose epoch differs from the one before it, reading headers only. Among
+ * small batches a 64 KiB window is read at each header the previous read did not cover; after a large
+ * batch only the next header is read, so large batches cost one small read each. The bytes must be
+ * whole batches (recovery has validated them). Returns the bytes read.
  */
 export function scanBatchEpochs(file: string, from: number, to: number, visit: (epoch: Epoch, baseOffset: Offset) => void): number {
   if (from >= to) return 0;
@@ -301,9 +304,11 @@ export function scanBatchEpochs(file: string, from: number, to: number, visit: (
     let windowEnd = 0;
     let bytesRead = 0;
     let position = from;
+    let size = 0;
+    let previousEpoch: number | undefined;
     while (position < to) {
       if (position + EPOCH_HEADER_BYTES > windowEnd) {
-        const length = Math.min(window.length, to - position);
+        const length = Math.min(size >= LARGE_BATCH_BYTES ? EPOCH_HEADER_BYTES : window.length, to - position);
         const n = readFully(fd, window, length, position);
         invariant(n >= EPOCH_HEADER_BYTES, () => `${file}: no batch header at ${position}`);
         windowStart = position;
@@ -311,9 +316,13 @@ export function scanBatchEpochs(file: string, from: number, to: number, visit: (
         bytesRead += n;
       }
       const at = position - windowStart;
-      const size = LOG_OVERHEAD_BYTES + window.readInt32BE(at + BatchField.batchLength);
+      size = LOG_OVERHEAD_BYTES + window.readInt32BE(at + BatchField.batchLength);
       invariant(size > EPOCH_HEADER_BYTES && position + size <= to, () => `${file}: bad batch length ${size} at ${position}`);
-      visit(asEpoch(window.readInt32BE(at + BatchField.partitionLeaderEpoch)), asOffset(readInt64(window, at + BatchField.baseOffset)));
+      const epoch = window.readInt32BE(at + BatchField.partitionLeaderEpoch);
+      if (epoch !== previousEpoch) {
+        visit(asEpoch(epoch), asOffset(readInt64(window, at + BatchField.baseOffset)));
+        previousEpoch = epoch;
+      }
       position += size;
     }
     return bytesRead;

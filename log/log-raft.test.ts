@@ -205,7 +205,7 @@ describe('the leader-epoch cache of a live log', () => {
           await log.close();
         }
       }),
-      { numRuns: 40 },
+      { numRuns: 100 },
     );
   });
 
