@@ -218,6 +218,12 @@ describe('leader-epoch-checkpoint file', () => {
   });
 });
 
+function stamped(base: number, epoch: number): Buffer {
+  const batch = encodeBatch([{ value: 'x', timestamp: 1 }]);
+  stampBatch(batch, 0, asOffset(base), asEpoch(epoch));
+  return batch;
+}
+
 describe('scanBatchEpochs', () => {
   it('visits the first batch and each epoch change, among small batches and ones larger than its read window, from any batch boundary', () => {
     const dir = tempDir();
@@ -246,5 +252,14 @@ describe('scanBatchEpochs', () => {
       const changes = expected.filter((e, i) => e.position >= start.position && (e.position === start.position || e.epoch !== expected[i - 1]?.epoch));
       expect(seen).toEqual(changes.map(({ epoch, baseOffset }) => ({ epoch, baseOffset })));
     }
+  });
+
+  it('reports bytes that are not whole batches as CORRUPT_MESSAGE, not a crash', () => {
+    const file = path.join(tempDir(), '00000000000000000000.log');
+    const batch = stamped(0, 3);
+    fs.writeFileSync(file, Buffer.concat([batch, Buffer.alloc(40, 0xff)]));
+    expect(() => scanBatchEpochs(file, 0, batch.length + 40, () => undefined)).toThrow(expect.objectContaining({ errorName: 'CORRUPT_MESSAGE' }));
+    fs.writeFileSync(file, Buffer.concat([batch, batch.subarray(0, 10)]));
+    expect(() => scanBatchEpochs(file, 0, batch.length + 10, () => undefined)).toThrow(expect.objectContaining({ errorName: 'CORRUPT_MESSAGE' }));
   });
 });

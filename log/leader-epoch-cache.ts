@@ -35,6 +35,7 @@ import path from 'node:path';
 import { replaceFileAtomically } from './atomic-file.js';
 import { BatchField, readInt64 } from './batch-header.js';
 import { crc32c } from './crc32c.js';
+import { LogError } from './errors.js';
 import { invariant } from './invariant.js';
 import { LOG_OVERHEAD_BYTES } from './limits.js';
 import type { Segment } from './segment.js';
@@ -293,7 +294,9 @@ const LARGE_BATCH_BYTES = 4 * 1024;
  * and then for each batch whose epoch differs from the one before it, reading headers only. Among
  * small batches a 64 KiB window is read at each header the previous read did not cover; after a large
  * batch only the next header is read, so large batches cost one small read each. The bytes must be
- * whole batches (recovery has validated them). Returns the bytes read.
+ * whole batches (recovery validated them, or a clean shutdown vouches for them); bytes that are not
+ * are a CORRUPT_MESSAGE LogError, not a crash: a trusted segment may still rot on disk. Returns the
+ * bytes read.
  */
 export function scanBatchEpochs(file: string, from: number, to: number, visit: (epoch: Epoch, baseOffset: Offset) => void): number {
   if (from >= to) return 0;
@@ -310,14 +313,14 @@ export function scanBatchEpochs(file: string, from: number, to: number, visit: (
       if (position + EPOCH_HEADER_BYTES > windowEnd) {
         const length = Math.min(size >= LARGE_BATCH_BYTES ? EPOCH_HEADER_BYTES : window.length, to - position);
         const n = readFully(fd, window, length, position);
-        invariant(n >= EPOCH_HEADER_BYTES, () => `${file}: no batch header at ${position}`);
+        if (n < EPOCH_HEADER_BYTES) throw new LogError('CORRUPT_MESSAGE', `${file}: no batch header at ${position}`);
         windowStart = position;
         windowEnd = position + n;
         bytesRead += n;
       }
       const at = position - windowStart;
       size = LOG_OVERHEAD_BYTES + window.readInt32BE(at + BatchField.batchLength);
-      invariant(size > EPOCH_HEADER_BYTES && position + size <= to, () => `${file}: bad batch length ${size} at ${position}`);
+      if (size <= EPOCH_HEADER_BYTES || position + size > to) throw new LogError('CORRUPT_MESSAGE', `${file}: bad batch length ${size} at ${position}`);
       const epoch = window.readInt32BE(at + BatchField.partitionLeaderEpoch);
       if (epoch !== previousEpoch) {
         visit(asEpoch(epoch), asOffset(readInt64(window, at + BatchField.baseOffset)));
