@@ -234,7 +234,7 @@ describe('scanBatchEpochs', () => {
     const parts: Buffer[] = [];
     let position = 0;
     sizes.forEach((records, i) => {
-      // Values of 2 KiB make the 40,000-record batch larger than the 64 KiB read window.
+      // Values of 2 KiB on every 7th record make the 40,000-record batch (~12 MB) larger than the 1 MiB read window.
       const batch = encodeBatch(Array.from({ length: records }, (_, r) => ({ value: Buffer.alloc(r % 7 === 0 ? 2048 : 8, r), timestamp: 1 })));
       const epoch = Math.floor(i / 2) + (i === 5 ? 7 : 0);
       stampBatch(batch, 0, asOffset(offset), asEpoch(epoch));
@@ -244,7 +244,7 @@ describe('scanBatchEpochs', () => {
       offset += records;
     });
     const bytes = Buffer.concat(parts);
-    expect(bytes.length).toBeGreaterThan(64 * 1024);
+    expect(bytes.length).toBeGreaterThan(1024 * 1024);
     fs.writeFileSync(file, bytes);
     for (const start of expected) {
       const seen: { epoch: number; baseOffset: Offset }[] = [];

@@ -284,16 +284,18 @@ function locate(segments: readonly Segment[], offset: Offset): { file: string; p
 
 /** Header bytes a scan needs: baseOffset, batchLength, partitionLeaderEpoch. */
 const EPOCH_HEADER_BYTES = BatchField.partitionLeaderEpoch + 4;
-/** Bytes read at a time among small batches: many headers per read. */
-const SCAN_WINDOW_BYTES = 64 * 1024;
-/** After a batch at least this large, the next read takes one header only: the bodies are skipped. */
-const LARGE_BATCH_BYTES = 4 * 1024;
+/**
+ * Bytes read at a time: a read costs ~10 µs of syscall on a busy machine but only ~0.1 µs per KiB
+ * copied from the page cache, so large sequential reads beat one small read per header until batches
+ * are larger than this (then their bodies are skipped).
+ */
+const SCAN_WINDOW_BYTES = 1024 * 1024;
 
 /**
  * Calls `visit(epoch, baseOffset)` for the first batch in bytes [from, to) of the segment file `file`
- * and then for each batch whose epoch differs from the one before it, reading headers only. Among
- * small batches a 64 KiB window is read at each header the previous read did not cover; after a large
- * batch only the next header is read, so large batches cost one small read each. The bytes must be
+ * and then for each batch whose epoch differs from the one before it. The file is read in 1 MiB
+ * windows, each starting at the first header the previous one did not cover, so the bodies of batches
+ * larger than a window are skipped and everything else is one sequential pass. The bytes must be
  * whole batches (recovery validated them, or a clean shutdown vouches for them); bytes that are not
  * are a CORRUPT_MESSAGE LogError, not a crash: a trusted segment may still rot on disk. Returns the
  * bytes read.
@@ -307,11 +309,10 @@ export function scanBatchEpochs(file: string, from: number, to: number, visit: (
     let windowEnd = 0;
     let bytesRead = 0;
     let position = from;
-    let size = 0;
     let previousEpoch: number | undefined;
     while (position < to) {
       if (position + EPOCH_HEADER_BYTES > windowEnd) {
-        const length = Math.min(size >= LARGE_BATCH_BYTES ? EPOCH_HEADER_BYTES : window.length, to - position);
+        const length = Math.min(window.length, to - position);
         const n = readFully(fd, window, length, position);
         if (n < EPOCH_HEADER_BYTES) throw new LogError('CORRUPT_MESSAGE', `${file}: no batch header at ${position}`);
         windowStart = position;
@@ -319,7 +320,7 @@ export function scanBatchEpochs(file: string, from: number, to: number, visit: (
         bytesRead += n;
       }
       const at = position - windowStart;
-      size = LOG_OVERHEAD_BYTES + window.readInt32BE(at + BatchField.batchLength);
+      const size = LOG_OVERHEAD_BYTES + window.readInt32BE(at + BatchField.batchLength);
       if (size <= EPOCH_HEADER_BYTES || position + size > to) throw new LogError('CORRUPT_MESSAGE', `${file}: bad batch length ${size} at ${position}`);
       const epoch = window.readInt32BE(at + BatchField.partitionLeaderEpoch);
       if (epoch !== previousEpoch) {
