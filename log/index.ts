@@ -19,7 +19,13 @@ export { DEFAULT_LOG_CONFIG, parseLogConfig, type CleanupPolicy, type FlushPolic
 export { LOG_ERRORS, LogError, type LogErrorInfo, type LogErrorName } from './errors.js';
 export { InvariantViolation } from './invariant.js';
 export { BATCH_HEADER_BYTES, LOG_OVERHEAD_BYTES, MAX_BATCH_BYTES_CEILING, MAX_BATCH_BYTES_DEFAULT } from './limits.js';
-export { Log, type AppendResult, type LogOptions, type ReadOptions, type ReadResult, type RecoveryReport } from './log.js';
+export {
+  UNDEFINED_EPOCH_END_OFFSET,
+  type EpochEndOffset,
+  type EpochEntry,
+  type LeaderEpochCacheSource,
+} from './leader-epoch-cache.js';
+export { Log, type AppendResult, type LogOptions, type LogTimers, type ReadOptions, type ReadResult, type RecoveryReport } from './log.js';
 export type { CompactionResult } from './log-cleaner.js';
 export {
   decodeBatch,

@@ -500,14 +500,14 @@ describe('the recovery point and the clean-shutdown marker', () => {
     const dir = tempDir();
     const producer = new Producer(4);
     const expected = await withLog(dir, async (log) => {
-      expect(log.recovery).toEqual({ clean: false, segmentsScanned: 0, bytesScanned: 0, bytesTruncated: 0, segmentsDeleted: 0 });
+      expect(log.recovery).toEqual({ clean: false, segmentsScanned: 0, bytesScanned: 0, bytesTruncated: 0, segmentsDeleted: 0, leaderEpochCache: 'rebuilt', leaderEpochBytesScanned: 0 });
       return fill(log, producer, 4);
     });
     const log = await Log.open(dir, CONFIG);
     let crash: string;
     let recoveryPoint: number;
     try {
-      expect(log.recovery).toEqual({ clean: true, segmentsScanned: 0, bytesScanned: 0, bytesTruncated: 0, segmentsDeleted: 0 });
+      expect(log.recovery).toEqual({ clean: true, segmentsScanned: 0, bytesScanned: 0, bytesTruncated: 0, segmentsDeleted: 0, leaderEpochCache: 'file', leaderEpochBytesScanned: 0 });
       expect(fs.existsSync(path.join(dir, CLEAN_SHUTDOWN_FILE))).toBe(false);
       await expectIntact(log, expected);
       // Open checkpoints its log end: everything below was flushed by the clean close.
@@ -531,6 +531,9 @@ describe('the recovery point and the clean-shutdown marker', () => {
         bytesScanned: rescannedBytes,
         bytesTruncated: 0,
         segmentsDeleted: 0,
+        // The leader-epoch file is vouched for below the first rescanned segment only.
+        leaderEpochCache: 'file+tail',
+        leaderEpochBytesScanned: rescannedBytes,
       });
       await expectIntact(recovered, expected);
     });

@@ -4,6 +4,7 @@
  *   <dir>/00000000000000000000.log, .index, .timeindex   oldest segment
  *   <dir>/00000000000000081234.log, .index, .timeindex   ...
  *   <dir>/log.checkpoint                                 recovery point + log start offset
+ *   <dir>/leader-epoch-checkpoint                        each leader epoch's first offset (leader-epoch-cache.ts)
  *   <dir>/.clean-shutdown                                present only between a clean close and the next open
  *
  * Invariants (asserted): segments are sorted by base offset and each starts at or above the previous
@@ -27,6 +28,11 @@
  * trusted the same way, and the rest are rescanned batch by batch; the first bad batch ends the log
  * there, truncating its file and deleting every later segment.
  *
+ * The log is also the Raft log: a batch's leader epoch is its term. The leader-epoch cache answers
+ * `endOffsetFor(epoch)`; `truncateTo` and `resetTo` are durable when they resolve; `onFlushed` tells a
+ * follower what it may acknowledge. The clock and the interval flush timer are injected (`LogOptions`);
+ * file I/O is not (see README).
+ *
  * Concurrency: one thread; the only awaits are fsyncs and bulk reads, and segments count their readers
  * so retention and truncation never close a file under a read.
  *
@@ -37,12 +43,19 @@
  */
 import fs from 'node:fs';
 import path from 'node:path';
-import { batchSizeAt, lastOffsetOf, stampBatch } from './batch-header.js';
+import { BatchField, batchSizeAt, lastOffsetOf, readInt64, stampBatch } from './batch-header.js';
 import { parseLogConfig, type LogConfig } from './config.js';
 import { fsyncDirectory, fsyncDirectoryAsync } from './directory.js';
 import { LogError } from './errors.js';
 import { invariant } from './invariant.js';
 import { LOG_OVERHEAD_BYTES } from './limits.js';
+import {
+  LeaderEpochCache,
+  loadLeaderEpochCache,
+  type EpochEndOffset,
+  type EpochEntry,
+  type LeaderEpochCacheSource,
+} from './leader-epoch-cache.js';
 import { CLEANED_SUFFIX, compactLog, emptyCompactionResult, SegmentUncleanable, SWAP_SUFFIX, type CompactionResult } from './log-cleaner.js';
 import { readLogCheckpoint, writeLogCheckpoint } from './log-checkpoint.js';
 import { DescriptorPool } from './descriptor-pool.js';
@@ -50,7 +63,7 @@ import { decodeBatch } from './record-batch.js';
 import { validateRecordBatch, type ValidationRules } from './record-validator.js';
 import { segmentsToDelete, type RetentionPolicy, type RetentionReason } from './retention.js';
 import { LOG_SUFFIX, OFFSET_INDEX_SUFFIX, Segment, segmentFileName, TIME_INDEX_SUFFIX } from './segment.js';
-import { asOffset, NO_EPOCH, type Epoch, type Offset, type Position } from './units.js';
+import { asEpoch, asOffset, NO_EPOCH, type Epoch, type Offset, type Position } from './units.js';
 
 export const CLEAN_SHUTDOWN_FILE = '.clean-shutdown';
 
@@ -65,7 +78,23 @@ export interface LogOptions {
   descriptorPool?: DescriptorPool;
   /** Milliseconds since the epoch; injected so tests and simulations control time. */
   clock?: () => number;
+  /** The periodic timer of the `interval` flush policy; injected so a simulation can drive it. */
+  timers?: LogTimers;
 }
+
+export interface LogTimers {
+  /** Calls `callback` every `ms` milliseconds until the returned function is called. */
+  every(ms: number, callback: () => void): () => void;
+}
+
+/** Node's timers; unref'd, so an open log never keeps the process alive. */
+const NODE_TIMERS: LogTimers = {
+  every(ms, callback) {
+    const timer = setInterval(callback, ms);
+    timer.unref();
+    return () => clearInterval(timer);
+  },
+};
 
 export interface AppendResult {
   baseOffset: Offset;
@@ -95,6 +124,9 @@ export interface RecoveryReport {
   bytesTruncated: number;
   segmentsDeleted: number;
   reason?: string;
+  /** How the leader-epoch cache was loaded (see `leader-epoch-cache.ts`) and what rebuilding it read. */
+  leaderEpochCache: LeaderEpochCacheSource;
+  leaderEpochBytesScanned: number;
 }
 
 /** Who appends: a leader assigning offsets and stamping its epoch, or a follower copying batches as they are. */
@@ -134,26 +166,34 @@ export class Log {
   private directoryDirty = false;
   private sealing: Promise<void> = Promise.resolve();
   private failure: LogError | undefined;
-  /** Epoch of the last batch appended (NO_EPOCH if none carried one); appends never go below it. */
-  private lastEpoch: Epoch;
   private closed = false;
   private compaction: Promise<unknown> | undefined;
-  private flushTimer: NodeJS.Timeout | undefined;
+  private stopFlushTimer: (() => void) | undefined;
+  private readonly epochs: LeaderEpochCache;
+  private readonly flushListeners = new Set<(flushedOffset: Offset) => void>();
   readonly recovery: RecoveryReport;
 
-  private constructor(dir: string, config: LogConfig, clock: () => number, segments: Segment[], startOffset: Offset, recovery: RecoveryReport) {
+  private constructor(
+    dir: string,
+    config: LogConfig,
+    clock: () => number,
+    timers: LogTimers,
+    segments: Segment[],
+    startOffset: Offset,
+    epochs: LeaderEpochCache,
+    recovery: RecoveryReport,
+  ) {
     this.dir = dir;
     this.config = config;
     this.clock = clock;
     this.segments = segments;
     this.startOffset = startOffset;
+    this.epochs = epochs;
     this.flushed = this.logEndOffset;
     this.recoveryPoint = this.logEndOffset;
     this.recovery = recovery;
-    this.lastEpoch = tailEpoch(segments);
     if (config.flushPolicy === 'interval') {
-      this.flushTimer = setInterval(() => void this.flush().catch(() => undefined), config.flushIntervalMs);
-      this.flushTimer.unref();
+      this.stopFlushTimer = timers.every(config.flushIntervalMs, () => void this.flush().catch(() => undefined));
     }
   }
 
@@ -171,11 +211,20 @@ export class Log {
     completeInterruptedSwaps(dir);
     const checkpoint = readLogCheckpoint(dir);
     const bases = listSegmentBases(dir);
-    const report: RecoveryReport = { clean, segmentsScanned: 0, bytesScanned: 0, bytesTruncated: 0, segmentsDeleted: 0 };
+    const report: RecoveryReport = {
+      clean,
+      segmentsScanned: 0,
+      bytesScanned: 0,
+      bytesTruncated: 0,
+      segmentsDeleted: 0,
+      leaderEpochCache: 'file',
+      leaderEpochBytesScanned: 0,
+    };
     const segments: Segment[] = [];
     const recoveryPoint = clean ? Number.POSITIVE_INFINITY : (checkpoint?.recoveryPoint ?? 0);
     // A tail scan longer than this means the index was cut short or lost: rebuild it instead.
     const tailScanLimit = parsed.indexIntervalBytes + 2 * parsed.maxBatchBytes;
+    let rescannedFrom: Offset | undefined;
     for (let i = 0; i < bases.length; i++) {
       const base = bases[i] as Offset;
       const segment = Segment.open(dir, base, parsed, clock(), pool);
@@ -187,6 +236,7 @@ export class Log {
         continue;
       }
       const result = segment.recover(previousNext);
+      rescannedFrom ??= base;
       report.segmentsScanned += 1;
       report.bytesScanned += result.validBytes + result.truncatedBytes;
       report.bytesTruncated += result.truncatedBytes;
@@ -208,12 +258,17 @@ export class Log {
     const last = segments.at(-1) as Segment;
     last.activate();
     const startOffset = asOffset(Math.min(Math.max(checkpoint?.logStartOffset ?? first.baseOffset, first.baseOffset), last.nextOffset));
+    // The epoch file is complete below the checkpointed recovery point; past the first rescanned
+    // segment it may describe batches this crash lost, so that part is rebuilt from what recovery kept.
+    const epochs = loadLeaderEpochCache(dir, segments, startOffset, rescannedFrom ?? last.nextOffset);
+    report.leaderEpochCache = epochs.source;
+    report.leaderEpochBytesScanned = epochs.bytesScanned;
     // Make the recovered state durable before it is built upon, then retire the clean marker: from
     // here on a crash must lead to a recovery scan.
     // Sealing also writes the rebuilt indexes, which the next open trusts below the recovery point.
     if (!clean) for (const segment of segments) await segment.seal();
     fs.rmSync(marker, { force: true });
-    const log = new Log(dir, parsed, clock, segments, startOffset, report);
+    const log = new Log(dir, parsed, clock, options.timers ?? NODE_TIMERS, segments, startOffset, epochs.cache, report);
     log.writeCheckpoint();
     log.pool = pool;
     if (options.onFailure !== undefined) log.onFailure = options.onFailure;
@@ -249,6 +304,38 @@ export class Log {
 
   private get active(): Segment {
     return this.segments.at(-1) as Segment;
+  }
+
+  /** The newest leader epoch (Raft term) of any batch in the log; NO_EPOCH (-1) if none has one. */
+  get latestEpoch(): Epoch {
+    return this.epochs.latestEpoch;
+  }
+
+  /** The leader-epoch cache: each epoch in the log with its first offset, oldest first. */
+  get leaderEpochs(): readonly EpochEntry[] {
+    return this.epochs.entries;
+  }
+
+  /**
+   * Kafka's OffsetsForLeaderEpoch: the largest epoch in the log that is <= `epoch`, and the offset
+   * where it ends (the next epoch's first offset, or the log end offset for the latest epoch).
+   * `{ epoch: -1, endOffset: -1 }` when `epoch` is below every epoch the log holds.
+   */
+  endOffsetFor(epoch: Epoch): EpochEndOffset {
+    this.assertOpen();
+    return this.epochs.endOffsetFor(epoch, this.logEndOffset);
+  }
+
+  /**
+   * Calls `listener` with the new flushed offset each time it grows: after a group-commit or interval
+   * fsync, an explicit `flush()`, or a rolled segment's seal. Values never pass the log end and never
+   * go back, except that `truncateTo` or `resetTo` may lower the flushed offset without a call (the data
+   * is gone); calls resume from there. A Raft follower acknowledges what these calls report. The
+   * listener runs synchronously inside the log and must not throw. Returns the unsubscribe function.
+   */
+  onFlushed(listener: (flushedOffset: Offset) => void): () => void {
+    this.flushListeners.add(listener);
+    return () => this.flushListeners.delete(listener);
   }
 
   /**
@@ -287,8 +374,8 @@ export class Log {
         }
       }
       this.writeBatches(batches, plan);
-      invariant(plan.lastEpoch >= this.lastEpoch, () => `epoch went back from ${this.lastEpoch} to ${plan.lastEpoch}`);
-      this.lastEpoch = plan.lastEpoch;
+      invariant(plan.lastEpoch >= this.epochs.latestEpoch, () => `epoch went back from ${this.epochs.latestEpoch} to ${plan.lastEpoch}`);
+      this.recordEpochs(batches);
       return this.durable({ baseOffset: plan.baseOffset, lastOffset: plan.lastOffsets.at(-1) as Offset, maxTimestamp: plan.maxTimestamp });
     } catch (error) {
       return Promise.reject(this.appendFailed(error));
@@ -312,7 +399,7 @@ export class Log {
     // Kafka answers a request from a leader whose epoch is older than the partition's with
     // FENCED_LEADER_EPOCH; a lower epoch here means the same thing: a deposed leader (or a follower
     // copying one) is writing behind a newer leader's batches, which Raft's log must never hold.
-    let epoch = this.lastEpoch;
+    let epoch = this.epochs.latestEpoch;
     if (leader) {
       if (appender.leaderEpoch < epoch) throw new LogError('FENCED_LEADER_EPOCH', `append with epoch ${appender.leaderEpoch}, the log has epoch ${epoch}`);
       epoch = appender.leaderEpoch;
@@ -401,11 +488,19 @@ export class Log {
 
   /**
    * Removes every offset at or above `offset` (a replica dropping a divergent tail). A batch that
-   * straddles `offset` is removed whole, so the log end may land below `offset`.
+   * straddles `offset` is removed whole, so the log end may land below `offset`. Resolves once the
+   * truncation is durable: the cut files and indexes fsynced, the deleted segments' directory entries
+   * fsynced, the leader-epoch cache cut and the checkpoint replaced. Below the log start it is
+   * OFFSET_OUT_OF_RANGE: a replica that far behind restarts its log with `resetTo`.
    */
   async truncateTo(offset: Offset): Promise<void> {
     this.assertWritable();
-    invariant(offset >= this.startOffset, () => `truncation to ${offset} below the log start ${this.startOffset}`);
+    if (!Number.isSafeInteger(offset) || offset < this.startOffset) {
+      throw new LogError(
+        'OFFSET_OUT_OF_RANGE',
+        `cannot truncate to ${offset}, below the log start ${this.startOffset}; resetTo(${offset}) restarts the log at an offset`,
+      );
+    }
     if (offset >= this.logEndOffset) return;
     await this.sealing;
     while (this.segments.length > 1 && this.active.baseOffset >= offset) {
@@ -421,8 +516,56 @@ export class Log {
     this.flushed = asOffset(Math.min(this.flushed, end));
     this.recoveryPoint = asOffset(Math.min(this.recoveryPoint, end));
     this.startOffset = asOffset(Math.min(this.startOffset, end));
-    // The truncated tail may have held newer epochs: a new leader's batches continue from what is left.
-    this.lastEpoch = tailEpoch(this.segments);
+    this.epochs.truncateFromEnd(end);
+    this.writeCheckpoint();
+    const active = this.active;
+    try {
+      await Promise.all([active.flush(), active.offsetIndex.sync(), active.timeIndex.sync(), fsyncDirectoryAsync(this.dir)]);
+    } catch (error) {
+      const failure = new LogError('KAFKA_STORAGE_ERROR', `truncation to ${offset} could not be made durable`, { cause: error });
+      this.fail(failure);
+      throw failure;
+    }
+    // Earlier segments were sealed before the cut (`sealing` was awaited), so all below `end` is on disk.
+    this.advanceFlushed(asOffset(Math.min(end, this.logEndOffset)));
+  }
+
+  /**
+   * Empties the log and restarts it at `offset` (Kafka's truncateFullyAndStartAt): a follower so far
+   * behind that its leader no longer holds the next offset it needs starts again at the leader's log
+   * start. Every segment is deleted, an empty active segment starts at `offset`, logStartOffset =
+   * logEndOffset = flushedOffset = `offset`, and the leader-epoch cache is cleared. Appends waiting
+   * for an fsync are rejected with OFFSET_OUT_OF_RANGE. Resolves once durable.
+   *
+   * Crash safety: the cleared epoch file is written first, then the segments are deleted newest first
+   * and the directory fsynced, and only then is the new segment created and the checkpoint replaced.
+   * A crash in between leaves the old log (or a part of it whose epoch cache a reopen rebuilds, since
+   * the cleared file no longer agrees with it) or the new empty one; the caller repeats the reset.
+   */
+  async resetTo(offset: Offset): Promise<void> {
+    this.assertWritable();
+    if (!Number.isSafeInteger(offset) || offset < 0) throw new LogError('OFFSET_OUT_OF_RANGE', `cannot restart the log at ${offset}`);
+    await this.sealing;
+    this.assertWritable();
+    for (const waiter of this.waiters.splice(0)) {
+      waiter.reject(new LogError('OFFSET_OUT_OF_RANGE', `offset ${waiter.lastOffset} was discarded by resetTo(${offset}) before it was flushed`));
+    }
+    try {
+      this.epochs.clear();
+      this.epochs.persist(this.dir);
+      for (const segment of this.segments.splice(0).reverse()) segment.delete();
+      fsyncDirectory(this.dir);
+      this.segments.push(Segment.create(this.dir, offset, this.config, this.clock(), this.pool));
+    } catch (error) {
+      const failure = new LogError('KAFKA_STORAGE_ERROR', `resetTo(${offset}) failed`, { cause: error });
+      this.fail(failure);
+      throw failure;
+    }
+    this.startOffset = offset;
+    this.recoveryPoint = offset;
+    this.flushed = asOffset(Math.min(this.flushed, offset));
+    this.advanceFlushed(offset);
+    // Replacing the checkpoint fsyncs the directory, which makes the new segment's entry durable too.
     this.writeCheckpoint();
   }
 
@@ -438,6 +581,7 @@ export class Log {
     if (offset <= this.startOffset) return;
     this.startOffset = offset;
     this.writeCheckpoint();
+    this.cutEpochsToLog();
     await this.deleteOldSegments({ retentionMs: -1, retentionBytes: -1, maxOffset: this.logEndOffset });
   }
 
@@ -477,6 +621,7 @@ export class Log {
     const newStart = (this.segments[0] as Segment).baseOffset;
     if (newStart > this.startOffset) this.startOffset = newStart;
     this.writeCheckpoint();
+    this.cutEpochsToLog();
     for (const segment of doomed) segment.delete();
     fsyncDirectory(this.dir);
     return { deleted: count, reasons: decision.reasons.slice(0, count) };
@@ -598,7 +743,7 @@ export class Log {
    */
   async close(): Promise<void> {
     if (this.closed) return;
-    if (this.flushTimer !== undefined) clearInterval(this.flushTimer);
+    this.stopFlushTimer?.();
     await this.compaction?.catch(() => undefined);
     if (this.failure === undefined) {
       await this.sealing;
@@ -677,7 +822,7 @@ export class Log {
           return;
         }
         // A truncation during the fsync may have moved the log end below the target.
-        this.flushed = asOffset(Math.max(this.flushed, Math.min(target, this.logEndOffset)));
+        this.advanceFlushed(asOffset(Math.min(target, this.logEndOffset)));
         invariant(this.flushed <= this.logEndOffset, 'the flushed offset never passes the log end');
         let released = 0;
         while (released < this.waiters.length && (this.waiters[released] as FlushWaiter).lastOffset < this.flushed) released += 1;
@@ -718,7 +863,7 @@ export class Log {
     this.sealInBackground(previous, async () => {
       await fsyncDirectoryAsync(this.dir);
       // Seals run in order, so everything below the new segment is on disk now, whatever the policy.
-      this.flushed = asOffset(Math.max(this.flushed, baseOffset));
+      this.advanceFlushed(asOffset(Math.min(baseOffset, this.logEndOffset)));
       this.recoveryPoint = asOffset(Math.max(this.recoveryPoint, baseOffset));
       // Synchronous (a few ms once per roll) so that it never interleaves with the other checkpoint
       // writes, which must not be overtaken by an older one (log start offset).
@@ -734,9 +879,40 @@ export class Log {
       .catch((error: unknown) => this.fail(new LogError('KAFKA_STORAGE_ERROR', `sealing ${segment.logFile} failed`, { cause: error })));
   }
 
+  /**
+   * The leader-epoch file first, then the checkpoint: the checkpoint's recovery point vouches for the
+   * epoch file below it (see `leader-epoch-cache.ts`), so the file must never lag behind it.
+   */
   private writeCheckpoint(): void {
+    this.epochs.persist(this.dir);
     const recoveryPoint = asOffset(Math.min(this.recoveryPoint, this.flushed, this.logEndOffset));
     writeLogCheckpoint(this.dir, { recoveryPoint, logStartOffset: this.startOffset });
+  }
+
+  /**
+   * Tells the leader-epoch cache about the epochs of `batches`, just written (offsets and epochs
+   * stamped): a new epoch gets an entry at its first batch's base offset. In memory only; the file
+   * follows with the next checkpoint.
+   */
+  private recordEpochs(batches: Buffer): void {
+    for (let position = 0; position < batches.length; position += batchSizeAt(batches, position)) {
+      const epoch = asEpoch(batches.readInt32BE(position + BatchField.partitionLeaderEpoch));
+      this.epochs.assign(epoch, asOffset(readInt64(batches, position + BatchField.baseOffset)));
+    }
+  }
+
+  /** After a log start move: entries below the start fold into one at it; none at or past the log end. */
+  private cutEpochsToLog(): void {
+    this.epochs.truncateFromStart(this.startOffset);
+    this.epochs.truncateFromEnd(this.logEndOffset);
+  }
+
+  /** Raises the flushed offset to `to` and tells the listeners; a no-op unless `to` is higher. */
+  private advanceFlushed(to: Offset): void {
+    if (to <= this.flushed) return;
+    invariant(to <= this.logEndOffset, () => `flushed offset ${to} above the log end ${this.logEndOffset}`);
+    this.flushed = to;
+    for (const listener of this.flushListeners) listener(to);
   }
 
   /** Index of the segment whose range holds `offset`: the last one with baseOffset <= offset. */
@@ -778,20 +954,6 @@ export class Log {
     this.assertOpen();
     if (this.failure !== undefined) throw this.failure;
   }
-}
-
-/**
- * The epoch of the last batch in `segments` (NO_EPOCH when they hold none). A log whose every batch
- * retention deleted forgets its epoch on reopen; Kafka keeps a leader-epoch checkpoint file for that,
- * which Strata does not have yet.
- */
-function tailEpoch(segments: readonly Segment[]): Epoch {
-  for (let i = segments.length - 1; i >= 0; i--) {
-    const segment = segments[i] as Segment;
-    if (segment.isEmpty) continue;
-    return segment.locateOffset(asOffset(segment.nextOffset - 1))?.partitionLeaderEpoch ?? NO_EPOCH;
-  }
-  return NO_EPOCH;
 }
 
 /** Length of the longest prefix of `bytes` made of whole batches. */
