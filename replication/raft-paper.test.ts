@@ -2,7 +2,7 @@
 // extensions), checked on real RaftNodes stepped by hand in a LocalCluster, as etcd's raft_paper_test.go.
 import { describe, expect, it } from 'vitest';
 import { asEpoch, asOffset } from '../log/index.js';
-import type { AppendResponse, Message } from './message.js';
+import type { AppendResponse, Message, VoteResponse } from './message.js';
 import { LocalCluster } from './sim/local-cluster.js';
 
 const ofType = <T extends Message<string>['type']>(messages: readonly Message<string>[], type: T) => messages.filter((m) => m.type === type);
@@ -53,7 +53,7 @@ describe('Raft, sentence by sentence', () => {
     const voter = c.node(3);
     voter.step({ type: 'vote', from: 1, to: 3, term: asEpoch(1), lastOffset: asOffset(-1), lastTerm: asEpoch(0), transfer: false });
     voter.step({ type: 'vote', from: 2, to: 3, term: asEpoch(1), lastOffset: asOffset(-1), lastTerm: asEpoch(0), transfer: false });
-    const answers = ofType(voter.ready().messagesAfterPersist, 'vote-response');
+    const answers = ofType(voter.ready().messagesAfterPersist, 'vote-response') as VoteResponse[];
     expect(answers.map((m) => [m.to, m.granted])).toEqual([
       [1, true],
       [2, false],
@@ -68,7 +68,7 @@ describe('Raft, sentence by sentence', () => {
     c.deliver();
     const voter = c.node(3);
     voter.step({ type: 'vote', from: 2, to: 3, term: asEpoch(9), lastOffset: asOffset(0), lastTerm: asEpoch(1), transfer: true });
-    const answer = ofType(voter.ready().messagesAfterPersist, 'vote-response')[0];
+    const answer = ofType(voter.ready().messagesAfterPersist, 'vote-response')[0] as VoteResponse | undefined;
     expect(answer?.granted).toBe(false);
   });
 
