@@ -8,8 +8,8 @@
  * - Disk: each Ready is written to a MemoryStorage at once and synced `syncDelay` later; only then do
  *   the Ready's after-persist messages leave. A crash loses every write not yet synced. A full disk
  *   makes the next write throw, and the node stops (a broker would).
- * - Faults (crash, restart, partition, heal, disk full, compaction) and client proposals arrive at
- *   random times. Every popped event counts as one event.
+ * - Faults (crash, restart, partition, heal, disk full, compaction, leadership transfer) and client
+ *   proposals arrive at random times. Every popped event counts as one event.
  *
  * After every event the SafetyChecker runs; a failure throws with the seed and the event number, and
  * `runSimulation(seed, events)` replays it exactly. After the chaos, a quiet phase heals everything
@@ -37,6 +37,8 @@ export interface SimulationOptions {
   quorum?: QuorumRule;
   /** Check liveness after the chaos (default true). */
   liveness?: boolean;
+  /** Makes each node's disk (a mutation test passes one that lies about fsync). */
+  storage?: () => MemoryStorage<number>;
 }
 
 export interface SimulationResult {
@@ -112,7 +114,7 @@ class Simulation {
     this.maxDelayMs = 1 + this.prng.nextInt(30);
     this.faultEveryMs = 20 + this.prng.nextInt(80);
     for (const id of this.ids) {
-      this.nodes.push({ id, storage: new MemoryStorage<number>(), raft: undefined, incarnation: 0, pending: undefined, lastHighWatermark: 0 as Offset });
+      this.nodes.push({ id, storage: options.storage?.() ?? new MemoryStorage<number>(), raft: undefined, incarnation: 0, pending: undefined, lastHighWatermark: 0 as Offset });
       this.group.set(id, 0);
     }
   }
@@ -320,8 +322,15 @@ class Simulation {
       for (const id of this.ids) this.group.set(id, 0);
     } else if (roll < 85) {
       node.storage.diskFull = true;
-    } else if (roll < 95) {
+    } else if (roll < 92) {
       this.compact(node);
+    } else if (roll < 96) {
+      // Leadership transfer (a graceful shutdown's first step) to a random peer.
+      const leader = this.nodes.find((n) => n.raft?.role === 'leader');
+      if (leader !== undefined && node !== leader) {
+        leader.raft?.transferLeadership(node.id);
+        this.pump(leader);
+      }
     } else {
       this.dropRate = this.prng.next() * 0.15;
       this.maxDelayMs = 1 + this.prng.nextInt(30);
