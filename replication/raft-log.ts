@@ -134,7 +134,7 @@ export class RaftLog<P> {
    * undefined when the previous entry does not match.
    */
   maybeAppend(prevOffset: Offset, prevTerm: Epoch, entries: readonly Entry<P>[]): Offset | undefined {
-    if (!this.matchTerm(prevOffset, prevTerm)) return undefined;
+    if (this.termAt(prevOffset) === undefined) return undefined;
     const end = asOffset(entries.length === 0 ? prevOffset + 1 : (entries.at(-1) as Entry<P>).lastOffset + 1);
     let i = 0;
     for (; i < entries.length; i++) {

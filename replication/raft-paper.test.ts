@@ -157,6 +157,17 @@ describe('Raft, sentence by sentence', () => {
     expect(c.node(3).highWatermark).toBe(6);
   });
 
+  it('a follower rejects an append unless it holds the previous entry with the same term, and then appends nothing', () => {
+    const c = new LocalCluster(3);
+    c.elect(1);
+    const follower = c.node(2);
+    const entry = { baseOffset: asOffset(1), lastOffset: asOffset(1), term: asEpoch(2), payload: 'x', sizeBytes: 1 };
+    follower.step({ type: 'append', from: 1, to: 2, term: asEpoch(2), prevOffset: asOffset(0), prevTerm: asEpoch(2), entries: [entry], highWatermark: asOffset(0) });
+    const answer = ofType(follower.ready().messagesAfterPersist, 'append-response')[0] as AppendResponse;
+    expect(answer).toMatchObject({ success: false, rejectedOffset: 0, hintOffset: 0, hintTerm: 1 });
+    expect(follower.log.endOffset).toBe(1);
+  });
+
   it('a follower rejects an append whose previous entry does not match, with a hint, and the leader jumps back a term at once', () => {
     const c = new LocalCluster(3);
     c.elect(1);
