@@ -28,11 +28,12 @@ export class RaftLog<P> {
     highWatermark: Offset,
   ) {
     this.unstable = new UnstableEntries<P>(storage.endOffset());
-    invariant(
-      highWatermark <= storage.endOffset() && highWatermark >= storage.startOffset(),
-      () => `recovered high watermark ${highWatermark} outside the log [${storage.startOffset()}, ${storage.endOffset()}]`,
-    );
-    this.hw = highWatermark;
+    // Only a committed prefix is ever dropped (retention, snapshots), so everything below the log start
+    // is committed even when the persisted high watermark lags it (it is written with the next Ready,
+    // retention acts at once).
+    const recovered = asOffset(Math.max(highWatermark, storage.startOffset()));
+    invariant(recovered <= storage.endOffset(), () => `recovered high watermark ${recovered} above the log end ${storage.endOffset()}`);
+    this.hw = recovered;
   }
 
   get highWatermark(): Offset {
@@ -134,7 +135,7 @@ export class RaftLog<P> {
    * undefined when the previous entry does not match.
    */
   maybeAppend(prevOffset: Offset, prevTerm: Epoch, entries: readonly Entry<P>[]): Offset | undefined {
-    if (this.termAt(prevOffset) === undefined) return undefined;
+    if (!this.matchTerm(prevOffset, prevTerm)) return undefined;
     const end = asOffset(entries.length === 0 ? prevOffset + 1 : (entries.at(-1) as Entry<P>).lastOffset + 1);
     let i = 0;
     for (; i < entries.length; i++) {

@@ -1,15 +1,20 @@
 /**
  * `npm run sim -- [--seeds N] [--seed S] [--events E]`: runs the Raft simulation over seeds S..S+N-1
  * (default 0..9999, 3000 events each) and prints events per second. `--seed S` alone replays one
- * seed (N = 1). Exits 1 on the first failure, printing its seed and event number.
+ * seed (N = 1); `--trace` prints every event and the nodes' states after it. Exits 1 on the first failure, printing its seed and event number.
  */
 import { runSimulation, SimulationFailure } from './simulation.js';
 
-function parse(args: readonly string[]): { seeds: number; seed: number; events: number } {
-  const out = { seeds: 10_000, seed: 0, events: 3_000 };
+function parse(args: readonly string[]): { seeds: number; seed: number; events: number; trace: boolean } {
+  const out = { seeds: 10_000, seed: 0, events: 3_000, trace: false };
   let seedsGiven = false;
   for (let i = 0; i < args.length; i += 2) {
     const name = args[i];
+    if (name === '--trace') {
+      out.trace = true;
+      i--;
+      continue;
+    }
     const value = Number(args[i + 1]);
     if (!Number.isSafeInteger(value) || value < 0) throw new Error(`${name} needs a non-negative integer, got ${args[i + 1]}`);
     if (name === '--seeds') {
@@ -30,7 +35,7 @@ let events = 0;
 let committed = 0;
 try {
   for (let seed = options.seed; seed < options.seed + options.seeds; seed++) {
-    const result = runSimulation({ seed, events: options.events });
+    const result = runSimulation({ seed, events: options.events, ...(options.trace ? { trace: (line: string) => console.log(line) } : {}) });
     events += result.events;
     committed += result.committed;
     if (options.seeds === 1) console.log(result);

@@ -37,6 +37,8 @@ export interface SimulationOptions {
   quorum?: QuorumRule;
   /** Check liveness after the chaos (default true). */
   liveness?: boolean;
+  /** Called with one line per event and the nodes' states after it (for replaying a failure). */
+  trace?: (line: string) => void;
   /** Makes each node's disk (a mutation test passes one that lies about fsync). */
   storage?: () => MemoryStorage<number>;
 }
@@ -79,6 +81,19 @@ interface SimNode {
   pending: Ready<number> | undefined;
   /** The high watermark last seen in this incarnation (it never goes back). */
   lastHighWatermark: Offset;
+}
+
+function describeEvent(event: SimEvent): string {
+  if (event.kind === 'deliver') {
+    const { type, from, to, term, ...rest } = event.message;
+    const body = JSON.stringify(rest, (k, v: unknown) => (k === 'entries' ? (v as Entry<number>[]).map((e) => `${e.baseOffset}-${e.lastOffset}:${e.term}:${e.payload}`) : k === 'data' ? undefined : v));
+    return `deliver ${type} ${from}->${to} term ${term} ${body}`;
+  }
+  if (event.kind === 'synced') {
+    return `synced node ${event.node} (${event.ready.entries.length} entries${event.ready.hardState === undefined ? '' : `, hard state ${JSON.stringify(event.ready.hardState)}`})`;
+  }
+  if (event.kind === 'tick') return `tick node ${event.node}`;
+  return event.kind;
 }
 
 export function runSimulation(options: SimulationOptions): SimulationResult {
@@ -147,7 +162,9 @@ class Simulation {
     if (next === undefined) throw new Error('the event queue ran dry');
     this.now = next.time;
     this.eventNumber++;
+    this.options.trace?.(`#${this.eventNumber} t=${this.now} ${describeEvent(next.event)}`);
     this.handle(next.event);
+    this.options.trace?.(`    ${this.describeNodes()}`);
     this.check();
   }
 
@@ -189,6 +206,13 @@ class Simulation {
         this.queue.push(this.now + 1 + this.prng.nextInt(8), event);
         return;
     }
+  }
+
+  /** Each node as id:<role initial><term>/hw/end/start, e.g. `2:l5/hw75/end85/start0`. */
+  private describeNodes(): string {
+    return this.nodes
+      .map((n) => (n.raft === undefined ? `${n.id}:down` : `${n.id}:${n.raft.role[0]}${n.raft.term}/hw${n.raft.highWatermark}/end${n.raft.log.endOffset}/start${n.raft.log.startOffset}`))
+      .join(' ');
   }
 
   private check(): void {
