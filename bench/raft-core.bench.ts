@@ -10,11 +10,14 @@
  *   setting), stamping offsets and epochs, validating CRCs; the Raft-facing index of entries and
  *   their payloads stays in memory (the core reads synchronously, see replication/README.md).
  *
+ * Beside them, the limit: the same batches appended to three logs with no Raft (all three nodes share
+ * one process and one core here, so three logs' appends are what a round costs at least).
+ *
  * Then the deterministic simulation's speed: events per second over 200 seeds of 3,000 events.
  */
 import path from 'node:path';
 import { Bench } from 'tinybench';
-import { asOffset, encodeBatch, Log, stampBatch, type Offset } from '../log/index.js';
+import { asEpoch, asOffset, encodeBatch, Log, stampBatch, type Offset } from '../log/index.js';
 import { MemoryStorage, mustPersist, Prng, RaftNode, type Entry, type Message, type RaftStorage } from '../replication/index.js';
 import { runSimulation } from '../replication/sim/simulation.js';
 import type { BenchContext, Figure } from './run.js';
@@ -145,17 +148,34 @@ export async function run(context?: BenchContext): Promise<Figure[]> {
   const onLogs = makeCluster(logStorages, (i) => (logStorages[i] as LogBackedStorage).written());
   const logsLeader = logs.length > 0 ? await elect(onLogs) : undefined;
 
+  // The limit beside it: the same batches appended to three logs with no Raft at all.
+  const bare = dir === undefined ? [] : await Promise.all([0, 1, 2].map((i) => Log.open(path.join(dir, `bare-${i}`), { flushPolicy: 'never' })));
+  let bareOffset = 0;
+
   const bench = new Bench({ name: 'raft core, 3 nodes, 16 KiB entries', time: 3000 * scale, warmupTime: 500 * scale });
   bench.add('memory storage: 64 x 16 KiB proposed and committed', () => round(memory, memoryLeader, template, false));
   if (logsLeader !== undefined) bench.add('log/ storage (flush never): 64 x 16 KiB proposed and committed', () => round(onLogs, logsLeader, template, true));
+  if (bare.length > 0) {
+    bench.add('(limit) log/ alone: 64 x 16 KiB appendAsFollower to each of 3 logs, no Raft', async () => {
+      const batches: Buffer[] = [];
+      for (let i = 0; i < ROUND_ENTRIES; i++) {
+        const batch = Buffer.from(template);
+        stampBatch(batch, 0, asOffset(bareOffset++), asEpoch(1));
+        batches.push(batch);
+      }
+      const bytes = Buffer.concat(batches);
+      for (const log of bare) await log.appendAsFollower(bytes);
+    });
+  }
   await bench.run();
   for (const task of bench.tasks) {
     const meanMs = task.result.state === 'completed' ? task.result.latency.mean : Number.NaN;
     const mbps = ROUND_BYTES / 1e6 / (meanMs / 1000);
     console.log(`${task.name}: ${mbps.toFixed(0)} MB/s committed (${meanMs.toFixed(2)} ms a round, ${task.result.state === 'completed' ? task.result.latency.samplesCount : 0} rounds)`);
+    if (task.name.startsWith('(limit)')) continue;
     figures.push({ name: task.name.startsWith('memory') ? 'raft core, memory storage, 16 KiB entries' : 'raft core + log/ (flush never), 16 KiB entries', value: mbps, unit: 'MB/s', target: `>= ${TARGET_MBPS} MB/s`, met: mbps >= TARGET_MBPS });
   }
-  await Promise.all(logs.map((log) => log.close()));
+  await Promise.all([...logs, ...bare].map((log) => log.close()));
 
   const seeds = Math.max(10, Math.round(200 * scale));
   const started = performance.now();
