@@ -115,7 +115,8 @@ class Simulation {
   private maxDelayMs: number;
   private readonly faultEveryMs: number;
   private nextPayload = 1;
-  private acknowledged = 0;
+  /** Proposals the leader reported committed (acks=all): payload -> base offset. */
+  private readonly acknowledged = new Map<number, number>();
   private crashes = 0;
   private leadersSeen = new Set<string>();
   private quiet = false;
@@ -142,6 +143,7 @@ class Simulation {
       while (this.eventNumber < this.options.events) this.step();
       this.checker.checkDurable(this.nodes.map((n) => n.storage));
       if (this.options.liveness !== false) this.checkLiveness();
+      this.checkAcknowledged();
     } catch (error) {
       throw new SimulationFailure(this.options.seed, this.eventNumber, error);
     }
@@ -150,7 +152,7 @@ class Simulation {
       events: this.eventNumber,
       nodes: this.ids.length,
       committed: this.checker.committed.size,
-      acknowledged: this.acknowledged,
+      acknowledged: this.acknowledged.size,
       leaders: this.leadersSeen.size,
       crashes: this.crashes,
       simulatedMs: this.now,
@@ -280,7 +282,7 @@ class Simulation {
     }
     this.checker.observeCommitted(raft, entries);
     if (raft.role === 'leader') {
-      for (const entry of entries) if (entry.payload > 0 && entry.term === raft.term) this.acknowledged++;
+      for (const entry of entries) if (entry.payload > 0 && entry.term === raft.term) this.acknowledged.set(entry.payload, entry.baseOffset);
     }
   }
 
@@ -383,6 +385,14 @@ class Simulation {
     if (raft === undefined || raft.role !== 'leader') return;
     raft.propose(this.nextPayload++, 1 + this.prng.nextInt(3));
     this.pump(node);
+  }
+
+  /** No acknowledged write lost: each is committed at the offset it was acknowledged with. */
+  private checkAcknowledged(): void {
+    for (const [payload, offset] of this.acknowledged) {
+      const committed = this.checker.committed.get(offset);
+      if (committed?.payload !== payload) throw new SafetyViolation(`acknowledged write ${payload} at ${offset} is not what is committed there (${committed?.payload})`);
+    }
   }
 
   // ---- liveness --------------------------------------------------------------------------------
