@@ -114,6 +114,9 @@ class Simulation {
   private duplicateRate: number;
   private maxDelayMs: number;
   private readonly faultEveryMs: number;
+  /** Flow control per seed: from one entry per append, one append in flight, to wide pipelines. */
+  private readonly maxAppendBytes: number;
+  private readonly maxInflightAppends: number;
   private nextPayload = 1;
   /** Proposals the leader reported committed (acks=all): payload -> base offset. */
   private readonly acknowledged = new Map<number, number>();
@@ -129,6 +132,8 @@ class Simulation {
     this.duplicateRate = this.prng.next() * 0.05;
     this.maxDelayMs = 1 + this.prng.nextInt(30);
     this.faultEveryMs = 20 + this.prng.nextInt(80);
+    this.maxAppendBytes = [100, 500, 5_000][this.prng.nextInt(3)] as number;
+    this.maxInflightAppends = 1 + this.prng.nextInt(8);
     for (const id of this.ids) {
       this.nodes.push({ id, storage: options.storage?.() ?? new MemoryStorage<number>(), raft: undefined, incarnation: 0, pending: undefined, lastHighWatermark: 0 as Offset });
       this.group.set(id, 0);
@@ -306,9 +311,9 @@ class Simulation {
         voters: this.ids,
         electionTicks: 6,
         heartbeatTicks: 2,
-        maxInflightAppends: 4,
+        maxInflightAppends: this.maxInflightAppends,
         maxInflightBytes: 2_000,
-        maxAppendBytes: 500,
+        maxAppendBytes: this.maxAppendBytes,
         random: this.prng.fork(),
         ...(this.options.quorum === undefined ? {} : { quorum: this.options.quorum }),
         leaderChangePayload: (term, leader) => -(term * 16 + leader),
