@@ -6,7 +6,7 @@ import { describe, expect, it } from 'vitest';
 import { runSimulation } from './simulation.js';
 
 const SEEDS = 2_000;
-const EVENTS = 3_000;
+const EVENTS = 5_000;
 
 describe('Raft simulation', () => {
   it(`keeps every safety property over ${SEEDS} seeds of ${EVENTS} events, and recovers liveness`, () => {
