@@ -58,10 +58,11 @@ export class SimulationFailure extends Error {
   constructor(
     readonly seed: number,
     readonly event: number,
+    events: number,
     cause: unknown,
   ) {
     const why = cause instanceof Error ? `${cause.name}: ${cause.message}` : String(cause);
-    super(`seed ${seed} failed at event ${event}: ${why}\nreplay: npm run sim -- --seed ${seed} --events <the same --events>`);
+    super(`seed ${seed} failed at event ${event}: ${why}\nreplay: npm run sim -- --seed ${seed} --events ${events} --trace`);
     this.name = 'SimulationFailure';
   }
 }
@@ -150,7 +151,7 @@ class Simulation {
       if (this.options.liveness !== false) this.checkLiveness();
       this.checkAcknowledged();
     } catch (error) {
-      throw new SimulationFailure(this.options.seed, this.eventNumber, error);
+      throw new SimulationFailure(this.options.seed, this.eventNumber, this.options.events, error);
     }
     return {
       seed: this.options.seed,
