@@ -4,20 +4,24 @@
  *
  * One run:
  * 1. Start the broker (`fuzzed-broker.ts`) with a 200 ms log cleaner period; create a compacted topic
- *    (cleanup.policy=compact, 16 KiB segments, tombstones kept 1 s) and a normal topic; write keyed
+ *    (cleanup.policy=compact, 16 KiB segments, tombstones kept 1 s) and a normal topic; fill the
+ *    normal topic's first offsets with 1 MiB per partition (large fetch responses); write keyed
  *    records to both; commit offsets for the fuzzer's groups (state for the group APIs to chew on)
  *    and for a sentinel group the fuzzer never names.
  * 2. For each group of `groupFrames` frames: draw the group's whole plan from the seeded PRNG first
  *    (requests, mutations, and how they are split over connections), so the bytes sent depend on the
  *    seed alone and never on the broker's answers or timing; then send it, up to
- *    `CONCURRENT_CONNECTIONS` connections at a time. A connection carries 1 to 10 frames and is one of:
+ *    `CONCURRENT_CONNECTIONS` connections at a time. A connection carries 1 to 10 frames (flooding: 20 to 60) and is one of:
  *    - pipelined: every frame written at once, responses read until all came, the broker closed the
  *      socket, or nothing came for `QUIET_MS` (a frame whose length lies leaves the broker waiting);
  *    - sequential: one frame, its response (or the same end), the next;
- *    - non-reading: frames written, mostly large fetches, nothing read, the socket held open until
- *      the rest of the group is done (a client that never reads must not grow the broker's memory);
+ *    - non-reading: frames written, mostly fetches, nothing read, the socket held open until the
+ *      rest of the group is done (a client that never reads must not grow the broker's memory);
+ *    - flooding: the same with 20 to 60 valid large fetches of the normal topic's first megabyte per
+ *      partition, each partition named up to 32 times in one request (fetch amplification);
  *    - cut: the last frame written only in part, then the socket destroyed.
- *    Then check: the process is alive, its RSS is under the bound, a normal client is served
+ *    Then check: the process is alive, its RSS (sampled every 100 ms during the group, while the
+ *    non-reading connections are open) stayed under the bound, a normal client is served
  *    (`normal-client-check.ts`).
  * 3. At the end, every partition of every topic is read with the real consumer from log start to its
  *    last record.
@@ -32,7 +36,7 @@ import { FuzzRandom } from './fuzz-prng.js';
 import { FuzzedBroker } from './fuzzed-broker.js';
 import { requestFrame, type FuzzFrame } from './frame-mutator.js';
 import { checkEveryPartitionReadable, checkServesNormalClient, commitSentinelOffsets, normalClient, type SentinelOffset } from './normal-client-check.js';
-import { generateRequest, type FuzzTarget } from './request-generator.js';
+import { floodFetch, generateRequest, type FuzzTarget } from './request-generator.js';
 
 /** Connections in flight at once within a group. */
 const CONCURRENT_CONNECTIONS = 8;
@@ -40,9 +44,14 @@ const CONCURRENT_CONNECTIONS = 8;
 const QUIET_MS = 200;
 /** Frames remembered for a failure report. */
 const RECENT_FRAMES = 12;
+/** How often the broker's RSS is read while a group is sent. */
+const RSS_SAMPLE_MS = 100;
 /** Timestamps of generated batches: a fixed day, so that a seed replays the same bytes on any date. */
 const FUZZ_EPOCH_MS = Date.UTC(2026, 0, 1);
 const PARTITIONS = 3;
+/** Records of this size, this many per partition, fill the normal topic's first offsets. */
+const BULK_RECORD_BYTES = 16 * 1024;
+const BULK_RECORDS = 64;
 /** Share of frames sent as generated (valid), not mutated; the rest get one frame mutation. */
 const VALID_SHARE = 0.3;
 
@@ -82,7 +91,7 @@ export class FuzzFailure extends Error {
   }
 }
 
-export type ConnectionMode = 'pipelined' | 'sequential' | 'non-reading' | 'cut';
+export type ConnectionMode = 'pipelined' | 'sequential' | 'non-reading' | 'flooding' | 'cut';
 
 export interface PlannedConnection {
   readonly mode: ConnectionMode;
@@ -112,10 +121,14 @@ export function planGroup(rng: FuzzRandom, firstFrame: number, frames: number): 
   let next = firstFrame;
   const end = firstFrame + frames;
   while (next < end) {
-    const mode = rng.weighted<ConnectionMode>([[5, 'pipelined'], [2, 'sequential'], [1, 'non-reading'], [2, 'cut']]);
-    const count = Math.min(end - next, rng.between(1, 10));
+    const mode = rng.weighted<ConnectionMode>([[10, 'pipelined'], [4, 'sequential'], [2, 'non-reading'], [1, 'flooding'], [4, 'cut']]);
+    const count = Math.min(end - next, mode === 'flooding' ? rng.between(20, 60) : rng.between(1, 10));
     const list: FuzzFrame[] = [];
     for (let i = 0; i < count; i++) {
+      if (mode === 'flooding') {
+        list.push(requestFrame(rng, floodFetch(rng, TARGET), next + i, 1));
+        continue;
+      }
       const apiKey = mode === 'non-reading' && rng.chance(0.7) ? API_KEYS.fetch : pickApi(rng);
       list.push(requestFrame(rng, generateRequest(rng, TARGET, apiKey), next + i, VALID_SHARE));
     }
@@ -155,6 +168,8 @@ class ResponseCounter {
 }
 
 class Fuzzer {
+  /** Highest RSS sampled since `takePeakRss` last ran (sampled every `RSS_SAMPLE_MS` while frames go out). */
+  private peakRss = 0;
   private framesWritten = 0;
   private readonly recent: string[] = [];
   private crashedAfterFrame: number | undefined;
@@ -173,7 +188,25 @@ class Fuzzer {
     if (!socket.destroyed) socket.write(bytes, () => undefined);
   }
 
+  /** The highest RSS seen since the last call (the current one included), and starts over. */
+  takePeakRss(): number {
+    const peak = Math.max(this.peakRss, this.broker.rssBytes() ?? 0);
+    this.peakRss = 0;
+    return peak;
+  }
+
   async runGroup(plan: readonly PlannedConnection[]): Promise<void> {
+    // Non-reading connections are destroyed at the group's end, which frees what the broker queued
+    // for them: the peak is sampled while they are open.
+    const sampler = setInterval(() => (this.peakRss = Math.max(this.peakRss, this.broker.rssBytes() ?? 0)), RSS_SAMPLE_MS);
+    try {
+      await this.sendGroup(plan);
+    } finally {
+      clearInterval(sampler);
+    }
+  }
+
+  private async sendGroup(plan: readonly PlannedConnection[]): Promise<void> {
     const queue = [...plan];
     const workers = Array.from({ length: CONCURRENT_CONNECTIONS }, async () => {
       for (let c = queue.shift(); c !== undefined; c = queue.shift()) {
@@ -182,6 +215,7 @@ class Fuzzer {
       }
     });
     await Promise.all(workers);
+    this.peakRss = Math.max(this.peakRss, this.broker.rssBytes() ?? 0);
     for (const socket of this.held.splice(0)) socket.destroy();
   }
 
@@ -200,7 +234,7 @@ class Fuzzer {
       socket.once('close', () => resolve(false));
     });
     if (!connected) return;
-    if (planned.mode !== 'non-reading') {
+    if (planned.mode !== 'non-reading' && planned.mode !== 'flooding') {
       socket.on('data', (chunk: Buffer) => {
         counter.push(chunk);
         wake?.();
@@ -234,6 +268,7 @@ class Fuzzer {
         }
         break;
       case 'non-reading':
+      case 'flooding':
         socket.pause();
         frames.forEach((frame, i) => this.write(socket, first + i, frame));
         this.held.push(socket);
@@ -284,6 +319,14 @@ async function prepare(port: number): Promise<SentinelOffset[]> {
       waitForLeaders: true,
     });
     const producer = client.producer({ acks: -1 });
+    // 1 MiB per partition of the normal topic at its first offsets, where fuzzed fetches mostly
+    // point: enough for large fetch responses (and for a non-reading client to pile them up).
+    const bulk = Buffer.alloc(BULK_RECORD_BYTES, 0x61);
+    for (let partition = 0; partition < PARTITIONS; partition++) {
+      for (let batch = 0; batch < BULK_RECORDS / 16; batch++) {
+        await producer.send({ topic: TARGET.normalTopic, messages: Array.from({ length: 16 }, () => ({ value: bulk, partition })) });
+      }
+    }
     for (const topic of [TARGET.compactTopic, TARGET.normalTopic]) {
       for (let partition = 0; partition < PARTITIONS; partition++) {
         await producer.send({ topic, messages: Array.from({ length: 20 }, (_, i) => ({ key: `k${i % 16}`, value: `seed-${i}`, partition })) });
@@ -325,10 +368,10 @@ export async function runFrameFuzz(options: FuzzOptions): Promise<FuzzSummary> {
     const started = Date.now();
     const check = (round: number) => {
       if (!broker.alive) throw fuzzer.failure('broker died', 'the process is gone');
-      const rss = broker.rssBytes() ?? 0;
+      const rss = fuzzer.takePeakRss();
       rssMaxBytes = Math.max(rssMaxBytes, rss);
       if (rss > rssLimitBytes) {
-        throw fuzzer.failure('broker memory over the bound', `RSS ${mib(rss)} MiB > ${mib(rssLimitBytes)} MiB (${mib(rssStartBytes)} MiB at start)`);
+        throw fuzzer.failure('broker memory over the bound', `RSS peaked at ${mib(rss)} MiB > ${mib(rssLimitBytes)} MiB during the group (${mib(rssStartBytes)} MiB at start)`);
       }
       return checkServesNormalClient(broker.port, [TARGET.compactTopic, TARGET.normalTopic], PARTITIONS, round, sentinel)
         .catch((error: unknown) => {

@@ -187,3 +187,18 @@ export function generateRequest<K extends ApiKey>(rng: FuzzRandom, target: FuzzT
   const generated = (GENERATORS[apiKey] as (rng: FuzzRandom, target: FuzzTarget) => { body: RequestOf<K>; note?: string })(rng, target);
   return { apiKey, body: generated.body, note: generated.note ?? '' };
 }
+
+/**
+ * A large Fetch of the normal topic from offset 0, each partition named `repeat` times (one request
+ * asking for the same bytes again and again), for a client that sends many and reads none.
+ */
+export function floodFetch(rng: FuzzRandom, target: FuzzTarget): GeneratedRequest<typeof API_KEYS.fetch> {
+  const repeat = rng.between(1, 32);
+  const partitions = Array.from({ length: target.partitions * repeat }, (_, i) => ({ partition: i % target.partitions, fetchOffset: 0, partitionMaxBytes: 1024 * 1024 }));
+  return {
+    apiKey: API_KEYS.fetch,
+    body: { maxWaitMs: 0, minBytes: 0, maxBytes: 64 * 1024 * 1024, topics: [{ name: target.normalTopic, partitions }] },
+    note: `flood: every partition x${repeat} from offset 0`,
+  };
+}
+
