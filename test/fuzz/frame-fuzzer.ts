@@ -35,7 +35,7 @@ import { API_KEY_LIST, API_KEYS, type ApiKey } from '../../client/protocol/index
 import { FuzzRandom } from './fuzz-prng.js';
 import { FuzzedBroker } from './fuzzed-broker.js';
 import { requestFrame, type FuzzFrame } from './frame-mutator.js';
-import { checkEveryPartitionReadable, checkServesNormalClient, commitSentinelOffsets, normalClient, type SentinelOffset } from './normal-client-check.js';
+import { checkEveryPartitionReadable, checkServesNormalClient, commitSentinelOffsets, normalClient, SENTINEL_GROUP, type SentinelOffset } from './normal-client-check.js';
 import { floodFetch, generateRequest, type FuzzTarget } from './request-generator.js';
 
 /** Connections in flight at once within a group. */
@@ -110,6 +110,9 @@ const TARGET: FuzzTarget = Object.freeze({
   nowMs: FUZZ_EPOCH_MS,
 });
 
+/** Topics and groups the checks rely on: no frame may be a valid request deleting them. */
+const PROTECTED = Object.freeze({ topics: [TARGET.compactTopic, TARGET.normalTopic, '__consumer_offsets'], groups: [SENTINEL_GROUP] });
+
 /** Produce gets a larger share: its batches reach the log and the cleaner. */
 function pickApi(rng: FuzzRandom): ApiKey {
   return rng.chance(0.35) ? API_KEYS.produce : rng.pick(API_KEY_LIST);
@@ -126,11 +129,11 @@ export function planGroup(rng: FuzzRandom, firstFrame: number, frames: number): 
     const list: FuzzFrame[] = [];
     for (let i = 0; i < count; i++) {
       if (mode === 'flooding') {
-        list.push(requestFrame(rng, floodFetch(rng, TARGET), next + i, 1));
+        list.push(requestFrame(rng, floodFetch(rng, TARGET), next + i, 1, PROTECTED));
         continue;
       }
       const apiKey = mode === 'non-reading' && rng.chance(0.7) ? API_KEYS.fetch : pickApi(rng);
-      list.push(requestFrame(rng, generateRequest(rng, TARGET, apiKey), next + i, VALID_SHARE));
+      list.push(requestFrame(rng, generateRequest(rng, TARGET, apiKey), next + i, VALID_SHARE, PROTECTED));
     }
     const last = list[list.length - 1] as FuzzFrame;
     plan.push({ mode, first: next, frames: list, cutAt: rng.below(last.bytes.length) });

@@ -12,7 +12,7 @@
  * and every scalar is given twice). A frame that keeps a length prefix lying about its size makes
  * the broker read into the next frame on that connection, which is part of the test.
  */
-import { API_KEY_LIST, encodeRequestBody, type ApiKey } from '../../client/protocol/index.js';
+import { API_KEY_LIST, API_KEYS, decodeRequestFrame, encodeRequestBody, type ApiKey } from '../../client/protocol/index.js';
 import type { FuzzRandom } from './fuzz-prng.js';
 import type { GeneratedRequest } from './request-generator.js';
 
@@ -144,15 +144,44 @@ const MUTATIONS: ReadonlyArray<readonly [number, Mutation]> = [
   }],
 ];
 
+/** What a mutated frame must never become: a valid request deleting what the checks rely on. */
+export interface Protected {
+  readonly topics: readonly string[];
+  readonly groups: readonly string[];
+}
+
+/**
+ * Whether `frame` decodes as a DeleteTopics or DeleteGroups request naming something protected. A
+ * mutation can make one (a Metadata body, whose field 1 lists topic names, sent under DeleteTopics's
+ * key): a valid request the broker must obey, which would fail the health check for no bug.
+ */
+function deletesProtected(frame: Buffer, protect: Protected): boolean {
+  if (frame.length < 4 || frame.readUInt32BE(0) !== frame.length - 4) return false;
+  try {
+    const request = decodeRequestFrame(frame.subarray(4));
+    if (request.apiKey === API_KEYS.deleteTopics) return request.body.topics.some((t) => protect.topics.includes(t));
+    if (request.apiKey === API_KEYS.deleteGroups) return request.body.groupIds.some((g) => protect.groups.includes(g));
+    return false;
+  } catch {
+    return false;
+  }
+}
+
+/** Mutations tried before a frame that keeps deleting protected names is sent unmutated. */
+const MUTATION_ATTEMPTS = 4;
+
 /**
  * The frame of `request` under correlation id `correlationId`: unchanged with probability
- * `validShare`, else with one or two mutations.
+ * `validShare`, else with one mutation (redrawn if it would delete a protected topic or group).
  */
-export function requestFrame(rng: FuzzRandom, request: GeneratedRequest<ApiKey>, correlationId: number, validShare: number): FuzzFrame {
+export function requestFrame(rng: FuzzRandom, request: GeneratedRequest<ApiKey>, correlationId: number, validShare: number, protect: Protected): FuzzFrame {
   const parts: Parts = { apiKey: request.apiKey, apiVersion: 0, correlationId, body: encodeRequestBody(request.apiKey, request.body) };
   const label = `api ${request.apiKey}${request.note === '' ? '' : ` (${request.note})`}`;
-  if (rng.chance(validShare)) return { bytes: whole(parts), description: `${label}, not mutated` };
-  const mutation = rng.weighted(MUTATIONS);
-  const first = mutation(rng, parts);
-  return { bytes: first.bytes, description: `${label}, ${first.note}` };
+  if (!rng.chance(validShare)) {
+    for (let attempt = 0; attempt < MUTATION_ATTEMPTS; attempt++) {
+      const mutated = rng.weighted(MUTATIONS)(rng, parts);
+      if (!deletesProtected(mutated.bytes, protect)) return { bytes: mutated.bytes, description: `${label}, ${mutated.note}` };
+    }
+  }
+  return { bytes: whole(parts), description: `${label}, not mutated` };
 }

@@ -93,12 +93,6 @@ export class FuzzRandom {
     for (let i = 0; i < n; i++) out += alphabet[this.below(alphabet.length)];
     return out;
   }
-
-  /** An integer a codec is likely to mishandle: 0, ±1, powers of two and their neighbours, extremes. */
-  edgeInt(): number {
-    return this.pick([0, 1, -1, 2, 127, 128, 255, 256, 65535, 65536, 2 ** 24, 2 ** 31 - 1, -(2 ** 31), 2 ** 32 - 1, 2 ** 32,
-      2 ** 53 - 1, -(2 ** 53 - 1), 16_777_216, 1e9, -1e9]);
-  }
 }
 
 function rotl(x: number, k: number): number {

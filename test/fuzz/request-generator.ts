@@ -7,7 +7,8 @@
  * groups) so requests reach real state, and partly from names that do not. Requests that destroy
  * state are kept to the fuzzer's own names: DeleteTopics only names `fz-new-*` topics (which
  * CreateTopics makes), DeleteGroups and OffsetCommit only the fuzzer's groups, never the sentinel
- * group whose committed offsets the health check compares.
+ * group whose committed offsets the health check compares. (`frame-mutator.ts` sees that no
+ * mutation turns another request into such a delete.)
  */
 import {
   API_KEYS,
