@@ -65,7 +65,10 @@ export interface FuzzOptions {
 }
 
 export interface FuzzProgress {
-  readonly framesSent: number;
+  /** Frames of the groups done so far (written, or skipped after the broker closed their connection). */
+  readonly framesDone: number;
+  /** Frames actually written to a socket. */
+  readonly framesWritten: number;
   readonly connections: number;
   readonly elapsedMs: number;
   readonly rssBytes: number;
@@ -74,6 +77,7 @@ export interface FuzzProgress {
 export interface FuzzSummary {
   readonly seed: number;
   readonly frames: number;
+  readonly framesWritten: number;
   readonly connections: number;
   readonly elapsedMs: number;
   readonly framesPerSecond: number;
@@ -173,19 +177,23 @@ class ResponseCounter {
 class Fuzzer {
   /** Highest RSS sampled since `takePeakRss` last ran (sampled every `RSS_SAMPLE_MS` while frames go out). */
   private peakRss = 0;
-  private framesWritten = 0;
+  /** One past the highest frame number written: where a failure is reported. */
+  private frameReached = 0;
+  /** Frames written (a sequential connection the broker closed skips the rest of its frames). */
+  written = 0;
   private readonly recent: string[] = [];
   private crashedAfterFrame: number | undefined;
   private readonly held: net.Socket[] = [];
 
   constructor(private readonly broker: FuzzedBroker, private readonly seed: number) {
     broker.child.once('exit', () => {
-      this.crashedAfterFrame = this.framesWritten - 1;
+      this.crashedAfterFrame = this.frameReached - 1;
     });
   }
 
   private write(socket: net.Socket, frameNumber: number, frame: FuzzFrame, bytes: Buffer = frame.bytes): void {
-    this.framesWritten = Math.max(this.framesWritten, frameNumber + 1);
+    this.frameReached = Math.max(this.frameReached, frameNumber + 1);
+    this.written++;
     this.recent.push(`#${frameNumber}: ${frame.description}${bytes === frame.bytes ? '' : ` [cut at ${bytes.length} of ${frame.bytes.length} bytes]`}`);
     if (this.recent.length > RECENT_FRAMES) this.recent.shift();
     if (!socket.destroyed) socket.write(bytes, () => undefined);
@@ -289,7 +297,7 @@ class Fuzzer {
 
   /** A failure report: seed, frame, what broke, the frames before, the broker's stderr. */
   failure(what: string, detail: unknown): FuzzFailure {
-    const frame = this.crashedAfterFrame ?? this.framesWritten - 1;
+    const frame = this.crashedAfterFrame ?? this.frameReached - 1;
     const exit = this.broker.exit;
     const lines = [
       `frame fuzzer, seed ${this.seed}: ${what} after frame #${frame}${exit === undefined ? '' : ` (broker exited: code ${exit.code}, signal ${exit.signal})`}`,
@@ -304,9 +312,6 @@ class Fuzzer {
     return new FuzzFailure(lines.join('\n'));
   }
 
-  get sent(): number {
-    return this.framesWritten;
-  }
 }
 
 /** Topics, records and group state for the fuzzer to work on. */
@@ -390,7 +395,7 @@ export async function runFrameFuzz(options: FuzzOptions): Promise<FuzzSummary> {
       connections += plan.length;
       await fuzzer.runGroup(plan);
       const rss = await check(round);
-      options.onGroup?.({ framesSent: fuzzer.sent, connections, elapsedMs: Date.now() - started, rssBytes: rss });
+      options.onGroup?.({ framesDone: first + plan.reduce((n, c) => n + c.frames.length, 0), framesWritten: fuzzer.written, connections, elapsedMs: Date.now() - started, rssBytes: rss });
     }
     const elapsedMs = Date.now() - started;
     const readable = await checkEveryPartitionReadable(broker.port).catch((error: unknown) => {
@@ -402,10 +407,11 @@ export async function runFrameFuzz(options: FuzzOptions): Promise<FuzzSummary> {
     if (rssEndBytes > rssLimitBytes) throw fuzzer.failure('broker memory over the bound', `RSS ${mib(rssEndBytes)} MiB > ${mib(rssLimitBytes)} MiB at the end`);
     return {
       seed,
-      frames: fuzzer.sent,
+      frames,
+      framesWritten: fuzzer.written,
       connections,
       elapsedMs,
-      framesPerSecond: Math.round((fuzzer.sent / Math.max(1, elapsedMs)) * 1000),
+      framesPerSecond: Math.round((frames / Math.max(1, elapsedMs)) * 1000),
       rssStartBytes,
       rssMaxBytes,
       rssEndBytes,

@@ -45,13 +45,13 @@ async function main(): Promise<number> {
       groupFrames,
       rssLimitBytes: rssLimitMib * 1024 * 1024,
       onGroup: (p) => {
-        if (p.elapsedMs - lastPrint < 5000 && p.framesSent < frames) return;
+        if (p.elapsedMs - lastPrint < 5000 && p.framesDone < frames) return;
         lastPrint = p.elapsedMs;
-        const fps = Math.round((p.framesSent / Math.max(1, p.elapsedMs)) * 1000);
-        console.log(`  ${p.framesSent}/${frames} frames, ${fps} frames/s, ${p.connections} connections, broker RSS ${mib(p.rssBytes)} MiB, ${(p.elapsedMs / 1000).toFixed(0)} s`);
+        const fps = Math.round((p.framesDone / Math.max(1, p.elapsedMs)) * 1000);
+        console.log(`  ${p.framesDone}/${frames} frames (${p.framesWritten} written), ${fps} frames/s, ${p.connections} connections, broker RSS ${mib(p.rssBytes)} MiB, ${(p.elapsedMs / 1000).toFixed(0)} s`);
       },
     });
-    console.log(`passed: seed ${summary.seed}, ${summary.frames} frames over ${summary.connections} connections in ${(summary.elapsedMs / 1000).toFixed(1)} s ` +
+    console.log(`passed: seed ${summary.seed}, ${summary.frames} frames (${summary.framesWritten} written, the rest after the broker closed their connection) over ${summary.connections} connections in ${(summary.elapsedMs / 1000).toFixed(1)} s ` +
       `(${summary.framesPerSecond} frames/s); broker RSS ${mib(summary.rssStartBytes)} MiB at start, ${mib(summary.rssMaxBytes)} MiB max, ${mib(summary.rssEndBytes)} MiB at end; ` +
       `${summary.partitionsRead} partitions read from log start to end, ${summary.recordsRead} records decoded`);
     return 0;
