@@ -192,11 +192,20 @@ class Fuzzer {
   }
 
   private write(socket: net.Socket, frameNumber: number, frame: FuzzFrame, bytes: Buffer = frame.bytes): void {
+    this.remember(`#${frameNumber}: ${frame.description}${bytes === frame.bytes ? '' : ` [cut at ${bytes.length} of ${frame.bytes.length} bytes]`}`);
+    this.writeQuietly(socket, frameNumber, bytes);
+  }
+
+  /** Writes without an entry in the recent frames (a flood is remembered as one line). */
+  private writeQuietly(socket: net.Socket, frameNumber: number, bytes: Buffer): void {
     this.frameReached = Math.max(this.frameReached, frameNumber + 1);
     this.written++;
-    this.recent.push(`#${frameNumber}: ${frame.description}${bytes === frame.bytes ? '' : ` [cut at ${bytes.length} of ${frame.bytes.length} bytes]`}`);
-    if (this.recent.length > RECENT_FRAMES) this.recent.shift();
     if (!socket.destroyed) socket.write(bytes, () => undefined);
+  }
+
+  private remember(line: string): void {
+    this.recent.push(line);
+    if (this.recent.length > RECENT_FRAMES) this.recent.shift();
   }
 
   /** The highest RSS seen since the last call (the current one included), and starts over. */
@@ -279,9 +288,14 @@ class Fuzzer {
         }
         break;
       case 'non-reading':
-      case 'flooding':
         socket.pause();
         frames.forEach((frame, i) => this.write(socket, first + i, frame));
+        this.held.push(socket);
+        return;
+      case 'flooding':
+        socket.pause();
+        this.remember(`#${first}..#${first + frames.length - 1}: ${frames.length} flood fetches on one connection that never reads`);
+        frames.forEach((frame, i) => this.writeQuietly(socket, first + i, frame.bytes));
         this.held.push(socket);
         return;
       case 'cut': {
@@ -311,7 +325,6 @@ class Fuzzer {
     ];
     return new FuzzFailure(lines.join('\n'));
   }
-
 }
 
 /** Topics, records and group state for the fuzzer to work on. */
