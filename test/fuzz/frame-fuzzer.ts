@@ -71,6 +71,7 @@ export interface FuzzProgress {
   readonly framesWritten: number;
   readonly connections: number;
   readonly elapsedMs: number;
+  /** The broker's peak RSS during the last group. */
   readonly rssBytes: number;
 }
 

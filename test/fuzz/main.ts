@@ -48,7 +48,7 @@ async function main(): Promise<number> {
         if (p.elapsedMs - lastPrint < 5000 && p.framesDone < frames) return;
         lastPrint = p.elapsedMs;
         const fps = Math.round((p.framesDone / Math.max(1, p.elapsedMs)) * 1000);
-        console.log(`  ${p.framesDone}/${frames} frames (${p.framesWritten} written), ${fps} frames/s, ${p.connections} connections, broker RSS ${mib(p.rssBytes)} MiB, ${(p.elapsedMs / 1000).toFixed(0)} s`);
+        console.log(`  ${p.framesDone}/${frames} frames (${p.framesWritten} written), ${fps} frames/s, ${p.connections} connections, broker RSS peak ${mib(p.rssBytes)} MiB, ${(p.elapsedMs / 1000).toFixed(0)} s`);
       },
     });
     console.log(`passed: seed ${summary.seed}, ${summary.frames} frames (${summary.framesWritten} written, the rest after the broker closed their connection) over ${summary.connections} connections in ${(summary.elapsedMs / 1000).toFixed(1)} s ` +
