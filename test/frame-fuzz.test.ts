@@ -19,7 +19,7 @@ import { planGroup, runFrameFuzz } from './fuzz/frame-fuzzer.js';
 const SEED = Number(process.env['STRATA_FUZZ_SEED'] ?? 20_261_205);
 const FRAMES = 2400;
 const GROUP_FRAMES = 200;
-const RSS_LIMIT_BYTES = 512 * 1024 * 1024;
+const RSS_LIMIT_BYTES = 256 * 1024 * 1024;
 
 /** Every frame of a plan, with its connection's mode, as one buffer (cheap to compare). */
 function planBytes(seed: number, frames: number): Buffer {

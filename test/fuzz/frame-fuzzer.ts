@@ -11,14 +11,15 @@
  * 2. For each group of `groupFrames` frames: draw the group's whole plan from the seeded PRNG first
  *    (requests, mutations, and how they are split over connections), so the bytes sent depend on the
  *    seed alone and never on the broker's answers or timing; then send it, up to
- *    `CONCURRENT_CONNECTIONS` connections at a time. A connection carries 1 to 10 frames (flooding: 20 to 60) and is one of:
+ *    `CONCURRENT_CONNECTIONS` connections at a time. A connection carries 1 to 10 frames and is one of:
  *    - pipelined: every frame written at once, responses read until all came, the broker closed the
  *      socket, or nothing came for `QUIET_MS` (a frame whose length lies leaves the broker waiting);
  *    - sequential: one frame, its response (or the same end), the next;
  *    - non-reading: frames written, mostly fetches, nothing read, the socket held open until the
  *      rest of the group is done (a client that never reads must not grow the broker's memory);
- *    - flooding: the same with 20 to 60 valid large fetches of the normal topic's first megabyte per
- *      partition, each partition named up to 32 times in one request (fetch amplification);
+ *    - flooding: once per group, `FLOOD_CONNECTIONS` such connections opened together, each with 10
+ *      to 20 valid fetches of the normal topic's first megabyte per partition that name each
+ *      partition 16 to 32 times (fetch amplification: 64 MiB answers for 3 MiB of data);
  *    - cut: the last frame written only in part, then the socket destroyed.
  *    Then check: the process is alive, its RSS (sampled every 100 ms during the group, while the
  *    non-reading connections are open) stayed under the bound, a normal client is served
@@ -52,6 +53,15 @@ const PARTITIONS = 3;
 /** Records of this size, this many per partition, fill the normal topic's first offsets. */
 const BULK_RECORD_BYTES = 16 * 1024;
 const BULK_RECORDS = 64;
+/**
+ * Each group has one flood wave: this many non-reading connections opened one after the other, each
+ * with FLOOD_FRAMES_MIN..MAX amplified fetches (about 15% of a 200-frame group), starting at one of the
+ * group's first FLOOD_WAVE_LATEST_CONNECTION + 1 connections.
+ */
+const FLOOD_CONNECTIONS = 2;
+const FLOOD_FRAMES_MIN = 10;
+const FLOOD_FRAMES_MAX = 20;
+const FLOOD_WAVE_LATEST_CONNECTION = 8;
 /** Share of frames sent as generated (valid), not mutated; the rest get one frame mutation. */
 const VALID_SHARE = 0.3;
 
@@ -128,12 +138,15 @@ export function planGroup(rng: FuzzRandom, firstFrame: number, frames: number): 
   const plan: PlannedConnection[] = [];
   let next = firstFrame;
   const end = firstFrame + frames;
+  // One flood wave per group, early, its connections next to each other so that they are open at once.
+  const floodAt = rng.below(FLOOD_WAVE_LATEST_CONNECTION + 1);
   while (next < end) {
-    const mode = rng.weighted<ConnectionMode>([[10, 'pipelined'], [4, 'sequential'], [2, 'non-reading'], [1, 'flooding'], [4, 'cut']]);
-    const count = Math.min(end - next, mode === 'flooding' ? rng.between(20, 60) : rng.between(1, 10));
+    const flood = plan.length >= floodAt && plan.length < floodAt + FLOOD_CONNECTIONS;
+    const mode: ConnectionMode = flood ? 'flooding' : rng.weighted<ConnectionMode>([[10, 'pipelined'], [4, 'sequential'], [2, 'non-reading'], [4, 'cut']]);
+    const count = Math.min(end - next, flood ? rng.between(FLOOD_FRAMES_MIN, FLOOD_FRAMES_MAX) : rng.between(1, 10));
     const list: FuzzFrame[] = [];
     for (let i = 0; i < count; i++) {
-      if (mode === 'flooding') {
+      if (flood) {
         list.push(requestFrame(rng, floodFetch(rng, TARGET), next + i, 1, PROTECTED));
         continue;
       }

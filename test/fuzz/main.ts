@@ -35,7 +35,7 @@ async function main(): Promise<number> {
   const frames = positiveInteger(values.frames, 'frames', 10_000);
   const seed = positiveInteger(values.seed, 'seed', freshSeed()) >>> 0;
   const groupFrames = Math.max(1, positiveInteger(values['group-frames'], 'group-frames', 200));
-  const rssLimitMib = positiveInteger(values['rss-limit-mib'], 'rss-limit-mib', 512);
+  const rssLimitMib = positiveInteger(values['rss-limit-mib'], 'rss-limit-mib', 256);
   console.log(`frame fuzzer: seed ${seed}, ${frames} frames in groups of ${groupFrames}, RSS bound ${rssLimitMib} MiB (replay: npm run fuzz -- --seed ${seed} --frames ${frames})`);
   let lastPrint = 0;
   try {

@@ -194,7 +194,7 @@ export function generateRequest<K extends ApiKey>(rng: FuzzRandom, target: FuzzT
  * asking for the same bytes again and again), for a client that sends many and reads none.
  */
 export function floodFetch(rng: FuzzRandom, target: FuzzTarget): GeneratedRequest<typeof API_KEYS.fetch> {
-  const repeat = rng.between(1, 32);
+  const repeat = rng.between(16, 32);
   const partitions = Array.from({ length: target.partitions * repeat }, (_, i) => ({ partition: i % target.partitions, fetchOffset: 0, partitionMaxBytes: 1024 * 1024 }));
   return {
     apiKey: API_KEYS.fetch,
