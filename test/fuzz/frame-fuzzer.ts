@@ -374,7 +374,7 @@ async function prepare(port: number): Promise<SentinelOffset[]> {
     }
     await commitSentinelOffsets(client, sentinel);
     for (const groupId of TARGET.fuzzGroups) {
-      await client.requestAny(API_KEYS.offsetCommit, {
+      await client.cluster.requestAny(API_KEYS.offsetCommit, {
         groupId,
         memberId: '',
         memberEpoch: -1,

@@ -51,7 +51,7 @@ export async function commitSentinelOffsets(client: Client, offsets: readonly Se
     name,
     partitions: offsets.filter((o) => o.topic === name).map((o) => ({ partition: o.partition, committedOffset: o.committedOffset, committedMetadata: 'sentinel' })),
   }));
-  const response = await withDeadline('commit sentinel offsets', client.requestAny(API_KEYS.offsetCommit, { groupId: SENTINEL_GROUP, memberId: '', memberEpoch: -1, topics }));
+  const response = await withDeadline('commit sentinel offsets', client.cluster.requestAny(API_KEYS.offsetCommit, { groupId: SENTINEL_GROUP, memberId: '', memberEpoch: -1, topics }));
   const failed = response.topics.flatMap((t) => t.partitions.filter((p) => p.errorCode !== 0).map((p) => `${t.name}-${p.partition}: ${p.errorCode}`));
   if (failed.length > 0) throw new Error(`sentinel commit failed: ${failed.join(', ')}`);
 }
