@@ -48,3 +48,17 @@ export interface Proposed {
   readonly lastOffset: Offset;
   readonly term: Epoch;
 }
+
+/** The index in `entries` (contiguous, ascending) of the entry holding `offset`, or -1: a binary search. */
+export function indexOfEntry<P>(entries: readonly Entry<P>[], offset: Offset): number {
+  let low = 0;
+  let high = entries.length - 1;
+  while (low <= high) {
+    const mid = (low + high) >>> 1;
+    const entry = entries[mid] as Entry<P>;
+    if (offset < entry.baseOffset) high = mid - 1;
+    else if (offset > entry.lastOffset) low = mid + 1;
+    else return mid;
+  }
+  return -1;
+}

@@ -10,7 +10,7 @@
  * durable log shares its prefix with the volatile one: `common` counts the leading entries both hold.
  */
 import { asEpoch, asOffset, type Epoch, type Offset } from '../log/index.js';
-import type { Entry, HardState, RaftSnapshot } from './entry.js';
+import { indexOfEntry, type Entry, type HardState, type RaftSnapshot } from './entry.js';
 import { invariant } from './invariant.js';
 import type { RaftStorage } from './raft-storage.js';
 
@@ -53,19 +53,19 @@ export class MemoryStorage<P> implements RaftStorage<P> {
 
   termAt(offset: Offset): Epoch | undefined {
     if (offset === this.volatile.snapshot.lastOffset) return this.volatile.snapshot.lastTerm;
-    const i = indexOf(this.volatile.entries, offset);
+    const i = indexOfEntry(this.volatile.entries, offset);
     return i < 0 ? undefined : (this.volatile.entries[i] as Entry<P>).term;
   }
 
   entryBase(offset: Offset): Offset {
-    const i = indexOf(this.volatile.entries, offset);
+    const i = indexOfEntry(this.volatile.entries, offset);
     invariant(i >= 0, () => `no entry holds offset ${offset}`);
     return (this.volatile.entries[i] as Entry<P>).baseOffset;
   }
 
   entries(from: Offset, end: Offset, maxBytes: number): Entry<P>[] {
     const entries = this.volatile.entries;
-    let i = indexOf(entries, from);
+    let i = indexOfEntry(entries, from);
     invariant(i >= 0 && (entries[i] as Entry<P>).baseOffset === from, () => `entries from ${from}: not an entry boundary`);
     const out: Entry<P>[] = [];
     let bytes = 0;
@@ -107,7 +107,7 @@ export class MemoryStorage<P> implements RaftStorage<P> {
     const end = this.endOffset();
     invariant(first.baseOffset <= end && first.baseOffset >= this.startOffset(), () => `append at ${first.baseOffset} outside [${this.startOffset()}, ${end}]`);
     if (first.baseOffset < end) {
-      const i = indexOf(log, first.baseOffset);
+      const i = indexOfEntry(log, first.baseOffset);
       invariant(i >= 0 && (log[i] as Entry<P>).baseOffset === first.baseOffset, () => `append at ${first.baseOffset}: not an entry boundary`);
       log.length = i;
       this.common = Math.min(this.common, i);
@@ -134,7 +134,7 @@ export class MemoryStorage<P> implements RaftStorage<P> {
    */
   compact(offset: Offset, data: Uint8Array = new Uint8Array(0)): void {
     for (const state of [this.volatile, this.durable]) {
-      const i = indexOf(state.entries, asOffset(offset - 1));
+      const i = indexOfEntry(state.entries, asOffset(offset - 1));
       if (i < 0 || (state.entries[i] as Entry<P>).lastOffset !== offset - 1) continue;
       const last = state.entries[i] as Entry<P>;
       state.snapshot = { lastOffset: last.lastOffset, lastTerm: last.term, data };
@@ -167,17 +167,4 @@ export class MemoryStorage<P> implements RaftStorage<P> {
     while (n < a.length && n < b.length && a[n] === b[n]) n++;
     this.common = n;
   }
-}
-
-function indexOf<P>(entries: readonly Entry<P>[], offset: Offset): number {
-  let low = 0;
-  let high = entries.length - 1;
-  while (low <= high) {
-    const mid = (low + high) >>> 1;
-    const entry = entries[mid] as Entry<P>;
-    if (offset < entry.baseOffset) high = mid - 1;
-    else if (offset > entry.lastOffset) low = mid + 1;
-    else return mid;
-  }
-  return -1;
 }

@@ -12,7 +12,7 @@
  *   an acknowledgement of entries since overwritten changes nothing.
  */
 import { asOffset, type Epoch, type Offset } from '../log/index.js';
-import type { Entry, RaftSnapshot } from './entry.js';
+import { indexOfEntry, type Entry, type RaftSnapshot } from './entry.js';
 import { invariant } from './invariant.js';
 
 export class UnstableEntries<P> {
@@ -28,17 +28,7 @@ export class UnstableEntries<P> {
 
   /** The index in `entries` of the entry holding `offset`, or -1. */
   indexOf(offset: Offset): number {
-    const entries = this.entries;
-    let low = 0;
-    let high = entries.length - 1;
-    while (low <= high) {
-      const mid = (low + high) >>> 1;
-      const entry = entries[mid] as Entry<P>;
-      if (offset < entry.baseOffset) high = mid - 1;
-      else if (offset > entry.lastOffset) low = mid + 1;
-      else return mid;
-    }
-    return -1;
+    return indexOfEntry(this.entries, offset);
   }
 
   /** The term at `offset` if the unstable part knows it. */
