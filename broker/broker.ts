@@ -1,12 +1,15 @@
 /**
- * A running single-node broker: configuration, partition manager (logs), long-poll purgatory,
- * protocol server, HTTP server (admin API, metrics), counters. `startBroker` wires them up;
- * `close()` shuts them down in order:
+ * A running broker: configuration, partition manager (logs), long-poll purgatory, protocol server,
+ * HTTP server (admin API, metrics), counters, and — when `peers` names the cluster's voters — its
+ * cluster membership (`cluster/cluster-node.ts`: metadata quorum, Raft host, peer links); without
+ * `peers` it is a standalone broker. `startBroker` wires them up; `close()` shuts them down in order:
  *
+ * 0. in a cluster, hand every partition this broker leads to a caught-up follower;
  * 1. wake parked fetches and held heartbeats, and park no more (they answer with what they have);
  * 2. stop accepting connections, finish the requests already read, write their answers; the HTTP
  *    server likewise, at the same time;
  * 3. stop the cleanup task and close every log (flush, indexes, clean-shutdown marker);
+ *    then, in a cluster, the metadata quorum, the Raft host and the peer links;
  * 4. remove the data dir if it was a temporary one made for this broker.
  */
 import fs from 'node:fs';
@@ -14,6 +17,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { BrokerStats } from './broker-stats.js';
+import { ClusterNode, type ClusterStatus } from './cluster/cluster-node.js';
 import { parseBrokerConfig, type BrokerConfig, type HostPort } from './config.js';
 import { FetchPurgatory } from './delayed-fetch.js';
 import { GroupCoordinator } from './group/group-coordinator.js';
@@ -45,13 +49,19 @@ export interface Broker {
   readonly partitions: PartitionManager;
   /** The consumer groups this broker coordinates. */
   readonly groups: GroupCoordinator;
+  /** In a cluster (`peers` set): the metadata quorum, the Raft host and the cluster's status. */
+  readonly cluster: ClusterNode | undefined;
   readonly logger: Logger;
   /** Long-poll fetches parked right now. */
   readonly pendingFetches: number;
   /** Answer bytes built for clients and not yet taken by them, across every connection. */
   readonly unsentBytes: number;
-  /** Graceful shutdown; safe to call more than once. */
-  close(): Promise<void>;
+  /**
+   * Graceful shutdown; safe to call more than once. In a cluster it first hands the partitions this
+   * broker leads to caught-up followers; `{ handOff: false }` skips that, so to its peers the broker
+   * just vanishes (how the embedded cluster's `killBroker` stops one).
+   */
+  close(options?: { handOff?: boolean }): Promise<void>;
 }
 
 /**
@@ -68,13 +78,27 @@ export async function startBroker(options: BrokerOptions = {}): Promise<Broker> 
     const stats = new BrokerStats();
     const fetches = new FetchPurgatory(config.maxPendingFetches);
     const budget = new UnsentBytesBudget(config.maxUnsentBytes);
-    const partitions = await PartitionManager.open({
-      dataDir: config.dataDir,
-      nodeId: config.nodeId,
-      defaultTopicConfigs: config.defaultTopicConfigs,
-      logger,
-      ...(clock === undefined ? {} : { clock }),
-    });
+    const managerOptions = { dataDir: config.dataDir, nodeId: config.nodeId, defaultTopicConfigs: config.defaultTopicConfigs, logger, ...(clock === undefined ? {} : { clock }) };
+    const cluster =
+      config.peers.length === 0
+        ? undefined
+        : await ClusterNode.open({
+            dataDir: config.dataDir,
+            nodeId: config.nodeId,
+            peers: config.peers,
+            raftTickMs: config.raftTickMs,
+            defaultTopicConfigs: config.defaultTopicConfigs,
+            offsetsTopicPartitions: config.offsetsTopicPartitions,
+            logger,
+            clock: clock ?? Date.now,
+          });
+    let partitions: PartitionManager;
+    try {
+      partitions = cluster === undefined ? await PartitionManager.open(managerOptions) : PartitionManager.openClustered(managerOptions, cluster);
+    } catch (error) {
+      await cluster?.close();
+      throw error;
+    }
     partitions.subscribe(fetches);
     let groups: GroupCoordinator;
     try {
@@ -93,6 +117,7 @@ export async function startBroker(options: BrokerOptions = {}): Promise<Broker> 
       });
     } catch (error) {
       await partitions.close();
+      await cluster?.close();
       throw error;
     }
     let shuttingDown = false;
@@ -104,6 +129,7 @@ export async function startBroker(options: BrokerOptions = {}): Promise<Broker> 
       groups,
       stats,
       fetchMaxBytes: config.fetchMaxBytes,
+      ...(cluster === undefined ? {} : { cluster, raft: cluster }),
       advertisedAddress: () => server?.address ?? config.listen,
       isShuttingDown: () => shuttingDown,
     };
@@ -126,6 +152,7 @@ export async function startBroker(options: BrokerOptions = {}): Promise<Broker> 
     } catch (error) {
       groups.close();
       await partitions.close();
+      await cluster?.close();
       throw error;
     }
     const listening = server;
@@ -141,6 +168,7 @@ export async function startBroker(options: BrokerOptions = {}): Promise<Broker> 
           pendingFetches: () => fetches.pending,
           unsentBytes: () => budget.totalBytes,
           uptimeMs: () => performance.now() - startedAt,
+          clusterStatus: () => cluster?.status() ?? standaloneStatus(config.nodeId, listening.address, http?.address, partitions),
           logger: logger.child({ component: 'http' }),
         });
       } catch (error) {
@@ -148,19 +176,24 @@ export async function startBroker(options: BrokerOptions = {}): Promise<Broker> 
         groups.close();
         await listening.close(0);
         await partitions.close();
+        await cluster?.close();
         throw error;
       }
     }
+    cluster?.start(partitions, { address: listening.address, httpAddress: http?.address });
     partitions.startCleanup(config.logCleanupIntervalMs);
     logger.info({ address: listening.address, httpAddress: http?.address, dataDir: config.dataDir, topics: partitions.topics().length }, 'broker started');
 
     let closing: Promise<void> | undefined;
-    const close = async (): Promise<void> => {
+    const close = async (handOff: boolean): Promise<void> => {
+      // In a cluster, leaderships move away first, while this broker still hears its peers.
+      if (handOff) await Promise.all([partitions.handOffLeadership(), cluster?.handOffLeadership()]);
       shuttingDown = true;
       fetches.close();
       groups.close();
       await Promise.all([listening.close(config.shutdownGraceMs), http?.close()]);
       await partitions.close();
+      await cluster?.close();
       if (temporaryDir !== undefined) fs.rmSync(temporaryDir, { recursive: true, force: true });
       logger.info('broker stopped');
     };
@@ -173,6 +206,7 @@ export async function startBroker(options: BrokerOptions = {}): Promise<Broker> 
       stats,
       partitions,
       groups,
+      cluster,
       logger,
       get pendingFetches() {
         return fetches.pending;
@@ -180,10 +214,31 @@ export async function startBroker(options: BrokerOptions = {}): Promise<Broker> 
       get unsentBytes() {
         return budget.totalBytes;
       },
-      close: () => (closing ??= close()),
+      close: (options) => (closing ??= close(options?.handOff ?? true)),
     };
   } catch (error) {
     if (temporaryDir !== undefined) fs.rmSync(temporaryDir, { recursive: true, force: true });
     throw error;
   }
+}
+
+/** A standalone broker described as a one-node cluster that leads every partition (`GET /v1/cluster`). */
+function standaloneStatus(nodeId: number, address: HostPort, httpAddress: HostPort | undefined, partitions: PartitionManager): ClusterStatus {
+  return {
+    nodeId,
+    metadataLeader: nodeId,
+    metadataTerm: 0,
+    brokers: [{ nodeId, host: address.host, port: address.port, httpHost: httpAddress?.host ?? null, httpPort: httpAddress?.port ?? null }],
+    partitions: partitions.allPartitions().map((p) => ({
+      topic: p.topic,
+      partition: p.index,
+      replicas: [nodeId],
+      leader: nodeId,
+      leaderEpoch: p.leadership.leaderEpoch,
+      isLeaderHere: true,
+      highWatermark: p.highWatermark,
+      logEndOffset: p.logEndOffset,
+      followers: [],
+    })),
+  };
 }

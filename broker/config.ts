@@ -39,6 +39,8 @@ import {
   MAX_PARTITIONS_PER_TOPIC,
   MAX_PENDING_FETCHES_DEFAULT,
   OFFSETS_TOPIC_PARTITIONS_DEFAULT,
+  RAFT_TICK_MS_DEFAULT,
+  RAFT_TICK_MS_MIN,
   SHUTDOWN_GRACE_MS_DEFAULT,
 } from './limits.js';
 import { StrataError } from '../client/protocol/index.js';
@@ -49,9 +51,23 @@ export interface HostPort {
   readonly port: number;
 }
 
+/** A voter of the cluster: its node id and the protocol address other brokers reach it at. */
+export interface PeerAddress {
+  readonly nodeId: number;
+  readonly host: string;
+  readonly port: number;
+}
+
 export interface BrokerConfig {
   /** This broker's id in metadata responses (Kafka's `node.id`). */
   readonly nodeId: number;
+  /**
+   * Every voter of the cluster, this broker included (`1@host:port,2@host:port,...`). Empty: a
+   * standalone broker (topics in `topics.json`, no replication).
+   */
+  readonly peers: readonly PeerAddress[];
+  /** One Raft tick; elections time out after 10 to 20 ticks, leaders heartbeat every tick. */
+  readonly raftTickMs: number;
   /** Where `topics.json` and the partition directories live. */
   readonly dataDir: string;
   /** The protocol listener. */
@@ -98,6 +114,8 @@ export interface BrokerConfig {
 
 export const DEFAULT_BROKER_CONFIG: Omit<BrokerConfig, 'dataDir'> = Object.freeze({
   nodeId: 0,
+  peers: Object.freeze([]),
+  raftTickMs: RAFT_TICK_MS_DEFAULT,
   listen: Object.freeze({ host: '127.0.0.1', port: 7401 }),
   http: Object.freeze({ host: '127.0.0.1', port: 7481 }),
   maxFrameBytes: MAX_FRAME_BYTES_DEFAULT,
@@ -164,8 +182,33 @@ export function parseHostPort(value: unknown, key = 'address'): HostPort {
   return Object.freeze({ host, port: port as number });
 }
 
+/** Parses `1@host:port,2@host:port` (or an array of `{ nodeId, host, port }`): distinct ids and addresses. */
+export function parsePeers(value: unknown, key = 'peers'): readonly PeerAddress[] {
+  const items: unknown[] = typeof value === 'string' ? value.split(',').filter((s) => s.trim().length > 0) : Array.isArray(value) ? value : [];
+  if (typeof value !== 'string' && !Array.isArray(value)) throw new BrokerConfigError(`'${key}' must be ID@HOST:PORT,... or an array of { nodeId, host, port }, got ${JSON.stringify(value)}`);
+  const peers = items.map((item): PeerAddress => {
+    if (typeof item === 'string') {
+      const match = /^\s*(\d+)@(.+?)\s*$/.exec(item);
+      if (match === null) throw new BrokerConfigError(`'${key}' entry must look like ID@HOST:PORT, got ${JSON.stringify(item)}`);
+      const address = parseHostPort(match[2], key);
+      return Object.freeze({ nodeId: integerIn(0, 2 ** 31 - 1)(Number(match[1]), `${key} node id`) as number, ...address });
+    }
+    if (typeof item !== 'object' || item === null) throw new BrokerConfigError(`'${key}' entry must be ID@HOST:PORT or { nodeId, host, port }, got ${JSON.stringify(item)}`);
+    const { nodeId, ...address } = item as { nodeId?: unknown };
+    return Object.freeze({ nodeId: integerIn(0, 2 ** 31 - 1)(nodeId, `${key}.nodeId`) as number, ...parseHostPort(address, key) });
+  });
+  const ids = new Set(peers.map((p) => p.nodeId));
+  if (ids.size !== peers.length) throw new BrokerConfigError(`'${key}' names a node id twice: ${peers.map((p) => p.nodeId).join(', ')}`);
+  const addresses = new Set(peers.map((p) => `${p.host}:${p.port}`));
+  if (addresses.size !== peers.length) throw new BrokerConfigError(`'${key}' names an address twice`);
+  if (peers.some((p) => p.port === 0)) throw new BrokerConfigError(`'${key}' needs real ports (other brokers must reach each voter), got port 0`);
+  return Object.freeze(peers);
+}
+
 const CHECKS: Readonly<Record<keyof BrokerConfig, Check>> = {
   nodeId: integerIn(0, 2 ** 31 - 1),
+  peers: (value, key) => parsePeers(value, key),
+  raftTickMs: integerIn(RAFT_TICK_MS_MIN, 60_000),
   dataDir: nonEmptyString,
   listen: (value, key) => parseHostPort(value, key),
   http: (value, key) => (value === null ? null : parseHostPort(value, key)),
@@ -218,6 +261,10 @@ export function parseBrokerConfig(input: unknown): BrokerConfig {
   const [perConnection, unsent] = [config['maxUnsentBytesPerConnection'], config['maxUnsentBytes']] as number[];
   if (!(perConnection! <= unsent!)) {
     throw new BrokerConfigError(`'maxUnsentBytesPerConnection' (${perConnection}) must not exceed maxUnsentBytes (${unsent})`);
+  }
+  const peers = config['peers'] as readonly PeerAddress[];
+  if (peers.length > 0 && !peers.some((p) => p.nodeId === config['nodeId'])) {
+    throw new BrokerConfigError(`'peers' must include this broker (node id ${String(config['nodeId'])}); it lists ${peers.map((p) => p.nodeId).join(', ')}`);
   }
   // A broker on a free protocol port takes a free HTTP port too, unless told otherwise.
   if ((input as Record<string, unknown>)['http'] === undefined && (config['listen'] as HostPort).port === 0) config['http'] = FREE_HTTP_ADDRESS;

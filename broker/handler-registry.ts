@@ -5,6 +5,7 @@
  */
 import { API_KEYS, type ApiKey, type RequestOf, type ResponseOf } from '../client/protocol/index.js';
 import { handleApiVersions } from './handlers/api-versions.js';
+import { handleBrokerRegistration } from './handlers/broker-registration.js';
 import { handleConsumerGroupDescribe } from './handlers/consumer-group-describe.js';
 import { handleConsumerGroupHeartbeat } from './handlers/consumer-group-heartbeat.js';
 import { handleCreateTopics } from './handlers/create-topics.js';
@@ -38,6 +39,7 @@ export const HANDLERS: { readonly [K in ApiKey]: Handler<K> } = Object.freeze({
   [API_KEYS.deleteGroups]: handleDeleteGroups,
   [API_KEYS.consumerGroupHeartbeat]: handleConsumerGroupHeartbeat,
   [API_KEYS.consumerGroupDescribe]: handleConsumerGroupDescribe,
+  [API_KEYS.brokerRegistration]: handleBrokerRegistration,
 });
 
 export function handlerFor<K extends ApiKey>(apiKey: K): Handler<K> {

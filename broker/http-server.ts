@@ -12,6 +12,7 @@
  * | `DELETE /v1/topics/:name` | 204; 404 |
  * | `GET /v1/groups` | 200 `{ groups: [{ groupId, state, members }] }`: the groups this broker coordinates, by id |
  * | `GET /v1/groups/:id` | 200 `{ groupId, state, members, partitions: [{ topic, partition, member, committedOffset, logEndOffset, lag }] }` (`group/group-lag.ts`); 404 GROUP_ID_NOT_FOUND |
+ * | `GET /v1/cluster` | 200 `{ nodeId, metadataLeader, metadataTerm, brokers: [{ nodeId, host, port, httpHost, httpPort }], partitions: [{ topic, partition, replicas, leader, leaderEpoch, isLeaderHere, highWatermark, logEndOffset, followers: [{ nodeId, matchEnd, lag }] }] }`: this broker's view (`followers` filled where it leads); a standalone broker answers as a one-node cluster |
  * | `GET /metrics` | 200 Prometheus text 0.0.4 (`broker-metrics.ts`) |
  *
  * Topic creation and deletion go through the same `PartitionManager` calls as the CreateTopics and
@@ -29,6 +30,7 @@ import { fastify, LogController, type FastifyBaseLogger, type FastifyError, type
 import { ERRORS, errorByCode, StrataError, type ErrorName } from '../client/protocol/index.js';
 import { collectBrokerMetrics } from './broker-metrics.js';
 import type { BrokerStats } from './broker-stats.js';
+import type { ClusterStatus } from './cluster/cluster-node.js';
 import type { GroupCoordinator } from './group/group-coordinator.js';
 import type { HostPort } from './config.js';
 import { errorResult } from './error-result.js';
@@ -51,6 +53,8 @@ export interface HttpServerOptions {
   readonly unsentBytes: () => number;
   /** Milliseconds since the broker started. */
   readonly uptimeMs: () => number;
+  /** This broker's view of its cluster (`GET /v1/cluster`); a standalone broker is a cluster of one. */
+  readonly clusterStatus: () => ClusterStatus;
   readonly logger: Logger;
 }
 
@@ -165,6 +169,8 @@ function routes(app: FastifyInstance, options: HttpServerOptions): void {
   app.setNotFoundHandler((request, reply) =>
     reply.code(404).send({ error: { code: ERRORS.INVALID_REQUEST.code, name: ERRORS.INVALID_REQUEST.name, message: `no route ${request.method} ${request.url}` } }),
   );
+
+  app.get('/v1/cluster', async () => options.clusterStatus());
 
   app.get('/v1/health', async () => ({ status: 'ok', nodeId: options.nodeId, uptimeMs: Math.round(options.uptimeMs()) }));
 

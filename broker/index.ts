@@ -3,6 +3,8 @@
  * launcher) import.
  */
 export { startBroker, type Broker, type BrokerOptions } from './broker.js';
+export type { ClusterStatus } from './cluster/cluster-node.js';
+export { startCluster, type EmbeddedCluster, type EmbeddedClusterOptions } from './cluster/embedded-cluster.js';
 export {
   REQUEST_DURATION_BUCKETS_SECONDS,
   UNKNOWN_API_KEY,
@@ -11,7 +13,7 @@ export {
   type BrokerStats,
   type BrokerStatsSnapshot,
 } from './broker-stats.js';
-export { BrokerConfigError, DEFAULT_BROKER_CONFIG, parseBrokerConfig, parseHostPort, type BrokerConfig, type HostPort } from './config.js';
+export { BrokerConfigError, DEFAULT_BROKER_CONFIG, parseBrokerConfig, parseHostPort, parsePeers, type BrokerConfig, type HostPort, type PeerAddress } from './config.js';
 export type { GroupCoordinator } from './group/group-coordinator.js';
 export type { HttpError } from './http-server.js';
 export { createLogger, silentLogger, type Logger } from './logger.js';

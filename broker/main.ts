@@ -22,9 +22,9 @@ import { parseArgs } from 'node:util';
 import { pino } from 'pino';
 import { InvariantViolation } from '../log/index.js';
 import { startBroker, type Broker } from './broker.js';
-import { parseBrokerConfig, parseHostPort, type BrokerConfig } from './config.js';
+import { parseBrokerConfig, parseHostPort, parsePeers, type BrokerConfig } from './config.js';
 
-const USAGE = `usage: strata broker start [--config FILE.json] [--node-id N] [--data DIR] [--listen HOST:PORT] [--http HOST:PORT] [--log-level LEVEL]`;
+const USAGE = `usage: strata broker start [--config FILE.json] [--node-id N] [--data DIR] [--listen HOST:PORT] [--http HOST:PORT] [--peers ID@HOST:PORT,...] [--log-level LEVEL]`;
 
 /** Builds the broker config from the command line (and the config file it names). Throws on bad input. */
 export function configFromArgs(argv: readonly string[]): { config: BrokerConfig; logLevel: string } {
@@ -38,6 +38,7 @@ export function configFromArgs(argv: readonly string[]): { config: BrokerConfig;
       data: { type: 'string' },
       listen: { type: 'string' },
       http: { type: 'string' },
+      peers: { type: 'string' },
       'log-level': { type: 'string', default: 'info' },
     },
   });
@@ -58,6 +59,7 @@ export function configFromArgs(argv: readonly string[]): { config: BrokerConfig;
   if (values.data !== undefined) input['dataDir'] = path.resolve(values.data);
   if (values.listen !== undefined) input['listen'] = parseHostPort(values.listen, '--listen');
   if (values.http !== undefined) input['http'] = parseHostPort(values.http, '--http');
+  if (values.peers !== undefined) input['peers'] = parsePeers(values.peers, '--peers');
   if (input['dataDir'] === undefined) throw new Error(`a data directory is required: --data DIR or "dataDir" in --config\n${USAGE}`);
   return { config: parseBrokerConfig(input), logLevel: values['log-level'] };
 }

@@ -25,12 +25,16 @@ import { StrataError } from '../client/protocol/index.js';
 import { isInternalTopic } from './internal-topics.js';
 import { MAX_PARTITIONS_PER_TOPIC, MAX_TOPICS } from './limits.js';
 import { errorFields, partitionLogger, topicLogger, type Logger } from './logger.js';
+import type { RaftHost, RandomSource } from '../replication/index.js';
+import { RaftGroup } from './cluster/raft-group.js';
 import { Partition } from './partition.js';
 import { parseTopicConfigs, toLogConfig, type TopicConfigs } from './topic-config.js';
 import { topicNameProblem } from './topic-name.js';
 import { TopicStore, type TopicMetadata } from './topic-store.js';
 
 export const PARTITION_METADATA_FILE = 'partition.metadata';
+/** How long a closing broker waits for each partition it leads to change leader. */
+const HAND_OFF_MS = 2000;
 
 /** What the long-poll machinery (and later metrics) hears about partitions. */
 export interface PartitionListener {
@@ -38,6 +42,8 @@ export interface PartitionListener {
   highWatermarkAdvanced(partition: Partition, visibleBytes: number): void;
   /** The partition's topic was deleted; anything waiting on it should answer now. */
   partitionRemoved(partition: Partition): void;
+  /** In a cluster: this replica became leader, or stopped being it, or learned of a new leader. */
+  leadershipChanged?(partition: Partition): void;
 }
 
 export interface PartitionManagerOptions {
@@ -46,6 +52,23 @@ export interface PartitionManagerOptions {
   readonly defaultTopicConfigs: TopicConfigs;
   readonly logger: Logger;
   readonly clock?: () => number;
+}
+
+/**
+ * In a cluster, topics are decided by the controller and every partition is a Raft group: the
+ * manager opens the replicas the metadata image assigns to this broker (`applyTopics`) and sends
+ * topic changes to the controller.
+ */
+export interface ClusterReplication {
+  readonly host: RaftHost;
+  readonly random: RandomSource;
+  createTopic(request: CreateTopicRequest, validateOnly: boolean, internal: boolean): Promise<TopicMetadata>;
+  deleteTopic(name: string): Promise<void>;
+}
+
+/** A topic as the cluster metadata holds it: its replicas per partition. */
+export interface ClusterTopic extends TopicMetadata {
+  readonly replicas: readonly (readonly number[])[];
 }
 
 export interface CreateTopicRequest {
@@ -61,7 +84,11 @@ export class PartitionManager {
   private readonly defaults: TopicConfigs;
   private readonly logger: Logger;
   private readonly clock: () => number;
-  private readonly store: TopicStore;
+  /** Standalone: `topics.json`. */
+  private readonly store: TopicStore | undefined;
+  /** In a cluster: the controller, the Raft host, and every topic of the cluster as last applied. */
+  private readonly cluster: ClusterReplication | undefined;
+  private clusterTopics = new Map<string, ClusterTopic>();
   private readonly partitionsByTopic = new Map<string, Partition[]>();
   private readonly listeners = new Set<PartitionListener>();
   private adminChain: Promise<unknown> = Promise.resolve();
@@ -69,7 +96,8 @@ export class PartitionManager {
   private cleanupRun: Promise<void> | undefined;
   private closed = false;
 
-  private constructor(options: PartitionManagerOptions, store: TopicStore) {
+  private constructor(options: PartitionManagerOptions, store: TopicStore | undefined, cluster?: ClusterReplication) {
+    this.cluster = cluster;
     this.dataDir = options.dataDir;
     this.nodeId = options.nodeId;
     this.defaults = options.defaultTopicConfigs;
@@ -92,17 +120,64 @@ export class PartitionManager {
     return manager;
   }
 
+  /**
+   * A cluster member's manager: no `topics.json`; partitions open as `applyTopics` assigns them.
+   * Nothing is swept at startup: the metadata image may still be catching up, and a directory it
+   * does not name yet may hold committed records. Directories go only with an applied deletion.
+   */
+  static openClustered(options: PartitionManagerOptions, cluster: ClusterReplication): PartitionManager {
+    if (fs.existsSync(path.join(options.dataDir, 'topics.json'))) {
+      throw new Error(`${options.dataDir} holds a standalone broker's topics.json; a cluster member cannot take it over yet (start it without --peers, or use a new data dir)`);
+    }
+    return new PartitionManager(options, undefined, cluster);
+  }
+
+  get clustered(): boolean {
+    return this.cluster !== undefined;
+  }
+
+  /**
+   * Makes the hosted replicas match the cluster's topics: opens the partitions assigned to this
+   * broker, removes the topics that were deleted (or re-created with a new id). Serialized with
+   * other topic changes.
+   */
+  applyTopics(topics: readonly ClusterTopic[]): Promise<void> {
+    return this.serialize(async () => {
+      const next = new Map(topics.map((t) => [t.name, t]));
+      for (const [name, local] of this.clusterTopics) {
+        const now = next.get(name);
+        if (now === undefined || now.topicId !== local.topicId) {
+          await this.removeTopicFiles(name);
+          topicLogger(this.logger, name).info({ topicId: local.topicId }, 'topic deleted');
+        }
+      }
+      for (const topic of topics) {
+        const known = this.clusterTopics.get(topic.name);
+        this.clusterTopics.set(topic.name, topic);
+        if (known?.topicId === topic.topicId) continue;
+        await this.openTopic(topic);
+        topicLogger(this.logger, topic.name).info({ topicId: topic.topicId, partitions: topic.partitions, replicas: topic.replicas }, 'topic opened');
+      }
+      this.clusterTopics = next;
+    });
+  }
+
   subscribe(listener: PartitionListener): () => void {
     this.listeners.add(listener);
     return () => this.listeners.delete(listener);
   }
 
   topics(): TopicMetadata[] {
-    return this.store.list();
+    return this.store?.list() ?? [...this.clusterTopics.values()];
   }
 
   topic(name: string): TopicMetadata | undefined {
-    return this.store.get(name);
+    return this.store?.get(name) ?? this.clusterTopics.get(name);
+  }
+
+  /** In a cluster: the replicas of each partition of `name`. */
+  replicasOf(name: string): readonly (readonly number[])[] | undefined {
+    return this.clusterTopics.get(name)?.replicas;
   }
 
   partitionsOf(topic: string): readonly Partition[] {
@@ -111,7 +186,10 @@ export class PartitionManager {
 
   /** The partition, or undefined if this broker does not host it. */
   partition(topic: string, index: number): Partition | undefined {
-    return this.partitionsByTopic.get(topic)?.[index];
+    const partitions = this.partitionsByTopic.get(topic);
+    const partition = partitions?.[index];
+    // In a cluster a broker hosts only some partitions of a topic: the list is not indexed by partition.
+    return partition?.index === index ? partition : partitions?.find((p) => p.index === index);
   }
 
   /** Like `partition`, but throws UNKNOWN_TOPIC_OR_PARTITION. */
@@ -132,13 +210,15 @@ export class PartitionManager {
    * Throws StrataError with the code to answer.
    */
   createTopic(request: CreateTopicRequest, validateOnly = false, internal = false): Promise<TopicMetadata> {
+    if (this.cluster !== undefined) return this.cluster.createTopic(request, validateOnly, internal);
+    const store = this.store as TopicStore;
     return this.serialize(async () => {
       if (isInternalTopic(request.name) && !internal) {
         throw new StrataError('INVALID_REQUEST', `'${request.name}' is an internal topic; the broker creates it when it is first needed`);
       }
-      const topic = this.checkCreate(request);
+      const topic = this.checkCreate(store, request);
       if (validateOnly) return topic;
-      this.store.put(topic);
+      store.put(topic);
       try {
         await this.openTopic(topic);
       } catch (error) {
@@ -154,9 +234,10 @@ export class PartitionManager {
 
   /** Deletes a topic: durably forgets it, closes its logs and removes its directories. */
   deleteTopic(name: string): Promise<void> {
+    if (isInternalTopic(name)) return Promise.reject(new StrataError('INVALID_REQUEST', `'${name}' is an internal topic and cannot be deleted`));
+    if (this.cluster !== undefined) return this.cluster.deleteTopic(name);
     return this.serialize(async () => {
-      if (isInternalTopic(name)) throw new StrataError('INVALID_REQUEST', `'${name}' is an internal topic and cannot be deleted`);
-      if (this.store.get(name) === undefined) throw new StrataError('UNKNOWN_TOPIC_OR_PARTITION', `topic '${name}' does not exist`);
+      if (this.topic(name) === undefined) throw new StrataError('UNKNOWN_TOPIC_OR_PARTITION', `topic '${name}' does not exist`);
       await this.removeTopicFiles(name);
       topicLogger(this.logger, name).info('topic deleted');
     });
@@ -189,7 +270,9 @@ export class PartitionManager {
       try {
         const retention = await partition.log.enforceRetention(partition.highWatermark);
         if (retention.deleted > 0) partition.logger.info({ deleted: retention.deleted, reasons: retention.reasons, logStartOffset: partition.logStartOffset }, 'retention deleted segments');
-        if (partition.log.config.cleanupPolicy.includes('compact')) {
+        // A replica does not compact yet: a follower catching up copies the leader's batches with their
+        // offsets, and compaction removes whole batches, leaving gaps a follower's log refuses.
+        if (partition.log.config.cleanupPolicy.includes('compact') && partition.replica === undefined) {
           const compaction = await partition.log.compact(partition.highWatermark);
           partition.logger.debug({ compaction }, 'compaction pass');
         }
@@ -206,6 +289,15 @@ export class PartitionManager {
     }
   }
 
+  /**
+   * Graceful shutdown's first step in a cluster: every partition this broker leads is handed to a
+   * caught-up follower, so producers find a new leader at once instead of after an election timeout.
+   * Runs while the broker still serves (the new leader's messages must reach us).
+   */
+  async handOffLeadership(): Promise<void> {
+    await Promise.allSettled(this.allPartitions().map((p) => p.replica?.handOff(HAND_OFF_MS)));
+  }
+
   /** Stops the cleanup task, waits for topic changes, then closes every log (clean-shutdown markers). */
   async close(): Promise<void> {
     if (this.closed) return;
@@ -215,7 +307,12 @@ export class PartitionManager {
     await this.cleanupRun;
     const partitions = this.allPartitions();
     this.partitionsByTopic.clear();
-    const results = await Promise.allSettled(partitions.map((p) => p.log.close()));
+    const results = await Promise.allSettled(
+      partitions.map(async (p) => {
+        await p.replica?.close();
+        await p.log.close();
+      }),
+    );
     results.forEach((result, i) => {
       if (result.status === 'rejected') (partitions[i] as Partition).logger.error(errorFields(result.reason), 'log close failed');
     });
@@ -228,7 +325,7 @@ export class PartitionManager {
     return run;
   }
 
-  private checkCreate(request: CreateTopicRequest): TopicMetadata {
+  private checkCreate(store: TopicStore, request: CreateTopicRequest): TopicMetadata {
     const problem = topicNameProblem(request.name);
     if (problem !== undefined) throw new StrataError('INVALID_TOPIC_EXCEPTION', problem);
     if (!Number.isSafeInteger(request.partitions) || request.partitions < 1 || request.partitions > MAX_PARTITIONS_PER_TOPIC) {
@@ -237,24 +334,26 @@ export class PartitionManager {
     if (request.replicationFactor !== 1) {
       throw new StrataError('INVALID_REPLICATION_FACTOR', `replication factor must be 1 on this single-node broker, got ${request.replicationFactor}`);
     }
-    if (this.store.get(request.name) !== undefined) throw new StrataError('TOPIC_ALREADY_EXISTS', `topic '${request.name}' already exists`);
-    if (this.store.size >= MAX_TOPICS) throw new StrataError('INVALID_REQUEST', `the broker holds its limit of ${MAX_TOPICS} topics`);
+    if (store.get(request.name) !== undefined) throw new StrataError('TOPIC_ALREADY_EXISTS', `topic '${request.name}' already exists`);
+    if (store.size >= MAX_TOPICS) throw new StrataError('INVALID_REQUEST', `the broker holds its limit of ${MAX_TOPICS} topics`);
     // Both throw INVALID_CONFIG naming the key: unknown keys and non-strings, then values and ranges.
     const configs = parseTopicConfigs(request.configs);
     toLogConfig(configs, this.defaults);
     return TopicStore.newTopic(request.name, request.partitions, configs, this.clock());
   }
 
-  private async openTopic(topic: TopicMetadata): Promise<void> {
+  private async openTopic(topic: TopicMetadata | ClusterTopic): Promise<void> {
     const config = toLogConfig(topic.configs, this.defaults);
     const partitions: Partition[] = [];
     this.partitionsByTopic.set(topic.name, partitions);
     for (let index = 0; index < topic.partitions; index++) {
-      partitions.push(await this.openPartition(topic, index, config));
+      const replicas = 'replicas' in topic ? topic.replicas[index] : undefined;
+      if (replicas !== undefined && !replicas.includes(this.nodeId)) continue;
+      partitions.push(await this.openPartition(topic, index, config, replicas));
     }
   }
 
-  private async openPartition(topic: TopicMetadata, index: number, config: LogConfig): Promise<Partition> {
+  private async openPartition(topic: TopicMetadata, index: number, config: LogConfig, replicas: readonly number[] | undefined): Promise<Partition> {
     const dir = this.partitionDir(topic.name, index);
     const logger = partitionLogger(this.logger, topic.name, index);
     const recorded = readPartitionMetadata(dir);
@@ -270,32 +369,54 @@ export class PartitionManager {
     if (recorded?.topicId !== topic.topicId) writePartitionMetadata(dir, topic, index);
     if (!log.recovery.clean && log.recovery.segmentsScanned > 0) logger.warn({ recovery: log.recovery }, 'log recovered after an unclean stop');
     logger.debug({ logStartOffset: log.logStartOffset, logEndOffset: log.logEndOffset }, 'partition opened');
-    return new Partition({
+    const notify = (partition: Partition, bytes: number): void => {
+      for (const listener of this.listeners) listener.highWatermarkAdvanced(partition, bytes);
+    };
+    let partition: Partition | undefined;
+    const replica =
+      this.cluster === undefined || replicas === undefined
+        ? undefined
+        : await RaftGroup.open({
+            group: `${topic.name}-${index}`,
+            log,
+            nodeId: this.nodeId,
+            voters: replicas,
+            host: this.cluster.host,
+            random: this.cluster.random,
+            logger,
+            onCommitted: (from, to) => partition?.advanceHighWatermark(to, Math.max(1, to - from)),
+            onLeadership: () => {
+              if (partition !== undefined) for (const listener of this.listeners) listener.leadershipChanged?.(partition);
+            },
+          });
+    partition = new Partition({
       topic: topic.name,
       index,
       topicId: topic.topicId,
       log,
       localNodeId: this.nodeId,
       leadership: { leaderId: this.nodeId, leaderEpoch: asEpoch(0), replicas: [this.nodeId], isr: [this.nodeId] },
-      replicated: false,
+      ...(replica === undefined ? {} : { replica }),
       logger,
-      onHighWatermark: (partition, bytes) => {
-        for (const listener of this.listeners) listener.highWatermarkAdvanced(partition, bytes);
-      },
+      onHighWatermark: notify,
     });
+    return partition;
   }
 
   /** Commits the topic's removal, then closes its logs and deletes its directories. */
   private async removeTopicFiles(name: string): Promise<void> {
     const partitions = this.partitionsByTopic.get(name) ?? [];
-    const count = Math.max(partitions.length, this.store.get(name)?.partitions ?? 0);
-    this.store.remove(name);
+    const count = Math.max(partitions.length, this.topic(name)?.partitions ?? 0);
+    this.store?.remove(name);
     this.partitionsByTopic.delete(name);
     for (const partition of partitions) {
       partition.markRemoved();
       for (const listener of this.listeners) listener.partitionRemoved(partition);
     }
-    await Promise.allSettled(partitions.map((p) => p.log.close()));
+    await Promise.allSettled(partitions.map(async (p) => {
+      await p.replica?.close();
+      await p.log.close();
+    }));
     for (let index = 0; index < count; index++) fs.rmSync(this.partitionDir(name, index), { recursive: true, force: true });
     fsyncDirectory(this.dataDir);
   }
@@ -309,8 +430,9 @@ export class PartitionManager {
    * directories with a `partition.metadata` are ours to remove; anything else is left with a warning.
    */
   private sweepOrphans(): void {
+    const store = this.store as TopicStore;
     const owned = new Set<string>();
-    for (const topic of this.store.list()) for (let i = 0; i < topic.partitions; i++) owned.add(`${topic.name}-${i}`);
+    for (const topic of store.list()) for (let i = 0; i < topic.partitions; i++) owned.add(`${topic.name}-${i}`);
     const orphans: string[] = [];
     for (const entry of fs.readdirSync(this.dataDir, { withFileTypes: true })) {
       if (!entry.isDirectory() || owned.has(entry.name)) continue;
@@ -322,8 +444,8 @@ export class PartitionManager {
       orphans.push(dir);
     }
     if (orphans.length === 0) return;
-    if (!this.store.existed) {
-      throw new Error(`${this.store.file} is missing but ${this.dataDir} holds partition directories (${orphans.length}); refusing to start rather than delete them`);
+    if (!store.existed) {
+      throw new Error(`${store.file} is missing but ${this.dataDir} holds partition directories (${orphans.length}); refusing to start rather than delete them`);
     }
     for (const dir of orphans) {
       this.logger.info({ dir }, 'removing the directory of a deleted topic');

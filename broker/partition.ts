@@ -2,20 +2,19 @@
  * One partition hosted by this broker: its log, its leadership state and its high watermark.
  *
  * The high watermark is the offset below which records are visible to consumers. Where it comes
- * from is the one thing replication will change:
+ * from depends on the broker:
  *
- * - On a single node (`replicated: false`, today) it is the log end offset of every append that has
+ * - On a standalone broker (no `replica`) it is the log end offset of every append that has
  *   resolved, that is, that is as durable as the topic's flush policy says. A record is never served
- *   before its producer could have been acknowledged.
- * - Under replication (later) the Raft commit index supplies it through `advanceHighWatermark`.
+ *   before its producer could have been acknowledged. This broker leads every partition at epoch 0.
+ * - In a cluster the partition is a Raft group (`replica`, `cluster/raft-group.ts`): its leader is
+ *   the Raft leader, the leader epoch is the Raft term, and the Raft commit index supplies the high
+ *   watermark through `advanceHighWatermark`.
  *
  * Invariants (asserted): the high watermark only grows and never passes the log end offset.
  * Retention and compaction never touch data at or above it (the broker passes it as their
- * `maxOffset`).
- *
- * Leadership (`leaderId`, `leaderEpoch`) is fixed on one node: this broker leads every partition at
- * epoch 0 and stamps that epoch on appended batches. A request to a partition this broker does not
- * lead fails with NOT_LEADER_OR_FOLLOWER carrying the leader it knows as a hint.
+ * `maxOffset`). A request to a partition this broker does not lead fails with
+ * NOT_LEADER_OR_FOLLOWER carrying the leader it knows as a hint.
  *
  * Concurrency: one thread. Appends are issued in call order and the log assigns offsets in that
  * order; the high watermark moves when each append resolves.
@@ -23,6 +22,7 @@
 import { asOffset, LogError, type AppendResult, type Epoch, type Log, type Offset, type ReadResult } from '../log/index.js';
 import { StrataError } from '../client/protocol/index.js';
 import { invariant } from './invariant.js';
+import type { RaftGroup } from './cluster/raft-group.js';
 import { errorFields, type Logger } from './logger.js';
 
 export interface PartitionLeadership {
@@ -39,8 +39,8 @@ export interface PartitionOptions {
   readonly log: Log;
   readonly localNodeId: number;
   readonly leadership: PartitionLeadership;
-  /** When false, this broker moves the high watermark itself as appends resolve. */
-  readonly replicated: boolean;
+  /** In a cluster, the partition's Raft group; absent, this broker moves the high watermark itself as appends resolve. */
+  readonly replica?: RaftGroup;
   readonly logger: Logger;
   /** Told when the high watermark moves, with the bytes that became visible (an estimate under replication). */
   readonly onHighWatermark: (partition: Partition, visibleBytes: number) => void;
@@ -53,7 +53,7 @@ export class Partition {
   readonly log: Log;
   readonly logger: Logger;
   private readonly localNodeId: number;
-  private readonly replicated: boolean;
+  readonly replica: RaftGroup | undefined;
   private readonly notify: (partition: Partition, visibleBytes: number) => void;
   private leadershipState: PartitionLeadership;
   private hw: Offset;
@@ -66,11 +66,12 @@ export class Partition {
     this.log = options.log;
     this.logger = options.logger;
     this.localNodeId = options.localNodeId;
-    this.replicated = options.replicated;
+    this.replica = options.replica;
     this.notify = options.onHighWatermark;
     this.leadershipState = options.leadership;
     // Whatever survived recovery on a single node was acknowledged or may be; it is all visible.
-    this.hw = options.replicated ? options.log.logStartOffset : options.log.logEndOffset;
+    // A replica knows what is committed from its Raft state.
+    this.hw = options.replica === undefined ? options.log.logEndOffset : options.replica.highWatermark;
   }
 
   get key(): string {
@@ -78,11 +79,13 @@ export class Partition {
   }
 
   get leadership(): PartitionLeadership {
-    return this.leadershipState;
+    const replica = this.replica;
+    if (replica === undefined) return this.leadershipState;
+    return { leaderId: replica.leaderId ?? -1, leaderEpoch: replica.term, replicas: replica.voters, isr: replica.inSyncReplicas() };
   }
 
   get isLeader(): boolean {
-    return this.leadershipState.leaderId === this.localNodeId;
+    return this.replica === undefined ? this.leadershipState.leaderId === this.localNodeId : this.replica.isLeader;
   }
 
   get highWatermark(): Offset {
@@ -115,8 +118,9 @@ export class Partition {
     this.removed = true;
   }
 
-  /** Leadership changes come from the controller (later); on one node this is never called. */
+  /** Standalone leadership as set from outside (tests); a replica's leadership is its Raft group's. */
   setLeadership(leadership: PartitionLeadership): void {
+    invariant(this.replica === undefined, () => `${this.key}: a replica's leadership comes from Raft`);
     invariant(leadership.leaderEpoch >= this.leadershipState.leaderEpoch, () => `${this.key}: leader epoch went back from ${this.leadershipState.leaderEpoch} to ${leadership.leaderEpoch}`);
     this.leadershipState = leadership;
   }
@@ -125,21 +129,25 @@ export class Partition {
   assertLeader(): void {
     if (this.removed) throw new StrataError('UNKNOWN_TOPIC_OR_PARTITION', `${this.key} was deleted`);
     if (!this.isLeader) {
-      throw new StrataError('NOT_LEADER_OR_FOLLOWER', `${this.key} is led by node ${this.leadershipState.leaderId}`, {
-        leaderHint: this.leadershipState.leaderId,
+      const leader = this.leadership.leaderId;
+      throw new StrataError('NOT_LEADER_OR_FOLLOWER', leader < 0 ? `${this.key} is electing a leader` : `${this.key} is led by node ${leader}`, {
+        leaderHint: leader,
       });
     }
   }
 
   /**
    * Appends a producer's batches (validated by the log; a bad batch rejects the whole append with a
-   * LogError). Resolves when the append is as durable as the flush policy says; on a single node the
-   * high watermark then covers it.
+   * LogError). Standalone, it resolves when the append is as durable as the flush policy says and
+   * the high watermark then covers it (`acks` 1 and -1 mean the same). In a cluster, acks -1 resolves
+   * once a majority of replicas holds the batches, acks 1 once this leader does; a wait longer than
+   * `timeoutMs` is REQUEST_TIMED_OUT.
    */
-  async appendAsLeader(records: Buffer): Promise<AppendResult> {
+  async appendAsLeader(records: Buffer, acks: 1 | -1 = -1, timeoutMs = 0): Promise<AppendResult> {
     this.assertLeader();
+    if (this.replica !== undefined) return this.replica.append(records, acks, timeoutMs);
     const result = await this.log.append(records, { leaderEpoch: this.leadershipState.leaderEpoch });
-    if (!this.replicated) this.advanceHighWatermark(asOffset(result.lastOffset + 1), records.length);
+    this.advanceHighWatermark(asOffset(result.lastOffset + 1), records.length);
     return result;
   }
 

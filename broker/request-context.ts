@@ -5,7 +5,9 @@
  * that is not answered (produce with acks 0).
  */
 import type { RequestHeader } from '../client/protocol/index.js';
+import type { RaftBatch } from '../replication/index.js';
 import type { BrokerStats } from './broker-stats.js';
+import type { ClusterNode } from './cluster/cluster-node.js';
 import type { HostPort } from './config.js';
 import type { FetchPurgatory } from './delayed-fetch.js';
 import type { GroupCoordinator } from './group/group-coordinator.js';
@@ -20,6 +22,10 @@ export interface BrokerServices {
   readonly stats: BrokerStats;
   /** Record bytes of one fetch answer at most (Kafka's `fetch.max.bytes`). */
   readonly fetchMaxBytes: number;
+  /** In a cluster: this broker's membership (metadata, controller duties, status). */
+  readonly cluster?: ClusterNode;
+  /** In a cluster: where inter-broker Raft messages go. */
+  readonly raft?: { deliver(batch: RaftBatch): void };
   /** The address clients reach this broker at (Metadata's broker list). */
   advertisedAddress(): HostPort;
   /** True once shutdown began: long polls answer at once. */

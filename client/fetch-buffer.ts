@@ -15,7 +15,7 @@
  * - `state.chunks` counts each partition's chunks not fully delivered (the fetcher prefetches while
  *   it is below two).
  */
-import { decodeBatchInto, wholeBatches } from '../log/index.js';
+import { BATCH_HEADER_BYTES, BatchField, CONTROL_FLAG, decodeBatchInto, LOG_OVERHEAD_BYTES, wholeBatches } from '../log/index.js';
 import type { ConsumerMessage } from './consumer-message.js';
 import { asError, type PartitionState } from './consumer-partition.js';
 
@@ -144,6 +144,11 @@ export class FetchBuffer {
     const pos = chunk.pos;
     const before = out.length;
     try {
+      // Control batches (a replicated partition's leader-change markers) hold no messages: skip them.
+      if (pos + BATCH_HEADER_BYTES <= records.length && (records.readInt16BE(pos + BatchField.attributes) & CONTROL_FLAG) !== 0) {
+        chunk.pos = pos + LOG_OVERHEAD_BYTES + records.readInt32BE(pos + BatchField.batchLength);
+        return true;
+      }
       const header = decodeBatchInto(records, pos, chunk.state.toMessage, out, chunk.fromOffset);
       chunk.pos = pos + header.sizeBytes;
       return true;

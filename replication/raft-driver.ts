@@ -19,7 +19,7 @@ import type { Proposed } from './entry.js';
 import type { Message, NodeId } from './message.js';
 import type { RaftNode } from './raft-node.js';
 import type { RaftStorage } from './raft-storage.js';
-import { mustPersist, type Ready } from './ready.js';
+import { mustPersist, type Ready, type Role } from './ready.js';
 
 export interface RaftTransport<P> {
   /** Hands messages to the network; delivery is best effort (Raft tolerates loss and reordering). */
@@ -32,6 +32,10 @@ export interface RaftDriverOptions<P> {
   transport: RaftTransport<P>;
   /** Offsets [from, to) are committed (after they are durable here). */
   onCommitted?: (from: Offset, to: Offset) => void;
+  /** Everything below `end` is durable here (after each persist): what acks=1 waits for on a leader. */
+  onPersisted?: (end: Offset) => void;
+  /** The node's role or known leader changed. */
+  onSoftState?: (role: Role, leader: NodeId | undefined) => void;
   onStopped?: (error: unknown) => void;
 }
 
@@ -143,10 +147,13 @@ export class RaftDriver<P> {
       while (!this.stopped && this.node.hasReady()) {
         const ready = this.node.ready();
         if (ready.messages.length > 0) this.transport.send(ready.messages);
-        if (mustPersist(ready)) await this.persist(ready);
+        const persisted = mustPersist(ready);
+        if (persisted) await this.persist(ready);
         if (ready.messagesAfterPersist.length > 0) this.transport.send(ready.messagesAfterPersist);
         this.node.advance(ready);
+        if (persisted) this.options.onPersisted?.(this.storage.endOffset());
         if (ready.committed !== undefined) this.committed(ready.committed.from, ready.committed.to);
+        if (ready.soft !== undefined) this.options.onSoftState?.(ready.soft.role, ready.soft.leader);
       }
     } catch (error) {
       this.stop(error);

@@ -21,7 +21,7 @@
  * the log and applied by log offset (a later append always wins).
  */
 import { performance } from 'node:perf_hooks';
-import { decodeBatches, encodeBatch, type RecordInput } from '../../log/index.js';
+import { CONTROL_FLAG, decodeBatches, encodeBatch, type RecordInput } from '../../log/index.js';
 import {
   StrataError,
   type ConsumerGroupDescribeResponse,
@@ -104,6 +104,9 @@ export class GroupCoordinator {
   private readonly sessionTimer: NodeJS.Timeout;
   private closed = false;
   private readonly countOf: PartitionCountOf;
+  private unsubscribe: () => void = () => undefined;
+  /** Offsets partitions this broker leads and has loaded (or is loading), by index. */
+  private readonly led = new Set<number>();
 
   private constructor(options: GroupCoordinatorOptions) {
     this.partitions = options.partitions;
@@ -131,6 +134,15 @@ export class GroupCoordinator {
    */
   static async open(options: GroupCoordinatorOptions): Promise<GroupCoordinator> {
     const coordinator = new GroupCoordinator(options);
+    // In a cluster, leadership of the offsets partitions moves: load on taking one over, drop its
+    // groups on losing it.
+    coordinator.unsubscribe = coordinator.partitions.subscribe({
+      highWatermarkAdvanced: () => undefined,
+      partitionRemoved: () => undefined,
+      leadershipChanged: (partition) => {
+        if (partition.topic === OFFSETS_TOPIC) coordinator.leadershipChanged(partition);
+      },
+    });
     for (const partition of coordinator.partitions.partitionsOf(OFFSETS_TOPIC)) {
       if (!partition.isLeader) continue;
       try {
@@ -146,6 +158,7 @@ export class GroupCoordinator {
   close(): void {
     if (this.closed) return;
     this.closed = true;
+    this.unsubscribe();
     clearInterval(this.sessionTimer);
     for (const [groupId, held] of this.held) {
       const group = this.groups.get(groupId);
@@ -166,7 +179,10 @@ export class GroupCoordinator {
     await this.ensureOffsetsTopic();
     const count = this.partitions.topic(OFFSETS_TOPIC)?.partitions;
     const partition = count === undefined ? undefined : this.partitions.partition(OFFSETS_TOPIC, offsetsPartitionFor(groupId, count));
-    if (partition === undefined) throw new StrataError('COORDINATOR_NOT_AVAILABLE', `${OFFSETS_TOPIC} is not open.`);
+    if (partition === undefined) {
+      if (this.partitions.clustered) throw new StrataError('NOT_COORDINATOR', `${groupId} is coordinated by another broker.`);
+      throw new StrataError('COORDINATOR_NOT_AVAILABLE', `${OFFSETS_TOPIC} is not open.`);
+    }
     if (!partition.isLeader) throw new StrataError('NOT_COORDINATOR', `${groupId} is coordinated by node ${partition.leadership.leaderId}.`);
     if (this.loading.has(partition.index)) throw new StrataError('COORDINATOR_LOAD_IN_PROGRESS', `${partition.key}.`);
     if (this.unloadable.has(partition.index)) throw new StrataError('COORDINATOR_NOT_AVAILABLE', `${partition.key} could not be loaded; see the broker's log.`);
@@ -175,6 +191,11 @@ export class GroupCoordinator {
 
   private ensureOffsetsTopic(): Promise<void> {
     const topic = this.partitions.topic(OFFSETS_TOPIC);
+    if (this.partitions.clustered) {
+      // The controller creates it once the cluster's brokers have registered.
+      if (topic === undefined) return Promise.reject(new StrataError('COORDINATOR_NOT_AVAILABLE', `${OFFSETS_TOPIC} does not exist yet; the controller creates it once every broker registered.`));
+      return Promise.resolve();
+    }
     if (topic !== undefined && this.partitions.partitionsOf(OFFSETS_TOPIC).length === topic.partitions) return Promise.resolve();
     this.topicCreation ??= this.partitions
       .createTopic({ name: OFFSETS_TOPIC, partitions: this.settings.offsetsTopicPartitions, replicationFactor: 1, configs: OFFSETS_TOPIC_CONFIGS }, false, true)
@@ -437,13 +458,50 @@ export class GroupCoordinator {
   // -------------------------------------------------------------------------------------------
   // Loading
 
+  /**
+   * A replica of an offsets partition became leader or stopped being it. A new leader loads once its
+   * high watermark covers the log it was elected with (the committed offsets it must serve); until
+   * then its groups answer COORDINATOR_LOAD_IN_PROGRESS. A replica that lost leadership drops its
+   * groups (their members are told NOT_COORDINATOR and find the new one).
+   */
+  private leadershipChanged(partition: Partition): void {
+    if (this.closed) return;
+    if (!partition.isLeader) {
+      if (this.led.delete(partition.index)) {
+        this.dropGroupsOf(partition.index);
+        partition.logger.info('no longer coordinating the groups of this offsets partition');
+      }
+      return;
+    }
+    if (this.led.has(partition.index)) return;
+    this.led.add(partition.index);
+    this.unloadable.delete(partition.index);
+    this.dropGroupsOf(partition.index);
+    this.loading.add(partition.index);
+    const electedEnd = partition.logEndOffset;
+    const caughtUp = (): boolean => partition.highWatermark >= electedEnd || !partition.isLeader || this.closed;
+    void (async () => {
+      const deadline = performance.now() + 30_000;
+      while (!caughtUp() && performance.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 20));
+      if (!partition.isLeader || this.closed) {
+        this.loading.delete(partition.index);
+        return;
+      }
+      await this.load(partition).catch(() => this.forgetLoaded(partition));
+    })();
+  }
+
+  private dropGroupsOf(index: number): void {
+    const count = this.partitions.topic(OFFSETS_TOPIC)?.partitions;
+    for (const groupId of this.groups.keys()) {
+      if (count === undefined || offsetsPartitionFor(groupId, count) === index) this.groups.delete(groupId);
+    }
+  }
+
   /** A load of `partition` failed: the groups it applied in part are dropped, and its groups refused. */
   private forgetLoaded(partition: Partition): void {
     this.unloadable.add(partition.index);
-    const count = this.partitions.topic(OFFSETS_TOPIC)?.partitions;
-    for (const groupId of this.groups.keys()) {
-      if (count === undefined || offsetsPartitionFor(groupId, count) === partition.index) this.groups.delete(groupId);
-    }
+    this.dropGroupsOf(partition.index);
   }
 
   /** Reads an offsets partition from its log start to its high watermark and applies its records. */
@@ -458,6 +516,8 @@ export class GroupCoordinator {
         const { bytes, nextOffset } = await partition.read(offset, LOAD_READ_BYTES, true);
         if (nextOffset <= offset) break;
         for (const batch of decodeBatches(bytes)) {
+          // A replicated partition holds leader-change control batches between the offsets.
+          if ((batch.header.attributes & CONTROL_FLAG) !== 0) continue;
           for (const record of batch.records) {
             if (record.offset < offset) continue;
             try {

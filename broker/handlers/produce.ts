@@ -14,9 +14,11 @@
  *
  * A failed partition (storage failure, `Partition.isFailed`) answers KAFKA_STORAGE_ERROR.
  *
- * acks 1 answers once the append is as durable as the topic's flush policy says; acks -1 waits for
- * every in-sync replica, which on one node is the same. acks 0 is never answered (Kafka's rule);
- * its failures are only logged. `timeout_ms` bounds replication waits, which one node has none of.
+ * acks 1 answers once the leader's append is as durable as the topic's flush policy says; acks -1
+ * waits until a majority of the partition's replicas holds it (on a standalone broker the same as
+ * acks 1). acks 0 is never answered (Kafka's rule); its failures are only logged. `timeout_ms`
+ * bounds the replication wait: past it the answer is REQUEST_TIMED_OUT, and the batch may still be
+ * committed (a retry can then duplicate it).
  */
 import type { ProducePartitionResult, ProduceRequest, ProduceResponse } from '../../client/protocol/index.js';
 import { LogError } from '../../log/index.js';
@@ -46,7 +48,7 @@ export async function handleProduce(request: ProduceRequest, context: RequestCon
           const partition = partitions.partition(topic.name, index);
           if (partition === undefined) return failed(namedError('UNKNOWN_TOPIC_OR_PARTITION', `${topic.name}-${index}`));
           try {
-            const result = await partition.appendAsLeader(records);
+            const result = await partition.appendAsLeader(records, request.acks === -1 ? -1 : 1, request.timeoutMs);
             stats.producedBytes += records.length;
             if (partition.logger.isLevelEnabled('trace')) partition.logger.trace({ baseOffset: result.baseOffset, lastOffset: result.lastOffset, bytes: records.length }, 'appended');
             return { partition: index, errorCode: 0, errorMessage: '', baseOffset: result.baseOffset, logStartOffset: partition.logStartOffset, leaderHint: -1 };

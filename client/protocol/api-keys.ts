@@ -17,6 +17,8 @@ export const API_KEYS = {
   deleteGroups: 42,
   consumerGroupHeartbeat: 68,
   consumerGroupDescribe: 69,
+  /** Strata's own inter-broker APIs are numbered from 1000, so they never meet a Kafka key. */
+  brokerRegistration: 1001,
 } as const;
 
 export type ApiName = keyof typeof API_KEYS;

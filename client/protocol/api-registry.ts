@@ -5,6 +5,7 @@
  */
 import type { ApiDefinition } from './api-definition.js';
 import { API_KEYS, type ApiKey } from './api-keys.js';
+import { BROKER_REGISTRATION_API, type BrokerRegistrationRequest, type BrokerRegistrationResponse } from './apis/broker-registration.js';
 import { API_VERSIONS_API, type ApiVersionsRequest, type ApiVersionsResponse } from './apis/api-versions.js';
 import { CONSUMER_GROUP_DESCRIBE_API, type ConsumerGroupDescribeRequest, type ConsumerGroupDescribeResponse } from './apis/consumer-group-describe.js';
 import { CONSUMER_GROUP_HEARTBEAT_API, type ConsumerGroupHeartbeatRequest, type ConsumerGroupHeartbeatResponse } from './apis/consumer-group-heartbeat.js';
@@ -36,6 +37,7 @@ export interface RequestTypes {
   42: DeleteGroupsRequest;
   68: ConsumerGroupHeartbeatRequest;
   69: ConsumerGroupDescribeRequest;
+  1001: BrokerRegistrationRequest;
 }
 
 export interface ResponseTypes {
@@ -53,6 +55,7 @@ export interface ResponseTypes {
   42: DeleteGroupsResponse;
   68: ConsumerGroupHeartbeatResponse;
   69: ConsumerGroupDescribeResponse;
+  1001: BrokerRegistrationResponse;
 }
 
 export type RequestOf<K extends ApiKey> = RequestTypes[K];
@@ -75,6 +78,7 @@ export const API_REGISTRY: { readonly [K in ApiKey]: ApiEntry<K> } = Object.free
   [API_KEYS.deleteGroups]: DELETE_GROUPS_API as ApiEntry<42>,
   [API_KEYS.consumerGroupHeartbeat]: CONSUMER_GROUP_HEARTBEAT_API as ApiEntry<68>,
   [API_KEYS.consumerGroupDescribe]: CONSUMER_GROUP_DESCRIBE_API as ApiEntry<69>,
+  [API_KEYS.brokerRegistration]: BROKER_REGISTRATION_API as ApiEntry<1001>,
 });
 
 /** Every registered key, ascending. */

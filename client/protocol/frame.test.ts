@@ -86,6 +86,7 @@ const requests: { [K in ApiKey]: fc.Arbitrary<RequestOf<K>> } = {
     subscribedTopicNames: list(text), serverAssignor: text, ownedPartitions: list(topicPartitions), maxWaitMs: uint32,
   }),
   69: fc.record({ groupIds: list(text) }),
+  1001: fc.record({ nodeId: int32, host: text, port: int32, httpHost: text, httpPort: int32 }),
 };
 
 const topicResult = fc.record({ name: text, errorCode: int32, errorMessage: text });
@@ -153,6 +154,7 @@ const responses: { [K in ApiKey]: fc.Arbitrary<ResponseOf<K>> } = {
       offsets: list(fc.record({ name: text, partitions: list(committed) })),
     })),
   }),
+  1001: fc.record({ errorCode: int32, errorMessage: text, controllerId: int32 }),
 };
 
 const header = fc.record({ correlationId: int32, clientId: text });

@@ -48,6 +48,7 @@ export {
   type FoundCoordinator,
 } from './apis/find-coordinator.js';
 export { LIST_GROUPS_SCHEMA, type ListedGroup, type ListGroupsRequest, type ListGroupsResponse } from './apis/list-groups.js';
+export { BROKER_REGISTRATION_SCHEMA, type BrokerRegistrationRequest, type BrokerRegistrationResponse } from './apis/broker-registration.js';
 export {
   LIST_OFFSETS_EARLIEST,
   LIST_OFFSETS_LATEST,

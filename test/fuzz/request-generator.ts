@@ -181,6 +181,10 @@ const GENERATORS: Generators = {
     },
   }),
   [API_KEYS.consumerGroupDescribe]: (rng, target) => ({ body: { groupIds: list(rng, 0, 3, () => groupId(rng, target)) } }),
+  // A standalone broker answers NOT_CONTROLLER; nothing may register with it.
+  [API_KEYS.brokerRegistration]: (rng) => ({
+    body: { nodeId: rng.pick([0, 1, 2 ** 31 - 1, -1]), host: rng.word(0, 20), port: rng.pick([0, 7401, 65535, -1]), httpHost: rng.word(0, 20), httpPort: rng.pick([0, 7481]) },
+  }),
 };
 
 /** A valid request of `apiKey` with random fields. */

@@ -1,0 +1,253 @@
+/**
+ * One Raft group hosted by this broker over one of its logs: a partition replica, or the cluster
+ * metadata. It ties the pieces of `replication/` together — the log's Raft storage (`LogStorage`),
+ * the pure `RaftNode`, the `RaftDriver` doing its I/O, and the broker's `RaftHost` carrying its
+ * messages — and gives the broker what it asks of a replicated log:
+ *
+ * - `append(batches, acks, timeoutMs)`: a producer's batches, validated and stamped by the log with
+ *   the offsets and leader epoch (= Raft term) they will have, proposed, and answered when `acks`
+ *   says: -1 (all) once a majority holds them (the high watermark passed them), 1 once this leader
+ *   has them as durably as the flush policy says. A wait longer than `timeoutMs` answers
+ *   REQUEST_TIMED_OUT (the batch may still commit: the producer's retry can duplicate it).
+ * - who leads, at which epoch, how far each follower got (`followers()`), who is in sync.
+ *
+ * Invariants: batches are stamped with `baseOffset = node.log.endOffset` and `epoch = node.term` in
+ * the same synchronous step as `propose`, so the offsets the log stamps are the ones Raft assigns;
+ * the high watermark handed to `onCommitted` never passes what this broker's log holds.
+ *
+ * Concurrency: one thread; the driver processes one Ready at a time.
+ */
+import { asOffset, LogError, type Epoch, type Log, type Offset } from '../../log/index.js';
+import { StrataError } from '../../client/protocol/index.js';
+import {
+  encodeLeaderChangeBatch,
+  LogStorage,
+  NotLeader,
+  ProposalLost,
+  RaftDriver,
+  RaftNode,
+  type NodeId,
+  type RaftHost,
+  type RandomSource,
+  type Role,
+} from '../../replication/index.js';
+import { errorFields, type Logger } from '../logger.js';
+
+export interface RaftGroupOptions {
+  readonly group: string;
+  readonly log: Log;
+  readonly nodeId: NodeId;
+  readonly voters: readonly NodeId[];
+  readonly host: RaftHost;
+  readonly random: RandomSource;
+  readonly logger: Logger;
+  /** The high watermark moved to `to` (exclusive); offsets [from, to) are committed. */
+  readonly onCommitted?: (from: Offset, to: Offset) => void;
+  /** This replica's role or its known leader changed. */
+  readonly onLeadership?: (group: RaftGroup) => void;
+}
+
+export interface FollowerProgress {
+  readonly nodeId: NodeId;
+  /** The follower's log matches the leader's below this offset. */
+  readonly matchEnd: number;
+  /** Offsets the follower lacks of the leader's log. */
+  readonly lag: number;
+}
+
+interface PersistWaiter {
+  readonly lastOffset: Offset;
+  readonly resolve: () => void;
+  readonly reject: (error: Error) => void;
+}
+
+export class RaftGroup {
+  readonly group: string;
+  readonly log: Log;
+  readonly node: RaftNode<Buffer>;
+  readonly driver: RaftDriver<Buffer>;
+  private readonly storage: LogStorage;
+  private readonly host: RaftHost;
+  private readonly logger: Logger;
+  private persistWaiters: PersistWaiter[] = [];
+  private closed = false;
+
+  private constructor(options: RaftGroupOptions, storage: LogStorage) {
+    this.group = options.group;
+    this.log = options.log;
+    this.storage = storage;
+    this.host = options.host;
+    this.logger = options.logger;
+    this.node = new RaftNode<Buffer>(
+      {
+        id: options.nodeId,
+        voters: options.voters,
+        random: options.random,
+        leaderChangePayload: (term, leader, baseOffset) => encodeLeaderChangeBatch(term, leader, baseOffset),
+        sizeOf: (payload) => payload.length,
+      },
+      storage,
+    );
+    this.driver = new RaftDriver<Buffer>({
+      node: this.node,
+      storage,
+      transport: options.host.transportFor(options.group),
+      onCommitted: (from, to) => options.onCommitted?.(from, asOffset(Math.min(to, this.log.logEndOffset))),
+      onPersisted: (end) => this.persisted(end),
+      onSoftState: (role, leader) => {
+        this.logger.info({ role, leader, term: this.node.term }, role === 'leader' ? 'became leader' : 'leadership changed');
+        if (role !== 'leader') this.rejectPersistWaiters(new StrataError('NOT_LEADER_OR_FOLLOWER', `${this.group} lost its leadership`, { leaderHint: leader ?? -1 }));
+        options.onLeadership?.(this);
+      },
+      onStopped: (error) => {
+        this.logger.error(errorFields(error), 'raft group stopped: storage write failed; the replica is offline until the broker restarts');
+        this.rejectPersistWaiters(new StrataError('KAFKA_STORAGE_ERROR', `${this.group}: ${(error as Error).message}`));
+      },
+    });
+    this.host.addGroup(options.group, this.driver);
+  }
+
+  static async open(options: RaftGroupOptions): Promise<RaftGroup> {
+    let group: RaftGroup | undefined;
+    const storage = await LogStorage.open(options.log, { onEntriesLoaded: () => group?.node.entriesLoaded() });
+    group = new RaftGroup(options, storage);
+    return group;
+  }
+
+  get isLeader(): boolean {
+    return this.node.role === 'leader';
+  }
+
+  get role(): Role {
+    return this.node.role;
+  }
+
+  get leaderId(): NodeId | undefined {
+    return this.node.leader;
+  }
+
+  get term(): Epoch {
+    return this.node.term;
+  }
+
+  get highWatermark(): Offset {
+    return asOffset(Math.min(this.node.highWatermark, this.log.logEndOffset));
+  }
+
+  get voters(): readonly NodeId[] {
+    return this.node.config.voters;
+  }
+
+  /** What each follower holds, as the leader knows it; empty on a follower. */
+  followers(): FollowerProgress[] {
+    if (!this.isLeader) return [];
+    const end = this.node.log.endOffset;
+    return this.voters
+      .filter((id) => id !== this.node.id)
+      .map((nodeId) => {
+        const matchEnd = this.node.progressOf(nodeId)?.matchEnd ?? 0;
+        return { nodeId, matchEnd, lag: Math.max(0, end - matchEnd) };
+      });
+  }
+
+  /** The leader and the followers holding everything below the high watermark (Kafka's ISR, as Raft sees it). */
+  inSyncReplicas(): NodeId[] {
+    if (!this.isLeader) return [...this.voters];
+    const hw = this.node.highWatermark;
+    return [this.node.id, ...this.followers().filter((f) => f.matchEnd >= hw).map((f) => f.nodeId)].sort((a, b) => a - b);
+  }
+
+  /**
+   * Validates and stamps a producer's batches, proposes them, and resolves with their offsets once
+   * `acks` is met. Throws NOT_LEADER_OR_FOLLOWER (with the leader as hint) on a follower, the log's
+   * LogError for a bad batch, REQUEST_TIMED_OUT after `timeoutMs`.
+   */
+  async append(batches: Buffer, acks: 1 | -1, timeoutMs: number): Promise<{ baseOffset: Offset; lastOffset: Offset; maxTimestamp: number }> {
+    if (this.closed) throw new StrataError('NOT_LEADER_OR_FOLLOWER', `${this.group} is closing`);
+    if (!this.isLeader || this.node.leadershipTransferee !== undefined) throw this.notLeader();
+    const baseOffset = this.node.log.endOffset;
+    const prepared = this.log.prepareLeaderAppend(batches, { baseOffset, leaderEpoch: this.node.term });
+    const records = prepared.lastOffset - baseOffset + 1;
+    const committed = this.driver.propose(batches, records).catch((error: unknown) => {
+      throw this.translate(error);
+    });
+    const result = { baseOffset, lastOffset: prepared.lastOffset, maxTimestamp: prepared.maxTimestamp };
+    if (acks === 1) {
+      // The commit may still fail; acks=1 does not wait for it, so its rejection is only logged.
+      committed.catch((error: unknown) => this.logger.debug(errorFields(error), 'an acks=1 append did not commit'));
+      await withTimeout(this.persistedThrough(prepared.lastOffset), timeoutMs, this.group);
+    } else {
+      await withTimeout(committed, timeoutMs, this.group);
+    }
+    return result;
+  }
+
+  /** Proposes an entry and resolves once committed (the metadata group's writes). */
+  async propose(payload: Buffer, records: number): Promise<{ baseOffset: Offset; lastOffset: Offset }> {
+    if (!this.isLeader) throw this.notLeader();
+    try {
+      return await this.driver.propose(payload, records);
+    } catch (error) {
+      throw this.translate(error);
+    }
+  }
+
+  /** Graceful shutdown: hands leadership to the most caught-up follower first (bounded by `deadlineMs`). */
+  async handOff(deadlineMs: number): Promise<void> {
+    if (!this.isLeader || this.voters.length === 1) return;
+    const target = this.driver.handOff();
+    if (target === undefined) return;
+    const until = performance.now() + deadlineMs;
+    while (this.isLeader && performance.now() < until && !this.driver.isStopped) await new Promise((resolve) => setTimeout(resolve, 10));
+  }
+
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    this.host.removeGroup(this.group);
+    this.rejectPersistWaiters(new StrataError('NOT_LEADER_OR_FOLLOWER', `${this.group} closed`));
+    await this.driver.settled().catch(() => undefined);
+    await this.storage.close();
+  }
+
+  private notLeader(): StrataError {
+    const leader = this.node.leader;
+    return new StrataError('NOT_LEADER_OR_FOLLOWER', `${this.group} is ${leader === undefined || leader === this.node.id ? 'electing a leader' : `led by node ${leader}`}`, {
+      leaderHint: leader === undefined || leader === this.node.id ? -1 : leader,
+    });
+  }
+
+  private translate(error: unknown): unknown {
+    if (error instanceof NotLeader || error instanceof ProposalLost) return this.notLeader();
+    if (error instanceof StrataError || error instanceof LogError) return error;
+    return new StrataError('KAFKA_STORAGE_ERROR', `${this.group}: ${(error as Error).message}`, { cause: error });
+  }
+
+  /** Called right after `propose`: the Ready that persists the entry is still to come, so a waiter cannot miss it. */
+  private persistedThrough(lastOffset: Offset): Promise<void> {
+    return new Promise((resolve, reject) => this.persistWaiters.push({ lastOffset, resolve, reject }));
+  }
+
+  private persisted(end: Offset): void {
+    if (this.persistWaiters.length === 0) return;
+    const still: PersistWaiter[] = [];
+    for (const waiter of this.persistWaiters) {
+      if (waiter.lastOffset < end) waiter.resolve();
+      else still.push(waiter);
+    }
+    this.persistWaiters = still;
+  }
+
+  private rejectPersistWaiters(error: Error): void {
+    for (const waiter of this.persistWaiters.splice(0)) waiter.reject(error);
+  }
+}
+
+function withTimeout<T>(promise: Promise<T>, timeoutMs: number, group: string): Promise<T> {
+  if (timeoutMs <= 0) return promise;
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new StrataError('REQUEST_TIMED_OUT', `${group}: not replicated within ${timeoutMs} ms; the batch may still be committed`)), timeoutMs);
+  });
+  return Promise.race([promise, timeout]).finally(() => clearTimeout(timer));
+}
