@@ -139,6 +139,12 @@ export class ClusterSupervisor {
     return this.stopping;
   }
 
+  /** The process id of broker `nodeId` while it runs. */
+  pidOf(nodeId: number): number | undefined {
+    const broker = this.brokers.find((b) => b.plan.nodeId === nodeId);
+    return broker === undefined || broker.exit !== null ? undefined : broker.child.pid;
+  }
+
   /** SIGKILL to every broker still running (a second Ctrl-C). */
   kill(): void {
     for (const broker of this.brokers) if (broker.exit === null) broker.child.kill('SIGKILL');
