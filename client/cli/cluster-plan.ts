@@ -76,9 +76,12 @@ export function bootstrapList(plans: readonly ClusterNodePlan[]): string {
 
 /** The `strata` arguments that start broker `plan` of the cluster `plans`. */
 export function brokerStartArgs(plan: ClusterNodePlan, plans: readonly ClusterNodePlan[], logLevel: string): string[] {
+  return ['broker', 'start', ...brokerFlags(plan, plans), '--log-level', logLevel];
+}
+
+/** The flags of `strata broker start` that make `plan` a member of the cluster `plans`. */
+export function brokerFlags(plan: ClusterNodePlan, plans: readonly ClusterNodePlan[]): string[] {
   return [
-    'broker',
-    'start',
     '--node-id',
     String(plan.nodeId),
     '--peers',
@@ -89,7 +92,5 @@ export function brokerStartArgs(plan: ClusterNodePlan, plans: readonly ClusterNo
     formatHostPort(plan.http),
     '--data',
     plan.dataDir,
-    '--log-level',
-    logLevel,
   ];
 }
