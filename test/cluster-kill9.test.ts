@@ -83,17 +83,21 @@ it(`loses no acknowledged write across ${ROUNDS} rounds of kill -9 of a partitio
       await running.waitFor(() => acknowledged >= target, LOAD_DEADLINE_MS, `${target} acknowledged writes (round ${round}, ${acknowledged} so far)`);
 
       await running.kill9(victim.nodeId);
-      await running.waitFor(
+      // A new leader of this partition in a newer epoch, and a leader for every other partition the
+      // victim led too.
+      const leaders = await running.waitFor(
         async () => {
-          const leader = await running.partitionLeader(TOPIC, partition);
-          return leader !== undefined && leader.nodeId !== victim.nodeId && leader.leaderEpoch > victim.leaderEpoch;
+          const now = await running.leaderEntries(TOPIC);
+          const next = now.get(partition);
+          const settled = now.size === PARTITIONS && [...now.values()].every((l) => l.nodeId !== victim.nodeId);
+          return settled && next !== undefined && next.entry.leaderEpoch > victim.leaderEpoch ? now : undefined;
         },
         ELECTION_DEADLINE_MS,
-        `a new leader of partition ${partition} after broker ${victim.nodeId} was killed (round ${round})`,
+        `new leaders after broker ${victim.nodeId}, leader of partition ${partition} in epoch ${victim.leaderEpoch}, was killed (round ${round})`,
       );
 
       // What was committed when the victim comes back is what it must catch up to.
-      const committed = new Map([...(await running.leaderEntries(TOPIC))].map(([p, { entry }]) => [p, entry.highWatermark]));
+      const committed = new Map([...leaders].map(([p, { entry }]) => [p, entry.highWatermark]));
       await running.restart(victim.nodeId);
       await running.waitFor(
         async () => {

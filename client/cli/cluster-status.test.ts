@@ -98,7 +98,7 @@ describe('summarizeCluster and formatClusterStatus', () => {
   it('says when there is no metadata leader or no partition', () => {
     const lonely: ClusterView = { nodeId: 1, metadataLeader: null, metadataTerm: 0, brokers: [{ ...brokers[0]!, httpHost: null, httpPort: null }], partitions: [] };
     expect(formatClusterStatus(summarizeCluster(lonely, new Map()))).toBe(
-      ['cluster: 1 brokers, 0 up; metadata leader none (term 0)', '', 'BROKER  ADDRESS         HTTP  STATE', '1       127.0.0.1:7401  -     unknown (no HTTP listener)', '', 'no partitions'].join('\n'),
+      ['cluster: 1 broker, 0 up; metadata leader none (term 0)', '', 'BROKER  ADDRESS         HTTP  STATE', '1       127.0.0.1:7401  -     unknown (no HTTP listener)', '', 'no partitions'].join('\n'),
     );
   });
 });
@@ -160,6 +160,16 @@ describe('collectClusterStatus', () => {
 
   it('fails with every reason when no address answers', async () => {
     const garbage = await serve((_, response) => response.setHeader('content-type', 'application/json').end('{"nodeId":"x"}'));
-    await expect(collectClusterStatus([`127.0.0.1:${garbage}`], 300)).rejects.toThrow(/no broker answered GET \/v1\/cluster: 127\.0\.0\.1:\d+: bad \/v1\/cluster answer: answer\.nodeId must be an integer/);
+    const notJson = await serve((_, response) => response.end('<html>'));
+    const old = await serve((_, response) => response.writeHead(404).end('{"error":{"name":"INVALID_REQUEST"}}'));
+    await expect(collectClusterStatus([`127.0.0.1:${garbage}`, `127.0.0.1:${notJson}`, `127.0.0.1:${old}`], 300)).rejects.toThrow(
+      new RegExp(
+        [
+          `^no broker answered GET /v1/cluster: 127\\.0\\.0\\.1:${garbage}: bad /v1/cluster answer: answer\\.nodeId must be an integer, got "x"`,
+          `127\\.0\\.0\\.1:${notJson}: bad /v1/cluster answer: .*JSON`,
+          `127\\.0\\.0\\.1:${old}: HTTP 404 \\{"error":\\{"name":"INVALID_REQUEST"\\}\\}$`,
+        ].join('; '),
+      ),
+    );
   });
 });

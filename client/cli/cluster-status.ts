@@ -114,7 +114,7 @@ function better(candidate: ClusterPartition, held: ClusterPartition): boolean {
 export function formatClusterStatus(status: ClusterStatus): string {
   const up = status.brokers.filter((b) => b.state === 'up').length;
   const leader = status.metadataLeader === null ? 'none' : String(status.metadataLeader);
-  const lines = [`cluster: ${status.brokers.length} brokers, ${up} up; metadata leader ${leader} (term ${status.metadataTerm})`, ''];
+  const lines = [`cluster: ${status.brokers.length} broker${status.brokers.length === 1 ? '' : 's'}, ${up} up; metadata leader ${leader} (term ${status.metadataTerm})`, ''];
   lines.push(
     ...columns(
       ['BROKER', 'ADDRESS', 'HTTP', 'STATE'],

@@ -91,10 +91,9 @@ export class ClusterSupervisor {
   async start(): Promise<{ metadataLeader: number } | 'stopped'> {
     if (this.brokers.length > 0) throw new Error('ClusterSupervisor.start called twice');
     const { plans, logLevel, strataCommand } = this.options;
-    for (const plan of plans) {
-      fs.mkdirSync(plan.dataDir, { recursive: true });
-      this.brokers.push(this.spawnBroker(plan, [...strataCommand.slice(1), ...brokerStartArgs(plan, plans, logLevel)]));
-    }
+    // Every data dir first: a failure here must leave no broker running.
+    for (const plan of plans) fs.mkdirSync(plan.dataDir, { recursive: true });
+    for (const plan of plans) this.brokers.push(this.spawnBroker(plan, [...strataCommand.slice(1), ...brokerStartArgs(plan, plans, logLevel)]));
     const deadline = this.now() + this.options.startTimeoutMs;
     let lastProbe = 'no broker asked yet';
     for (;;) {

@@ -90,23 +90,26 @@ export function parseClusterView(body: unknown): ClusterView {
   };
 }
 
+/** Characters of an error answer's body quoted in the message. */
+const ERROR_BODY_CHARS_SHOWN = 200;
+
 /**
  * `GET http://ADDRESS/v1/cluster`, given up after `timeoutMs` (connecting, waiting and reading the
  * body all count), so one broker that hangs never holds up a status. Throws with the reason.
  */
 export async function fetchClusterView(httpAddress: string, timeoutMs: number): Promise<ClusterView> {
   let response: Response;
-  let body: unknown;
+  let text: string;
   try {
     response = await fetch(`http://${httpAddress}/v1/cluster`, { signal: AbortSignal.timeout(timeoutMs) });
-    body = await response.json();
+    text = await response.text();
   } catch (error) {
     const reason = error instanceof Error && error.name === 'TimeoutError' ? `no answer within ${timeoutMs} ms` : describeFetchError(error);
     throw new Error(`${httpAddress}: ${reason}`);
   }
-  if (!response.ok) throw new Error(`${httpAddress}: HTTP ${response.status} ${JSON.stringify(body)}`);
+  if (!response.ok) throw new Error(`${httpAddress}: HTTP ${response.status} ${text.slice(0, ERROR_BODY_CHARS_SHOWN)}`);
   try {
-    return parseClusterView(body);
+    return parseClusterView(JSON.parse(text));
   } catch (error) {
     throw new Error(`${httpAddress}: bad /v1/cluster answer: ${(error as Error).message}`);
   }
