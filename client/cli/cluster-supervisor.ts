@@ -102,11 +102,12 @@ export class ClusterSupervisor {
       if (dead !== undefined) return this.failStart(`broker ${dead.plan.nodeId} (${formatHostPort(dead.plan.listen)}) ${describeExit(dead.exit!)} before ${dead.ready ? 'the cluster had a metadata leader' : 'it was ready'}`, dead);
       if (this.brokers.every((b) => b.ready)) {
         const probe = await this.probeMetadataLeader();
-        if (typeof probe === 'number') {
+        // A broker that died while we asked fails the start on the next turn (it was not reported).
+        if (typeof probe === 'number' && this.brokers.every((b) => b.exit === null)) {
           this.started = true;
           return { metadataLeader: probe };
         }
-        lastProbe = probe;
+        if (typeof probe === 'string') lastProbe = probe;
       }
       if (this.now() >= deadline) {
         const late = this.brokers.find((b) => !b.ready);
