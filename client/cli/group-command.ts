@@ -25,6 +25,7 @@ import { parseArgs } from 'node:util';
 import type { GroupDescription, GroupListing, OffsetResetPlan, ResetTarget } from '../index.js';
 import { choiceFlag, expectPositionals, integerFlag, UsageError, withClient, type CommandContext } from './command-context.js';
 import { parseFromTime } from './consume-command.js';
+import { columns } from './text-columns.js';
 
 export const GROUP_USAGE = [
   '  strata group list [--format table|json]',
@@ -174,11 +175,4 @@ export function resetTable(groupId: string, topic: string, plan: readonly Offset
   const title = executed ? `group ${groupId}: reset offsets of ${topic}` : `group ${groupId}: plan to reset offsets of ${topic} (not executed; add --execute to commit it)`;
   const rows = plan.map((p) => [p.topic, String(p.partition), p.currentOffset < 0 ? '-' : String(p.currentOffset), String(p.newOffset)]);
   return [title, ...columns(['TOPIC', 'PARTITION', 'CURRENT', 'NEW'], rows)].join('\n');
-}
-
-/** Aligned columns, two spaces apart, the last one unpadded. */
-function columns(header: readonly string[], rows: ReadonlyArray<readonly string[]>): string[] {
-  const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i]!.length)));
-  const line = (cells: readonly string[]) => cells.map((c, i) => (i === cells.length - 1 ? c : c.padEnd(widths[i]!))).join('  ');
-  return [line(header), ...rows.map(line)];
 }

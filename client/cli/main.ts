@@ -12,6 +12,7 @@
  */
 import { StrataError } from '../index.js';
 import { exitQuietlyOnBrokenPipe } from './backpressure.js';
+import { CLUSTER_USAGE, runClusterCommand } from './cluster-command.js';
 import { CommandFailure, DEFAULT_BOOTSTRAP, parseBootstrap, UsageError, type CommandContext } from './command-context.js';
 import { CONSUME_USAGE, runConsumeCommand } from './consume-command.js';
 import { GROUP_USAGE, runGroupCommand } from './group-command.js';
@@ -28,6 +29,7 @@ export const CLIENT_USAGE = [
   GROUP_USAGE,
   PERF_USAGE,
   LOG_USAGE,
+  CLUSTER_USAGE,
   `  (client commands take --bootstrap HOST:PORT[,HOST:PORT...], else $STRATA_BOOTSTRAP, else ${DEFAULT_BOOTSTRAP})`,
 ].join('\n');
 const USAGE = `usage:\n${CLIENT_USAGE}`;
@@ -76,6 +78,8 @@ async function run(argv: readonly string[]): Promise<void> {
       return runPerfCommand(args, context);
     case 'log':
       return runLogCommand(args, context);
+    case 'cluster':
+      return runClusterCommand(args, context);
     default:
       throw new UsageError(`unknown command '${rest.join(' ')}'; see strata --help`);
   }

@@ -16,6 +16,7 @@
 import { parseArgs } from 'node:util';
 import { StrataError, type TopicDescription } from '../index.js';
 import { choiceFlag, expectPositionals, integerFlag, UsageError, withClient, type CommandContext } from './command-context.js';
+import { columns } from './text-columns.js';
 
 export const TOPIC_USAGE = [
   '  strata topic create NAME [--partitions N] [--replication-factor R] [--config key=value]...',
@@ -119,9 +120,7 @@ export function describeTable(topic: TopicDescription): string {
   const replicationFactor = topic.partitions[0]?.replicas.length ?? 0;
   const header = ['PARTITION', 'LEADER', 'REPLICAS', 'ISR', 'LOG-START', 'HIGH-WATERMARK', 'LOG-END'];
   const rows = topic.partitions.map((p) => [p.partition, p.leader, p.replicas.join(','), p.isr.join(','), p.logStartOffset, p.highWatermark, p.logEndOffset].map(String));
-  const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i]!.length)));
-  const line = (cells: readonly string[]) => cells.map((c, i) => (i === cells.length - 1 ? c : c.padEnd(widths[i]!))).join('  ');
-  return [`topic ${topic.name}: ${topic.partitions.length} partitions, replication factor ${replicationFactor}`, line(header), ...rows.map(line)].join('\n');
+  return [`topic ${topic.name}: ${topic.partitions.length} partitions, replication factor ${replicationFactor}`, ...columns(header, rows)].join('\n');
 }
 
 async function describeTopic(context: CommandContext, name: string, format: 'table' | 'json'): Promise<void> {
