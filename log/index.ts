@@ -7,6 +7,7 @@ export { fsyncDirectory } from './directory.js';
 export {
   BatchField,
   CompressionCodec,
+  CONTROL_FLAG,
   MAGIC_V2,
   readBatchHeader,
   stampBatch,
