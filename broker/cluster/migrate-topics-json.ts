@@ -15,6 +15,7 @@
  */
 import fs from 'node:fs';
 import path from 'node:path';
+import { NODE_ID_MAX } from '../limits.js';
 import { TOPICS_FILE, TopicStore } from '../topic-store.js';
 import { checkMetadataRecord, type CreateTopicRecord } from './metadata-records.js';
 
@@ -27,6 +28,7 @@ export class TopicsMigrationError extends Error {
 
 /** The create-topic records of `<dataDir>/topics.json`, in the file's order; [] when there is no such file. */
 export function recordsFromTopicsJson(dataDir: string, localNodeId: number): CreateTopicRecord[] {
+  if (!Number.isSafeInteger(localNodeId) || localNodeId < 0 || localNodeId > NODE_ID_MAX) throw new RangeError(`local node id must be an integer from 0 to ${NODE_ID_MAX}, got ${localNodeId}`);
   const file = path.join(dataDir, TOPICS_FILE);
   if (!fs.existsSync(file)) return [];
   let store: TopicStore;
