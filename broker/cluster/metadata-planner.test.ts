@@ -203,6 +203,10 @@ describe('planInternalTopics', () => {
     expect(planInternalTopics(image, internal)).toEqual([]);
   });
 
+  it('refuses a voter count that is not one', () => {
+    expect(() => planInternalTopics(threeBrokers(), { ...internal, voterCount: 0 })).toThrow(RangeError);
+  });
+
   it('throws INVALID_CONFIG when the broker defaults are invalid', () => {
     expect(() => planInternalTopics(threeBrokers(), { ...internal, defaultConfigs: { 'retention.ms': 'x' } })).toThrow(StrataError);
   });

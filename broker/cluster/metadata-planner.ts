@@ -152,6 +152,7 @@ export function planSetTopicConfigs(image: MetadataImage, request: TopicConfigCh
  * misconfiguration, not a request to answer).
  */
 export function planInternalTopics(image: MetadataImage, options: InternalTopicsOptions): MetadataRecord[] {
+  if (!Number.isSafeInteger(options.voterCount) || options.voterCount < 1) throw new RangeError(`voterCount must be a positive integer, got ${options.voterCount}`);
   if (image.topic(OFFSETS_TOPIC) !== undefined) return [];
   const registered = image.brokers().map((b) => b.nodeId);
   if (registered.length < options.voterCount) return [];

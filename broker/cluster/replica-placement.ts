@@ -11,8 +11,9 @@
  *   the partition count is a multiple of n every broker holds the same number. In general the
  *   last r = partitions mod n partitions add 0 to min(rf, r) replicas per broker, so counts differ
  *   by at most min(rf, r);
- * - shifting the followers after each run keeps a broker's followers from always being the same
- *   next brokers, so the load of a failed broker's leaders spreads over the others.
+ * - shifting the followers after each run keeps the partitions a broker leads from always having
+ *   their followers on the next brokers in line, so when it fails its leaderships spread over the
+ *   others instead of all falling to one.
  *
  * The controller passes a `start` that moves on with every topic (the partitions already placed),
  * so single-partition topics do not all lead on the same broker. Pure function.
