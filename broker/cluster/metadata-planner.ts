@@ -110,7 +110,8 @@ export function planCreateTopic(image: MetadataImage, request: TopicCreation, op
   } catch (error) {
     return refusal(error);
   }
-  return { record: createTopicRecord(image, request.name, placeReplicas(live, request.partitions, replicationFactor, partitionsPlaced(image)), configs, options.newTopicId) };
+  const placement = placeReplicas(live, request.partitions, replicationFactor, partitionsPlaced(image));
+  return { record: createTopicRecord(image, request.name, placement, configs, options.newTopicId) };
 }
 
 export function planDeleteTopic(image: MetadataImage, request: TopicDeletion): Plan {
