@@ -120,6 +120,18 @@ export const OFFSET_METADATA_MAX_BYTES = 4096;
 /** Partitions of `__consumer_offsets` when the broker creates it (Kafka's default is 50). */
 export const OFFSETS_TOPIC_PARTITIONS_DEFAULT = 16;
 
+/**
+ * Cluster metadata (`cluster/`): bounds on what a metadata record may hold, so a damaged or hostile
+ * record is refused when decoded instead of growing the image. Kafka's node ids are int32 and its
+ * replication factor an int16; a host name is at most 253 characters (DNS) and a topic id is a UUID.
+ */
+export const NODE_ID_MAX = 2 ** 31 - 1;
+export const REPLICATION_FACTOR_MAX = 2 ** 15 - 1;
+export const BROKER_HOST_MAX_CHARS = 253;
+export const TOPIC_ID_MAX_CHARS = 64;
+/** The replication factor of `__consumer_offsets` when the cluster has at least this many brokers (Kafka's `offsets.topic.replication.factor`). */
+export const OFFSETS_TOPIC_REPLICATION_FACTOR_DEFAULT = 3;
+
 invariant(MAX_BATCH_BYTES_DEFAULT < MAX_FRAME_BYTES_DEFAULT, 'a default-sized batch fits in a default frame');
 invariant(MAX_BATCH_BYTES_CEILING < MAX_FRAME_BYTES_CEILING, 'the largest batch fits in the largest frame');
 invariant(MAX_FRAME_BYTES_MIN <= MAX_FRAME_BYTES_DEFAULT, 'default frame within range');
@@ -152,3 +164,4 @@ invariant(OFFSETS_TOPIC_PARTITIONS_DEFAULT <= MAX_PARTITIONS_PER_TOPIC, 'the off
  */
 export const RAFT_TICK_MS_DEFAULT = 100;
 export const RAFT_TICK_MS_MIN = 5;
+invariant(OFFSETS_TOPIC_REPLICATION_FACTOR_DEFAULT <= REPLICATION_FACTOR_MAX, 'the offsets topic replication factor is a valid one');

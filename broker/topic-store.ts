@@ -69,7 +69,14 @@ export class TopicStore {
       throw new TopicStoreError(`${file} is not valid JSON: ${(error as Error).message}`);
     }
     const topics = new Map<string, TopicMetadata>();
-    for (const topic of checkFile(parsed, file)) topics.set(topic.name, topic);
+    const ids = new Set<string>();
+    for (const topic of checkFile(parsed, file)) {
+      // A name or id given twice is a damaged file: keeping either copy would be a guess.
+      if (topics.has(topic.name)) throw new TopicStoreError(`${file}: topic '${topic.name}' appears twice`);
+      if (ids.has(topic.topicId)) throw new TopicStoreError(`${file}: topic id ${topic.topicId} appears twice`);
+      topics.set(topic.name, topic);
+      ids.add(topic.topicId);
+    }
     return new TopicStore(file, topics, true);
   }
 

@@ -1,0 +1,189 @@
+/**
+ * The controller's checks of admin requests against the metadata image: each plan either returns
+ * the one record to propose to `__cluster_metadata`, or the Kafka error to answer with. Nothing is
+ * changed here; the image changes only when the record is committed and applied, on every broker
+ * alike. (A record the image then refuses — a race between two proposals — is ignored by `apply`.)
+ *
+ * Rules, in the order they are checked (the first failure is the answer):
+ * - create: an internal topic is INVALID_REQUEST (the controller creates those itself,
+ *   `planInternalTopics`); a bad name INVALID_TOPIC_EXCEPTION (`topic-name.ts`); an existing one
+ *   TOPIC_ALREADY_EXISTS; at `MAX_TOPICS` topics INVALID_REQUEST; partitions outside 1 to
+ *   `MAX_PARTITIONS_PER_TOPIC` INVALID_PARTITIONS; a replication factor (-1 = the default) outside 1
+ *   to `REPLICATION_FACTOR_MAX`, above the registered brokers, or above the live ones among them,
+ *   INVALID_REPLICATION_FACTOR (Kafka's KRaft controller places only on unfenced brokers too);
+ *   configs that `topic-config.ts` refuses, alone or over the broker's defaults, INVALID_CONFIG.
+ *   Replicas are placed over the live registered brokers by `replica-placement.ts`, starting where
+ *   the topics already placed left off, so preferred leaders spread across topics too.
+ * - delete: an internal topic is INVALID_REQUEST; an unknown one (or one whose id is not the id
+ *   asked for) UNKNOWN_TOPIC_OR_PARTITION.
+ * - set configs (Kafka's IncrementalAlterConfigs: keys to set, keys to remove): unknown topic
+ *   UNKNOWN_TOPIC_OR_PARTITION; internal topic INVALID_REQUEST (its configs are the broker's); a key
+ *   both set and removed INVALID_REQUEST; an unknown key or a bad value INVALID_CONFIG. The record
+ *   carries the topic's complete overrides after the change.
+ *
+ * Pure functions: the new topic id comes from the caller (`newTopicId`), liveness too.
+ */
+import { StrataError, type ErrorName } from '../../client/protocol/index.js';
+import { OFFSETS_TOPIC_CONFIGS } from '../group/offsets-topic.js';
+import { isInternalTopic, OFFSETS_TOPIC } from '../internal-topics.js';
+import { MAX_PARTITIONS_PER_TOPIC, MAX_TOPICS, OFFSETS_TOPIC_REPLICATION_FACTOR_DEFAULT, REPLICATION_FACTOR_MAX } from '../limits.js';
+import { parseTopicConfigs, TOPIC_CONFIG_KEYS, toLogConfig, type TopicConfigs } from '../topic-config.js';
+import { topicNameProblem } from '../topic-name.js';
+import type { MetadataImage } from './metadata-image.js';
+import { checkMetadataRecord, type MetadataRecord } from './metadata-records.js';
+import { placeReplicas } from './replica-placement.js';
+
+export interface PlanError {
+  readonly name: ErrorName;
+  readonly message: string;
+}
+
+export type Plan = { readonly record: MetadataRecord } | { readonly error: PlanError };
+
+export interface TopicCreation {
+  readonly name: string;
+  readonly partitions: number;
+  /** -1 for the cluster's default. */
+  readonly replicationFactor: number;
+  readonly configs: Readonly<Record<string, string>>;
+}
+
+export interface TopicCreationOptions {
+  /** Brokers the controller currently hears from; only registered ones count. */
+  readonly liveBrokers: readonly number[];
+  readonly defaultReplicationFactor: number;
+  /** The broker's default topic configs, under the topic's overrides. */
+  readonly defaultConfigs: TopicConfigs;
+  readonly newTopicId: () => string;
+}
+
+export interface TopicDeletion {
+  readonly name: string;
+  /** When given, the topic is deleted only if it still has this id. */
+  readonly topicId?: string;
+}
+
+export interface TopicConfigChange {
+  readonly name: string;
+  readonly set: Readonly<Record<string, string>>;
+  readonly remove: readonly string[];
+}
+
+export interface InternalTopicsOptions {
+  /** The voters of `__cluster_metadata`: internal topics wait until this many brokers registered. */
+  readonly voterCount: number;
+  readonly offsetsTopicPartitions: number;
+  readonly defaultConfigs: TopicConfigs;
+  readonly newTopicId: () => string;
+}
+
+export function planCreateTopic(image: MetadataImage, request: TopicCreation, options: TopicCreationOptions): Plan {
+  if (isInternalTopic(request.name)) {
+    return refuse('INVALID_REQUEST', `'${request.name}' is an internal topic; the controller creates it once the cluster has formed`);
+  }
+  const problem = topicNameProblem(request.name);
+  if (problem !== undefined) return refuse('INVALID_TOPIC_EXCEPTION', problem);
+  if (image.topic(request.name) !== undefined) return refuse('TOPIC_ALREADY_EXISTS', `topic '${request.name}' already exists`);
+  if (image.topicCount >= MAX_TOPICS) return refuse('INVALID_REQUEST', `the cluster holds its limit of ${MAX_TOPICS} topics`);
+  if (!Number.isSafeInteger(request.partitions) || request.partitions < 1 || request.partitions > MAX_PARTITIONS_PER_TOPIC) {
+    return refuse('INVALID_PARTITIONS', `partitions must be from 1 to ${MAX_PARTITIONS_PER_TOPIC}, got ${request.partitions}`);
+  }
+  const replicationFactor = request.replicationFactor === -1 ? options.defaultReplicationFactor : request.replicationFactor;
+  if (!Number.isSafeInteger(replicationFactor) || replicationFactor < 1 || replicationFactor > REPLICATION_FACTOR_MAX) {
+    return refuse('INVALID_REPLICATION_FACTOR', `replication factor must be from 1 to ${REPLICATION_FACTOR_MAX} (or -1 for the default), got ${replicationFactor}`);
+  }
+  const registered = image.brokers().map((b) => b.nodeId);
+  if (replicationFactor > registered.length) {
+    return refuse('INVALID_REPLICATION_FACTOR', `replication factor ${replicationFactor} is larger than the ${registered.length} registered brokers`);
+  }
+  const live = registered.filter((id) => options.liveBrokers.includes(id));
+  if (replicationFactor > live.length) {
+    return refuse(
+      'INVALID_REPLICATION_FACTOR',
+      `replication factor ${replicationFactor} needs ${replicationFactor} live brokers; only ${live.length} of the ${registered.length} registered brokers are live (${live.join(', ') || 'none'})`,
+    );
+  }
+  let configs: TopicConfigs;
+  try {
+    configs = parseTopicConfigs(request.configs);
+    toLogConfig(configs, options.defaultConfigs);
+  } catch (error) {
+    return refusal(error);
+  }
+  const placement = placeReplicas(live, request.partitions, replicationFactor, partitionsPlaced(image));
+  return { record: createTopicRecord(image, request.name, placement, configs, options.newTopicId) };
+}
+
+export function planDeleteTopic(image: MetadataImage, request: TopicDeletion): Plan {
+  if (isInternalTopic(request.name)) return refuse('INVALID_REQUEST', `'${request.name}' is an internal topic and cannot be deleted`);
+  const topic = image.topic(request.name);
+  if (topic === undefined) return refuse('UNKNOWN_TOPIC_OR_PARTITION', `topic '${request.name}' does not exist`);
+  if (request.topicId !== undefined && request.topicId !== topic.topicId) {
+    return refuse('UNKNOWN_TOPIC_OR_PARTITION', `topic '${request.name}' has id ${topic.topicId}, not ${request.topicId}`);
+  }
+  return { record: checkMetadataRecord({ type: 'delete-topic', name: topic.name, topicId: topic.topicId }, 'planned delete-topic') };
+}
+
+export function planSetTopicConfigs(image: MetadataImage, request: TopicConfigChange, options: { readonly defaultConfigs: TopicConfigs }): Plan {
+  const topic = image.topic(request.name);
+  if (topic === undefined) return refuse('UNKNOWN_TOPIC_OR_PARTITION', `topic '${request.name}' does not exist`);
+  if (isInternalTopic(request.name)) return refuse('INVALID_REQUEST', `'${request.name}' is an internal topic; its configs are the broker's`);
+  const both = request.remove.filter((key) => Object.hasOwn(request.set, key));
+  if (both.length > 0) return refuse('INVALID_REQUEST', `topic config '${both[0]}' is both set and removed`);
+  const unknown = request.remove.filter((key) => !TOPIC_CONFIG_KEYS.includes(key));
+  if (unknown.length > 0) return refuse('INVALID_CONFIG', `unknown topic config '${unknown[0]}'; known keys: ${TOPIC_CONFIG_KEYS.join(', ')}`);
+  let configs: TopicConfigs;
+  try {
+    const merged: Record<string, string> = { ...topic.configs, ...parseTopicConfigs(request.set) };
+    for (const key of request.remove) delete merged[key];
+    configs = parseTopicConfigs(merged);
+    toLogConfig(configs, options.defaultConfigs);
+  } catch (error) {
+    return refusal(error);
+  }
+  return { record: checkMetadataRecord({ type: 'set-topic-configs', name: topic.name, topicId: topic.topicId, configs }, 'planned set-topic-configs') };
+}
+
+/**
+ * The create-topic records of the internal topics that do not exist yet (`__consumer_offsets`),
+ * once as many brokers registered as there are voters: creating it earlier would place every
+ * partition on the first broker up. Its replication factor is min(3, registered brokers); it is
+ * placed over every registered broker, as all of them just announced themselves. Throws StrataError
+ * INVALID_CONFIG if the broker's default configs conflict with the topic's own (a broker
+ * misconfiguration, not a request to answer).
+ */
+export function planInternalTopics(image: MetadataImage, options: InternalTopicsOptions): MetadataRecord[] {
+  if (!Number.isSafeInteger(options.voterCount) || options.voterCount < 1) throw new RangeError(`voterCount must be a positive integer, got ${options.voterCount}`);
+  if (image.topic(OFFSETS_TOPIC) !== undefined) return [];
+  const registered = image.brokers().map((b) => b.nodeId);
+  if (registered.length < options.voterCount) return [];
+  const replicationFactor = Math.min(OFFSETS_TOPIC_REPLICATION_FACTOR_DEFAULT, registered.length);
+  const configs = parseTopicConfigs(OFFSETS_TOPIC_CONFIGS);
+  toLogConfig(configs, options.defaultConfigs);
+  const placement = placeReplicas(registered, options.offsetsTopicPartitions, replicationFactor, partitionsPlaced(image));
+  return [createTopicRecord(image, OFFSETS_TOPIC, placement, configs, options.newTopicId)];
+}
+
+function createTopicRecord(image: MetadataImage, name: string, placement: number[][], configs: TopicConfigs, newTopicId: () => string): MetadataRecord {
+  const topicId = newTopicId();
+  // A fresh id that is taken would make the create an ignored record; that is a broken id source.
+  if (image.topicById(topicId) !== undefined) throw new Error(`newTopicId returned ${topicId}, which topic '${image.topicById(topicId)?.name}' holds`);
+  return checkMetadataRecord({ type: 'create-topic', name, topicId, partitions: placement.map((replicas) => ({ replicas })), configs }, `planned create-topic '${name}'`);
+}
+
+/** The partitions of every topic: where the next topic's placement starts. */
+function partitionsPlaced(image: MetadataImage): number {
+  let count = 0;
+  for (const topic of image.topics()) count += topic.partitions.length;
+  return count;
+}
+
+function refuse(name: ErrorName, message: string): Plan {
+  return { error: { name, message } };
+}
+
+/** A config check's StrataError as a refusal; anything else is a bug and is rethrown. */
+function refusal(error: unknown): Plan {
+  if (error instanceof StrataError) return refuse(error.errorName, error.message);
+  throw error;
+}
