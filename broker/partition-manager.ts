@@ -62,7 +62,7 @@ export interface PartitionManagerOptions {
 export interface ClusterReplication {
   readonly host: RaftHost;
   readonly random: RandomSource;
-  createTopic(request: CreateTopicRequest, validateOnly: boolean, internal: boolean): Promise<TopicMetadata>;
+  createTopic(request: CreateTopicRequest, validateOnly: boolean): Promise<TopicMetadata>;
   deleteTopic(name: string): Promise<void>;
 }
 
@@ -210,7 +210,7 @@ export class PartitionManager {
    * Throws StrataError with the code to answer.
    */
   createTopic(request: CreateTopicRequest, validateOnly = false, internal = false): Promise<TopicMetadata> {
-    if (this.cluster !== undefined) return this.cluster.createTopic(request, validateOnly, internal);
+    if (this.cluster !== undefined) return this.cluster.createTopic(request, validateOnly);
     const store = this.store as TopicStore;
     return this.serialize(async () => {
       if (isInternalTopic(request.name) && !internal) {

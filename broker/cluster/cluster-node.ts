@@ -169,7 +169,8 @@ export class ClusterNode implements ClusterReplication {
   // ------------------------------------------------------------------------------------------
   // The controller's side
 
-  async createTopic(request: CreateTopicRequest, validateOnly: boolean, internal: boolean): Promise<TopicMetadata> {
+  /** Internal topics are the controller's own (`duties`); a request for one is refused by the planner. */
+  async createTopic(request: CreateTopicRequest, validateOnly: boolean): Promise<TopicMetadata> {
     this.quorum.assertController();
     const image = this.quorum.image;
     const planned = planCreateTopic(image, request, {
@@ -177,9 +178,8 @@ export class ClusterNode implements ClusterReplication {
       defaultReplicationFactor: Math.min(3, this.options.peers.length),
       defaultConfigs: this.options.defaultTopicConfigs,
       newTopicId: randomUUID,
-      internal,
     });
-    if ('error' in planned) throw new StrataError(planned.error.name as never, planned.error.message);
+    if ('error' in planned) throw new StrataError(planned.error.name, planned.error.message);
     const record = planned.record;
     if (record.type !== 'create-topic') throw new Error(`planner returned ${record.type} for a topic creation`);
     const topic: TopicMetadata = { name: record.name, topicId: record.topicId, partitions: record.partitions.length, configs: record.configs, createdAtMs: this.options.clock() };
@@ -191,8 +191,8 @@ export class ClusterNode implements ClusterReplication {
 
   async deleteTopic(name: string): Promise<void> {
     this.quorum.assertController();
-    const planned = planDeleteTopic(this.quorum.image, name);
-    if ('error' in planned) throw new StrataError(planned.error.name as never, planned.error.message);
+    const planned = planDeleteTopic(this.quorum.image, { name });
+    if ('error' in planned) throw new StrataError(planned.error.name, planned.error.message);
     await this.quorum.propose([planned.record]);
     this.logger.info({ topic: name }, 'topic deleted');
   }
@@ -276,14 +276,15 @@ export class ClusterNode implements ClusterReplication {
       return;
     }
     if (this.quorum.isController) {
-      const record = planInternalTopics(image, {
-        voters: this.options.peers.length,
+      const records = planInternalTopics(image, {
+        voterCount: this.options.peers.length,
         offsetsTopicPartitions: this.options.offsetsTopicPartitions,
+        defaultConfigs: this.options.defaultTopicConfigs,
         newTopicId: randomUUID,
       });
-      if (record !== undefined) {
-        await this.quorum.propose([record]);
-        this.logger.info({ topic: record.type === 'create-topic' ? record.name : undefined }, 'internal topic created');
+      if (records.length > 0) {
+        await this.quorum.propose(records);
+        this.logger.info({ topics: records.map((r) => (r.type === 'create-topic' ? r.name : r.type)) }, 'internal topics created');
       }
     }
   }
