@@ -5,6 +5,10 @@
  * to. `crash()` throws away the volatile state: what was written but not synced is lost, exactly as
  * on a disk whose page cache dies with the process. `diskFull` makes every later write throw.
  *
+ * `slowReads` (an option, for the simulation) makes it behave like a storage that keeps only part of
+ * its log in memory: a read it picks answers `[]` ("not in memory yet") and asks for a load, after
+ * which the owner calls `RaftNode.entriesLoaded()`, as it would over `LogStorage`.
+ *
  * Invariants: entries are contiguous from `startOffset`; the durable state is always one the
  * volatile state has been at some `sync()`; a crash restores exactly that state. To stay cheap the
  * durable log shares its prefix with the volatile one: `common` counts the leading entries both hold.
@@ -30,6 +34,11 @@ interface State<P> {
 const EMPTY_SNAPSHOT: RaftSnapshot = Object.freeze({ lastOffset: asOffset(-1), lastTerm: asEpoch(0), data: new Uint8Array(0) });
 const INITIAL_HARD_STATE: HardState = Object.freeze({ term: asEpoch(0), vote: undefined, highWatermark: asOffset(0) });
 
+export interface MemoryStorageOptions {
+  /** `miss(from)` true: `entries(from, ...)` answers `[]` and calls `load()`, whose owner later calls `entriesLoaded()`. */
+  readonly slowReads?: { miss(from: Offset): boolean; load(): void };
+}
+
 export class MemoryStorage<P> implements RaftStorage<P> {
   private volatile: State<P>;
   private durable: State<P>;
@@ -37,7 +46,7 @@ export class MemoryStorage<P> implements RaftStorage<P> {
   private common = 0;
   diskFull = false;
 
-  constructor() {
+  constructor(private readonly options: MemoryStorageOptions = {}) {
     this.volatile = { entries: [], snapshot: EMPTY_SNAPSHOT, hardState: INITIAL_HARD_STATE };
     this.durable = { entries: [], snapshot: EMPTY_SNAPSHOT, hardState: INITIAL_HARD_STATE };
   }
@@ -67,6 +76,11 @@ export class MemoryStorage<P> implements RaftStorage<P> {
     const entries = this.volatile.entries;
     let i = indexOfEntry(entries, from);
     invariant(i >= 0 && (entries[i] as Entry<P>).baseOffset === from, () => `entries from ${from}: not an entry boundary`);
+    const slow = this.options.slowReads;
+    if (slow !== undefined && slow.miss(from)) {
+      slow.load();
+      return [];
+    }
     const out: Entry<P>[] = [];
     let bytes = 0;
     for (; i < entries.length; i++) {
