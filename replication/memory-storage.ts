@@ -5,9 +5,10 @@
  * to. `crash()` throws away the volatile state: what was written but not synced is lost, exactly as
  * on a disk whose page cache dies with the process. `diskFull` makes every later write throw.
  *
- * `slowReads` (an option, for the simulation) makes it behave like a storage that keeps only part of
- * its log in memory: a read it picks answers `[]` ("not in memory yet") and asks for a load, after
- * which the owner calls `RaftNode.entriesLoaded()`, as it would over `LogStorage`.
+ * Two options, for the simulation, make it answer as loosely as the contract allows, as `LogStorage`
+ * does for what it does not hold in memory: `slowReads` answers a read it picks with `[]` ("not in
+ * memory yet") and asks for a load, after which the owner calls `RaftNode.entriesLoaded()`;
+ * `termStartEntryBase` answers `entryBase` with the first offset of the offset's term.
  *
  * Invariants: entries are contiguous from `startOffset`; the durable state is always one the
  * volatile state has been at some `sync()`; a crash restores exactly that state. To stay cheap the
@@ -37,6 +38,8 @@ const INITIAL_HARD_STATE: HardState = Object.freeze({ term: asEpoch(0), vote: un
 export interface MemoryStorageOptions {
   /** `miss(from)` true: `entries(from, ...)` answers `[]` and calls `load()`, whose owner later calls `entriesLoaded()`. */
   readonly slowReads?: { miss(from: Offset): boolean; load(): void };
+  /** `entryBase(offset)` answers the first offset of `offset`'s term (an entry boundary, not the nearest). */
+  readonly termStartEntryBase?: boolean;
 }
 
 export class MemoryStorage<P> implements RaftStorage<P> {
@@ -69,6 +72,7 @@ export class MemoryStorage<P> implements RaftStorage<P> {
   entryBase(offset: Offset): Offset {
     const i = indexOfEntry(this.volatile.entries, offset);
     invariant(i >= 0, () => `no entry holds offset ${offset}`);
+    if (this.options.termStartEntryBase === true) return this.termStart(i);
     return (this.volatile.entries[i] as Entry<P>).baseOffset;
   }
 
@@ -171,6 +175,20 @@ export class MemoryStorage<P> implements RaftStorage<P> {
   crash(): void {
     this.volatile = { entries: this.durable.entries.slice(), snapshot: this.durable.snapshot, hardState: this.durable.hardState };
     this.common = this.volatile.entries.length;
+  }
+
+  /** The base offset of the first entry of entry `i`'s term (terms never decrease: a binary search). */
+  private termStart(i: number): Offset {
+    const entries = this.volatile.entries;
+    const term = (entries[i] as Entry<P>).term;
+    let low = 0;
+    let high = i;
+    while (low < high) {
+      const mid = (low + high) >>> 1;
+      if ((entries[mid] as Entry<P>).term < term) low = mid + 1;
+      else high = mid;
+    }
+    return (entries[low] as Entry<P>).baseOffset;
   }
 
   private resync(): void {

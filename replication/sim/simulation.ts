@@ -10,6 +10,8 @@
  *   makes the next write throw, and the node stops (a broker would). In half the seeds a leader's
  *   read of entries to send may miss (up to 20% of reads): storage answers "not in memory yet" and a
  *   `loaded` event a few ms later calls `entriesLoaded()`, as a partition log's asynchronous read does.
+ *   In 30% of the seeds `entryBase` answers the start of the offset's term, as `LogStorage` does
+ *   below its in-memory tail.
  * - Faults (crash, restart, partition, heal, disk full, compaction, leadership transfer) and client
  *   proposals arrive at random times. Every popped event counts as one event.
  *
@@ -144,12 +146,13 @@ class Simulation {
     this.maxAppendBytes = [100, 500, 5_000][this.prng.nextInt(3)] as number;
     this.maxInflightAppends = 1 + this.prng.nextInt(8);
     this.readMissRate = this.prng.chance(0.5) ? 0 : this.prng.next() * 0.2;
+    const termStartEntryBase = this.prng.chance(0.3);
     for (const id of this.ids) {
       const slowReads = {
         miss: (): boolean => !this.observing && this.readMissRate > 0 && this.prng.chance(this.readMissRate),
         load: (): void => this.queue.push(this.now + 1 + this.prng.nextInt(5), { kind: 'loaded', node: id }),
       };
-      this.nodes.push({ id, storage: options.storage?.() ?? new MemoryStorage<number>({ slowReads }), raft: undefined, incarnation: 0, pending: undefined, lastHighWatermark: 0 as Offset });
+      this.nodes.push({ id, storage: options.storage?.() ?? new MemoryStorage<number>({ slowReads, termStartEntryBase }), raft: undefined, incarnation: 0, pending: undefined, lastHighWatermark: 0 as Offset });
       this.group.set(id, 0);
     }
   }
