@@ -11,6 +11,7 @@ import { asOffset, encodeBatch, encodeLeaderChangeBatch, Log, type LogConfig, ty
 import { LogStorage } from './log-storage.js';
 import type { Message, NodeId } from './message.js';
 import { Prng } from './prng.js';
+import { RaftDriver } from './raft-driver.js';
 import { RaftNode } from './raft-node.js';
 import { RAFT_STATE_FILE } from './raft-state-file.js';
 import { mustPersist } from './ready.js';
@@ -374,5 +375,75 @@ describe('LogStorage: a Raft group over three real logs', () => {
     fs.writeFileSync(path.join(cluster.replica(1).dir, RAFT_STATE_FILE), '{"version":1,"term":');
     await expect(cluster.start(1)).rejects.toThrow(/may have voted/);
     await (cluster.replica(1).log as Log | undefined)?.close();
+  });
+
+  it('runs under RaftDriver: acks=all proposals resolve, and a follower behind the tail catches up from disk', async () => {
+    const root = fs.mkdtempSync(path.join(os.tmpdir(), 'strata-log-storage-driver-'));
+    temps.push(root);
+    const ids: NodeId[] = [1, 2, 3];
+    const down = new Set<NodeId>([3]);
+    const loads = [0, 0, 0];
+    const stops: unknown[] = [];
+    const logs = await Promise.all(ids.map((id) => Log.open(path.join(root, `node-${id}`), { flushPolicy: 'never' }, { clock: () => NOW })));
+    const drivers: RaftDriver<Buffer>[] = [];
+    const storages = await Promise.all(
+      logs.map((log, i) =>
+        LogStorage.open(log, {
+          tailCacheBytes: 8 * 1024,
+          readBytes: 16 * 1024,
+          onEntriesLoaded: () => {
+            loads[i] = (loads[i] as number) + 1;
+            drivers[i]?.entriesLoaded();
+          },
+        }),
+      ),
+    );
+    const prng = new Prng(3);
+    for (const id of ids) {
+      const storage = storages[id - 1] as LogStorage;
+      const node = new RaftNode<Buffer>(
+        { id, voters: ids, random: prng.fork(), leaderChangePayload: (term, leader, baseOffset) => encodeLeaderChangeBatch(term, leader, baseOffset, NOW), sizeOf: (p) => p.length },
+        storage,
+      );
+      const transport = {
+        send: (messages: readonly Message<Buffer>[]): void => {
+          for (const m of messages) {
+            setImmediate(() => {
+              if (!down.has(m.to) && !down.has(m.from)) drivers[m.to - 1]?.step(m);
+            });
+          }
+        },
+      };
+      drivers.push(new RaftDriver<Buffer>({ node, storage, transport, onStopped: (error) => stops.push(error) }));
+    }
+    const leader = drivers[0] as RaftDriver<Buffer>;
+    const waitFor = async (done: () => boolean, what: string): Promise<void> => {
+      const deadline = Date.now() + 20_000;
+      while (!done()) {
+        if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+        for (const driver of drivers) if (!down.has(driver.node.id)) driver.tick();
+        await new Promise((resolve) => setImmediate(resolve));
+      }
+    };
+    leader.node.campaign();
+    leader.tick();
+    await waitFor(() => leader.node.role === 'leader', 'node 1 to lead');
+    const proposals: Promise<unknown>[] = [];
+    for (let i = 0; i < 40; i++) {
+      const batch = encodeBatch([{ value: `${i}`.padEnd(1000, 'y'), timestamp: NOW }]);
+      const prepared = (logs[0] as Log).prepareLeaderAppend(batch, { baseOffset: leader.node.log.endOffset, leaderEpoch: leader.node.term });
+      proposals.push(leader.propose(batch, prepared.records));
+    }
+    await Promise.all(proposals);
+    down.delete(3);
+    const leaderLog = logs[0] as Log;
+    await waitFor(() => (logs[2] as Log).logEndOffset === leaderLog.logEndOffset, 'node 3 to catch up');
+    expect(loads[0]).toBeGreaterThan(0);
+    const bytes = await readAll(leaderLog, asOffset(0), leaderLog.logEndOffset);
+    expect((await readAll(logs[2] as Log, asOffset(0), leaderLog.logEndOffset)).equals(bytes)).toBe(true);
+    for (const driver of drivers) await driver.settled();
+    expect(stops).toEqual([]);
+    for (const storage of storages) await storage.close();
+    for (const log of logs) await log.close();
   });
 });
