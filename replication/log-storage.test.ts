@@ -359,6 +359,31 @@ describe('LogStorage: a Raft group over three real logs', () => {
     await stopAll(cluster);
   });
 
+  it('after a kill, restarts from the last high watermark checkpoint, never above the log end', async () => {
+    const cluster = new Cluster();
+    for (const id of [1, 2, 3]) await cluster.start(id);
+    await cluster.elect(1);
+    await cluster.commit(1, 5);
+    await cluster.converged(1);
+    cluster.timers.fire();
+    const checkpointed = cluster.node(2).highWatermark;
+    await cluster.commit(1, 10);
+    await cluster.converged(1);
+    expect(cluster.node(2).highWatermark).toBeGreaterThan(checkpointed);
+    // A kill: the directory as it is on disk now, without a clean close.
+    const copy = `${cluster.replica(2).dir}-killed`;
+    fs.cpSync(cluster.replica(2).dir, copy, { recursive: true });
+    const log = await Log.open(copy, { flushPolicy: 'never' }, { clock: () => NOW });
+    const storage = await LogStorage.open(log, { onEntriesLoaded: () => undefined });
+    expect(storage.hardState()).toEqual({ term: cluster.node(2).term, vote: cluster.node(2).vote, highWatermark: checkpointed });
+    expect(storage.endOffset()).toBe(log.logEndOffset);
+    const node = new RaftNode<Buffer>({ id: 2, voters: [1, 2, 3], random: new Prng(1), leaderChangePayload: () => Buffer.alloc(0), sizeOf: (p) => p.length }, storage);
+    expect(node.highWatermark).toBe(checkpointed);
+    await storage.close();
+    await log.close();
+    await stopAll(cluster);
+  });
+
   it('refuses an entry whose bytes are not stamped with its offset and term', async () => {
     const cluster = new Cluster();
     await cluster.start(1);
