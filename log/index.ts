@@ -15,6 +15,7 @@ export {
   type BatchHeader,
   type CompressionName,
 } from './batch-header.js';
+export { encodeLeaderChangeBatch, LEADER_CHANGE_CONTROL_TYPE } from './control-batch.js';
 export { DescriptorPool } from './descriptor-pool.js';
 export { DEFAULT_LOG_CONFIG, parseLogConfig, type CleanupPolicy, type FlushPolicy, type LogConfig } from './config.js';
 export { LOG_ERRORS, LogError, type LogErrorInfo, type LogErrorName } from './errors.js';
@@ -26,7 +27,7 @@ export {
   type EpochEntry,
   type LeaderEpochCacheSource,
 } from './leader-epoch-cache.js';
-export { Log, type AppendResult, type LogOptions, type LogTimers, type ReadOptions, type ReadResult, type RecoveryReport } from './log.js';
+export { Log, type AppendResult, type LogOptions, type PreparedAppend, type LogTimers, type ReadOptions, type ReadResult, type RecoveryReport } from './log.js';
 export type { CompactionResult } from './log-cleaner.js';
 export {
   decodeBatch,

@@ -14,7 +14,9 @@
  * `validateBatch` (header, CRC, which covers the records) again when recovery reads it back.
  *
  * Append: one path for a leader (`append`: assigns offsets, stamps its epoch) and a follower
- * (`appendAsFollower`: offsets given, which must continue the log exactly): validate every batch,
+ * (`appendAsFollower`: offsets given, which must continue the log exactly); a Raft leader validates
+ * and stamps with `prepareLeaderAppend` (the same plan and stamp, no write) and every replica then
+ * writes with `appendAsFollower`. The steps: validate every batch,
  * records included, without building record objects (`record-validator.ts`); plan offsets; refuse an
  * epoch below the last one appended; stamp base offset and leader epoch in place (the CRC does not
  * cover them); write to the active segment with a synchronous page-cache write, rolling to a new
@@ -101,6 +103,13 @@ export interface AppendResult {
   lastOffset: Offset;
   /** Largest timestamp among the appended batches. */
   maxTimestamp: number;
+}
+
+/** What `prepareLeaderAppend` stamped: the batches' last offset, their largest timestamp, the offsets they cover. */
+export interface PreparedAppend {
+  lastOffset: Offset;
+  maxTimestamp: number;
+  records: number;
 }
 
 export interface ReadOptions {
@@ -351,6 +360,24 @@ export class Log {
   }
 
   /**
+   * A Raft leader's half of `append`, without writing: validates a producer's batches with the same
+   * client rules and stamps them in place with offsets from `baseOffset` and `leaderEpoch`, so that
+   * the bytes can be proposed and sent to followers before any replica (this one included) writes
+   * them with `appendAsFollower`. Throws the first batch's LogError and then leaves the bytes as they
+   * were; an epoch below the log's latest is FENCED_LEADER_EPOCH. `records` is the number of offsets
+   * the batches cover (`lastOffset - baseOffset + 1`).
+   */
+  prepareLeaderAppend(batches: Buffer, options: { baseOffset: Offset; leaderEpoch: Epoch }): PreparedAppend {
+    this.assertOpen();
+    const { baseOffset, leaderEpoch } = options;
+    if (!Number.isSafeInteger(baseOffset) || baseOffset < 0) throw new LogError('OFFSET_OUT_OF_RANGE', `cannot prepare an append at offset ${baseOffset}`);
+    const plan = this.planAppend(batches, { role: 'leader', leaderEpoch }, baseOffset);
+    stampPlanned(batches, plan, leaderEpoch);
+    const lastOffset = plan.lastOffsets.at(-1) as Offset;
+    return { lastOffset, maxTimestamp: plan.maxTimestamp, records: lastOffset - baseOffset + 1 };
+  }
+
+  /**
    * Appends batches that already carry their offsets and epochs (a follower copying its leader),
    * validated as a replica's (records parse; the leader checked timestamps against its clock).
    * Offsets must continue the log exactly: the first batch's base offset is the log end offset and
@@ -365,14 +392,8 @@ export class Log {
   private appendBatches(batches: Buffer, appender: Appender): Promise<AppendResult> {
     try {
       this.assertWritable();
-      const plan = this.planAppend(batches, appender);
-      if (appender.role === 'leader') {
-        let batchStart = 0;
-        for (let i = 0; i < plan.ends.length; i++) {
-          stampBatch(batches, batchStart, i === 0 ? plan.baseOffset : asOffset((plan.lastOffsets[i - 1] as Offset) + 1), appender.leaderEpoch);
-          batchStart = plan.ends[i] as number;
-        }
-      }
+      const plan = this.planAppend(batches, appender, this.logEndOffset);
+      if (appender.role === 'leader') stampPlanned(batches, plan, appender.leaderEpoch);
       this.writeBatches(batches, plan);
       invariant(plan.lastEpoch >= this.epochs.latestEpoch, () => `epoch went back from ${this.epochs.latestEpoch} to ${plan.lastEpoch}`);
       this.recordEpochs(batches);
@@ -384,9 +405,10 @@ export class Log {
 
   /**
    * Validates every batch of an append, records included, and works out where each one ends, its
-   * last offset and max timestamp; changes nothing. Throws the first batch's LogError.
+   * last offset and max timestamp, the first starting at `baseOffset` (the log end, except for
+   * `prepareLeaderAppend`); changes nothing. Throws the first batch's LogError.
    */
-  private planAppend(batches: Buffer, appender: Appender): AppendPlan {
+  private planAppend(batches: Buffer, appender: Appender, baseOffset: Offset): AppendPlan {
     if (batches.length === 0) throw new LogError('CORRUPT_MESSAGE', 'append of zero bytes');
     const leader = appender.role === 'leader';
     const rules: ValidationRules = {
@@ -404,8 +426,8 @@ export class Log {
       if (appender.leaderEpoch < epoch) throw new LogError('FENCED_LEADER_EPOCH', `append with epoch ${appender.leaderEpoch}, the log has epoch ${epoch}`);
       epoch = appender.leaderEpoch;
     }
-    const plan: AppendPlan = { ends: [], lastOffsets: [], maxTimestamps: [], baseOffset: this.logEndOffset, maxTimestamp: -1, lastEpoch: epoch };
-    let next = this.logEndOffset;
+    const plan: AppendPlan = { ends: [], lastOffsets: [], maxTimestamps: [], baseOffset, maxTimestamp: -1, lastEpoch: epoch };
+    let next = baseOffset;
     let position = 0;
     while (position < batches.length) {
       const header = validateRecordBatch(batches, position, batches.length, rules);
@@ -953,6 +975,15 @@ export class Log {
   private assertWritable(): void {
     this.assertOpen();
     if (this.failure !== undefined) throw this.failure;
+  }
+}
+
+/** Stamps each planned batch with its base offset and the leader's epoch (the CRC does not cover them). */
+function stampPlanned(batches: Buffer, plan: AppendPlan, leaderEpoch: Epoch): void {
+  let batchStart = 0;
+  for (let i = 0; i < plan.ends.length; i++) {
+    stampBatch(batches, batchStart, i === 0 ? plan.baseOffset : asOffset((plan.lastOffsets[i - 1] as Offset) + 1), leaderEpoch);
+    batchStart = plan.ends[i] as number;
   }
 }
 

@@ -14,6 +14,8 @@ export { coalesceHeartbeats, expandHeartbeats, type CoalescedHeartbeats, type Gr
 export { NotLeader, ProposalLost, RaftDriver, type RaftDriverOptions, type RaftTransport } from './raft-driver.js';
 export type { RaftLogReader, RaftStorage } from './raft-storage.js';
 export { mustPersist, type Ready, type Role } from './ready.js';
-export { MemoryStorage, StorageFull } from './memory-storage.js';
+export { MemoryStorage, StorageFull, type MemoryStorageOptions } from './memory-storage.js';
+export { LOG_STORAGE_DEFAULTS, LogStorage, type LogStorageOptions } from './log-storage.js';
+export { RAFT_STATE_FILE } from './raft-state-file.js';
 export { Prng } from './prng.js';
 export { checkHistory, describeVerdict, WriteHistory, type HistoryVerdict, type ReadRecord, type WriteOutcome, type WriteRecord } from './history-checker.js';

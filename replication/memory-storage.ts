@@ -5,6 +5,11 @@
  * to. `crash()` throws away the volatile state: what was written but not synced is lost, exactly as
  * on a disk whose page cache dies with the process. `diskFull` makes every later write throw.
  *
+ * Two options, for the simulation, make it answer as loosely as the contract allows, as `LogStorage`
+ * does for what it does not hold in memory: `slowReads` answers a read it picks with `[]` ("not in
+ * memory yet") and asks for a load, after which the owner calls `RaftNode.entriesLoaded()`;
+ * `termStartEntryBase` answers `entryBase` with the first offset of the offset's term.
+ *
  * Invariants: entries are contiguous from `startOffset`; the durable state is always one the
  * volatile state has been at some `sync()`; a crash restores exactly that state. To stay cheap the
  * durable log shares its prefix with the volatile one: `common` counts the leading entries both hold.
@@ -30,6 +35,13 @@ interface State<P> {
 const EMPTY_SNAPSHOT: RaftSnapshot = Object.freeze({ lastOffset: asOffset(-1), lastTerm: asEpoch(0), data: new Uint8Array(0) });
 const INITIAL_HARD_STATE: HardState = Object.freeze({ term: asEpoch(0), vote: undefined, highWatermark: asOffset(0) });
 
+export interface MemoryStorageOptions {
+  /** `miss(from)` true: `entries(from, ...)` answers `[]` and calls `load()`, whose owner later calls `entriesLoaded()`. */
+  readonly slowReads?: { miss(from: Offset): boolean; load(): void };
+  /** `entryBase(offset)` answers the first offset of `offset`'s term (an entry boundary, not the nearest). */
+  readonly termStartEntryBase?: boolean;
+}
+
 export class MemoryStorage<P> implements RaftStorage<P> {
   private volatile: State<P>;
   private durable: State<P>;
@@ -37,7 +49,7 @@ export class MemoryStorage<P> implements RaftStorage<P> {
   private common = 0;
   diskFull = false;
 
-  constructor() {
+  constructor(private readonly options: MemoryStorageOptions = {}) {
     this.volatile = { entries: [], snapshot: EMPTY_SNAPSHOT, hardState: INITIAL_HARD_STATE };
     this.durable = { entries: [], snapshot: EMPTY_SNAPSHOT, hardState: INITIAL_HARD_STATE };
   }
@@ -60,6 +72,7 @@ export class MemoryStorage<P> implements RaftStorage<P> {
   entryBase(offset: Offset): Offset {
     const i = indexOfEntry(this.volatile.entries, offset);
     invariant(i >= 0, () => `no entry holds offset ${offset}`);
+    if (this.options.termStartEntryBase === true) return this.termStart(i);
     return (this.volatile.entries[i] as Entry<P>).baseOffset;
   }
 
@@ -67,6 +80,11 @@ export class MemoryStorage<P> implements RaftStorage<P> {
     const entries = this.volatile.entries;
     let i = indexOfEntry(entries, from);
     invariant(i >= 0 && (entries[i] as Entry<P>).baseOffset === from, () => `entries from ${from}: not an entry boundary`);
+    const slow = this.options.slowReads;
+    if (slow !== undefined && slow.miss(from)) {
+      slow.load();
+      return [];
+    }
     const out: Entry<P>[] = [];
     let bytes = 0;
     for (; i < entries.length; i++) {
@@ -157,6 +175,20 @@ export class MemoryStorage<P> implements RaftStorage<P> {
   crash(): void {
     this.volatile = { entries: this.durable.entries.slice(), snapshot: this.durable.snapshot, hardState: this.durable.hardState };
     this.common = this.volatile.entries.length;
+  }
+
+  /** The base offset of the first entry of entry `i`'s term (terms never decrease: a binary search). */
+  private termStart(i: number): Offset {
+    const entries = this.volatile.entries;
+    const term = (entries[i] as Entry<P>).term;
+    let low = 0;
+    let high = i;
+    while (low < high) {
+      const mid = (low + high) >>> 1;
+      if ((entries[mid] as Entry<P>).term < term) low = mid + 1;
+      else high = mid;
+    }
+    return (entries[low] as Entry<P>).baseOffset;
   }
 
   private resync(): void {

@@ -7,7 +7,7 @@
  * `parseRaftConfig` checks ranges and the relations between them (a heartbeat well inside an election
  * timeout) and rejects unknown keys.
  */
-import type { Epoch } from '../log/index.js';
+import type { Epoch, Offset } from '../log/index.js';
 import { invariant } from './invariant.js';
 import type { NodeId } from './message.js';
 import { MAJORITY, type QuorumRule } from './quorum.js';
@@ -32,8 +32,11 @@ export interface RaftConfig<P> {
   readonly checkQuorum: boolean;
   readonly random: RandomSource;
   readonly quorum: QuorumRule;
-  /** The payload of the entry a new leader appends at once (a control batch for a partition). */
-  readonly leaderChangePayload: (term: Epoch, leader: NodeId) => P;
+  /**
+   * The payload of the entry a new leader appends at once, at `baseOffset` (a control batch for a
+   * partition, stamped with that offset and the term: followers get the bytes before anyone writes them).
+   */
+  readonly leaderChangePayload: (term: Epoch, leader: NodeId, baseOffset: Offset) => P;
   readonly sizeOf: (payload: P) => number;
 }
 

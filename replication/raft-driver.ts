@@ -104,6 +104,13 @@ export class RaftDriver<P> {
     return done;
   }
 
+  /** The storage read entries it had answered "not in memory yet" for (its `onEntriesLoaded`). */
+  entriesLoaded(): void {
+    if (this.stopped) return;
+    this.node.entriesLoaded();
+    this.kick();
+  }
+
   transferLeadership(to: NodeId): boolean {
     const started = this.node.transferLeadership(to);
     this.kick();

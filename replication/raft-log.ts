@@ -96,7 +96,11 @@ export class RaftLog<P> {
     return { offset: asOffset(floor), term: this.termAt(asOffset(floor)) as Epoch };
   }
 
-  /** Whole entries from the boundary `from`, up to `maxBytes` (at least one entry when any exists). */
+  /**
+   * Whole entries from the boundary `from`, up to `maxBytes`: at least one entry when any exists,
+   * except that storage may answer none for entries it does not hold in memory yet (it reads them and
+   * calls back; see `RaftLogReader.entries`).
+   */
   entriesFrom(from: Offset, maxBytes: number): Entry<P>[] {
     invariant(from >= this.startOffset && from <= this.endOffset, () => `entries from ${from} outside [${this.startOffset}, ${this.endOffset}]`);
     const out: Entry<P>[] = [];

@@ -132,6 +132,15 @@ export class RaftNode<P> {
     return { ok: true, baseOffset: entry.baseOffset, lastOffset: entry.lastOffset, term: entry.term };
   }
 
+  /**
+   * Storage has read entries it answered "not in memory yet" for (an empty `entries`): fill the
+   * pipeline of every follower that is not paused. A no-op unless leader.
+   */
+  entriesLoaded(): void {
+    if (this.currentRole !== 'leader') return;
+    for (const peer of this.peers) this.sendAppendsWhileOpen(peer);
+  }
+
   /** Hands leadership to `to` once it is caught up; false when this node cannot (not leader, unknown voter). */
   transferLeadership(to: NodeId): boolean {
     if (this.currentRole !== 'leader' || to === this.id || !this.peers.includes(to)) return false;
@@ -280,7 +289,7 @@ export class RaftNode<P> {
       pr.recentActive = true;
       this.progress.set(peer, pr);
     }
-    this.appendOwn(this.config.leaderChangePayload(this.currentTerm, this.id), 1);
+    this.appendOwn(this.config.leaderChangePayload(this.currentTerm, this.id, end), 1);
     this.broadcastAppend();
   }
 
@@ -375,7 +384,9 @@ export class RaftNode<P> {
             next = asOffset(this.log.findConflictByTerm(m.hintOffset, m.hintTerm).offset + 1);
           }
           if (pr.maybeDecrease(m.rejectedOffset, next)) {
-            pr.nextOffset = this.log.entryBase(pr.nextOffset);
+            // entryBase may answer the start of the offset's term (a storage that keeps only its tail
+            // in memory); never resend below what the follower is known to match.
+            pr.nextOffset = asOffset(Math.max(this.log.entryBase(pr.nextOffset), pr.matchEnd));
             this.sendAppend(m.from, false);
           }
           return;
@@ -546,7 +557,11 @@ export class RaftNode<P> {
     }
   }
 
-  /** Sends the next append to `to`; false when paused or (unless `sendIfEmpty`) there is nothing to send. */
+  /**
+   * Sends the next append to `to`; false when paused, when (unless `sendIfEmpty`) there is nothing to
+   * send, or when the entries exist but storage has not got them in memory yet: then nothing is sent
+   * and nothing marked in flight, and `entriesLoaded()` tries again once storage has read them.
+   */
   private sendAppend(to: NodeId, sendIfEmpty: boolean): boolean {
     const pr = this.progress.get(to) as Progress;
     if (pr.paused()) return false;
@@ -558,8 +573,9 @@ export class RaftNode<P> {
       pr.becomeSnapshot(asOffset(snapshot.lastOffset + 1));
       return false;
     }
-    const entries = pr.nextOffset < this.log.endOffset ? this.log.entriesFrom(pr.nextOffset, this.config.maxAppendBytes) : [];
-    if (entries.length === 0 && !sendIfEmpty) return false;
+    const behind = pr.nextOffset < this.log.endOffset;
+    const entries = behind ? this.log.entriesFrom(pr.nextOffset, this.config.maxAppendBytes) : [];
+    if (entries.length === 0 && (behind || !sendIfEmpty)) return false;
     const last = entries.at(-1);
     const end = last === undefined ? pr.nextOffset : asOffset(last.lastOffset + 1);
     let bytes = 0;

@@ -3,19 +3,27 @@
  * core consults while it steps (terms at offsets, entries to send, the hard state and snapshot to
  * start from), and a write side only the driver calls, with what a `Ready` asks it to persist.
  *
- * Over Strata's partition log the adapter maps one to one: `append` is `Log.truncateTo(entries[0]
- * .baseOffset)` when it overwrites a tail, then `Log.appendAsFollower(batches)`; `termAt` is the
- * leader-epoch cache (Kafka's `endOffsetFor(epoch)`, one entry per term, so it stays small);
- * `applySnapshot` is the reset of a far-behind follower to the leader's log start; `sync` is
- * `Log.flush()` plus the hard-state file's fsync.
+ * Over Strata's partition log (`log-storage.ts`): `append` is `Log.truncateTo(entries[0].baseOffset)`
+ * when it overwrites a tail, then `Log.appendAsFollower(batches)`; `termAt` is the leader-epoch cache
+ * (one entry per term, so it stays small); `applySnapshot` is `Log.resetTo` (a far-behind follower
+ * restarts at its leader's log start); `sync` waits for those writes (plus `Log.flush()` under the
+ * `always` flush policy) and the hard-state file's fsync when the term or vote changed.
  *
  * Contract:
  * - offsets `[startOffset(), endOffset())` are held, as whole entries; `termAt(startOffset() - 1)` is
  *   the snapshot's term (the term of the entry just below the log start);
+ * - reads see every write already called, synced or not (`endOffset()` moves with `append` at once);
+ * - `entryBase(offset)` is an entry boundary at or below `offset`, not below the start of its term
+ *   (exact for an in-memory log; a log keeping only its tail in memory answers the term's start below
+ *   it, which is always a boundary);
+ * - `entries(from, ...)` may answer `[]` for entries that exist but are not in memory ("not loaded
+ *   yet"): the storage then reads them and tells its owner, who calls `RaftNode.entriesLoaded()`;
  * - `append(entries)` first drops every entry at or above `entries[0].baseOffset`, which must be an
  *   entry boundary at or below `endOffset()`; it may write to a volatile buffer;
  * - nothing written is durable until `sync()` completes: a crash before that may lose any of it, but
- *   never what an earlier `sync()` made durable (a crash keeps a state some `sync()` saw);
+ *   never what an earlier `sync()` made durable (a crash keeps a state some `sync()` saw), except that
+ *   a storage may keep the high watermark lazily (it restarts from an older value, never above what is
+ *   durable; the core takes `max(highWatermark, startOffset)`);
  * - a write that cannot be done (disk full) throws; the node must stop, as a broker would.
  */
 import type { Epoch, Offset } from '../log/index.js';
@@ -28,9 +36,15 @@ export interface RaftLogReader<P> {
   endOffset(): Offset;
   /** The term of the entry holding `offset`, the snapshot's term at `startOffset() - 1`, else undefined. */
   termAt(offset: Offset): Epoch | undefined;
-  /** The base offset of the entry holding `offset` (an offset in `[startOffset(), endOffset())`). */
+  /**
+   * An entry boundary at or below `offset` (in `[startOffset(), endOffset())`), not below the start of
+   * `offset`'s term: the base of the entry holding it, or the start of its term.
+   */
   entryBase(offset: Offset): Offset;
-  /** Whole entries from the one beginning at `from`, below `end`, up to `maxBytes` (at least one). */
+  /**
+   * Whole entries from the one beginning at `from`, below `end`, up to `maxBytes` (at least one), or
+   * none when they are not in memory yet (the storage reads them and calls its owner back).
+   */
   entries(from: Offset, end: Offset, maxBytes: number): Entry<P>[];
   /** The image of everything below the log start (for a partition: no data). */
   snapshot(): RaftSnapshot;

@@ -7,7 +7,11 @@
  *   partitions split the nodes in two groups until healed.
  * - Disk: each Ready is written to a MemoryStorage at once and synced `syncDelay` later; only then do
  *   the Ready's after-persist messages leave. A crash loses every write not yet synced. A full disk
- *   makes the next write throw, and the node stops (a broker would).
+ *   makes the next write throw, and the node stops (a broker would). In half the seeds a leader's
+ *   read of entries to send may miss (up to 20% of reads): storage answers "not in memory yet" and a
+ *   `loaded` event a few ms later calls `entriesLoaded()`, as a partition log's asynchronous read does.
+ *   In 30% of the seeds `entryBase` answers the start of the offset's term, as `LogStorage` does
+ *   below its in-memory tail.
  * - Faults (crash, restart, partition, heal, disk full, compaction, leadership transfer) and client
  *   proposals arrive at random times. Every popped event counts as one event.
  *
@@ -71,6 +75,7 @@ type SimEvent =
   | { kind: 'tick'; node: NodeId; incarnation: number }
   | { kind: 'deliver'; message: Message<number> }
   | { kind: 'synced'; node: NodeId; incarnation: number; ready: Ready<number> }
+  | { kind: 'loaded'; node: NodeId }
   | { kind: 'fault' }
   | { kind: 'propose' };
 
@@ -94,6 +99,7 @@ function describeEvent(event: SimEvent): string {
     return `synced node ${event.node} (${event.ready.entries.length} entries${event.ready.hardState === undefined ? '' : `, hard state ${JSON.stringify(event.ready.hardState)}`})`;
   }
   if (event.kind === 'tick') return `tick node ${event.node}`;
+  if (event.kind === 'loaded') return `entries loaded on node ${event.node}`;
   return event.kind;
 }
 
@@ -122,6 +128,10 @@ class Simulation {
   /** Proposals the leader reported committed (acks=all): payload -> base offset. */
   private readonly acknowledged = new Map<number, number>();
   private crashes = 0;
+  /** Chance that a read of entries to send misses (storage reads them and calls back). */
+  private readonly readMissRate: number;
+  /** Set while the checker reads committed entries, which must never miss. */
+  private observing = false;
   private leadersSeen = new Set<string>();
   private quiet = false;
 
@@ -135,8 +145,14 @@ class Simulation {
     this.faultEveryMs = 20 + this.prng.nextInt(80);
     this.maxAppendBytes = [100, 500, 5_000][this.prng.nextInt(3)] as number;
     this.maxInflightAppends = 1 + this.prng.nextInt(8);
+    this.readMissRate = this.prng.chance(0.5) ? 0 : this.prng.next() * 0.2;
+    const termStartEntryBase = this.prng.chance(0.3);
     for (const id of this.ids) {
-      this.nodes.push({ id, storage: options.storage?.() ?? new MemoryStorage<number>(), raft: undefined, incarnation: 0, pending: undefined, lastHighWatermark: 0 as Offset });
+      const slowReads = {
+        miss: (): boolean => !this.observing && this.readMissRate > 0 && this.prng.chance(this.readMissRate),
+        load: (): void => this.queue.push(this.now + 1 + this.prng.nextInt(5), { kind: 'loaded', node: id }),
+      };
+      this.nodes.push({ id, storage: options.storage?.() ?? new MemoryStorage<number>({ slowReads, termStartEntryBase }), raft: undefined, incarnation: 0, pending: undefined, lastHighWatermark: 0 as Offset });
       this.group.set(id, 0);
     }
   }
@@ -200,6 +216,12 @@ class Simulation {
         node.storage.sync();
         node.pending = undefined;
         this.finish(node, event.ready);
+        this.pump(node);
+        return;
+      }
+      case 'loaded': {
+        const node = this.nodes[event.node - 1] as SimNode;
+        node.raft?.entriesLoaded();
         this.pump(node);
         return;
       }
@@ -278,6 +300,7 @@ class Simulation {
     if (start >= to) return;
     const entries: Entry<number>[] = [];
     let at = log.entryBase(start as Offset);
+    this.observing = true;
     while (at < to) {
       const chunk = log.entriesFrom(at as Offset, Number.MAX_SAFE_INTEGER);
       for (const entry of chunk) {
@@ -286,6 +309,7 @@ class Simulation {
       }
       at = to;
     }
+    this.observing = false;
     this.checker.observeCommitted(raft, entries);
     if (raft.role === 'leader') {
       for (const entry of entries) if (entry.payload > 0 && entry.term === raft.term) this.acknowledged.set(entry.payload, entry.baseOffset);
