@@ -384,6 +384,7 @@ export class PartitionManager {
             host: this.cluster.host,
             random: this.cluster.random,
             logger,
+            clock: this.clock,
             onCommitted: (from, to) => partition?.advanceHighWatermark(to, Math.max(1, to - from)),
             onLeadership: () => {
               if (partition !== undefined) for (const listener of this.listeners) listener.leadershipChanged?.(partition);

@@ -74,6 +74,7 @@ export class MetadataQuorum {
       host: options.host,
       random: options.random,
       logger: quorum.logger,
+      clock: options.clock,
       onCommitted: (_from, to) => quorum.applyTo(to),
       onLeadership: (group) => quorum.logger.info({ leader: group.leaderId, term: group.term, role: group.role }, 'metadata leadership changed'),
     });

@@ -17,10 +17,9 @@
  *
  * Concurrency: one thread; the driver processes one Ready at a time.
  */
-import { asOffset, LogError, type Epoch, type Log, type Offset } from '../../log/index.js';
+import { asOffset, encodeLeaderChangeBatch, LogError, type Epoch, type Log, type Offset } from '../../log/index.js';
 import { StrataError } from '../../client/protocol/index.js';
 import {
-  encodeLeaderChangeBatch,
   LogStorage,
   NotLeader,
   ProposalLost,
@@ -41,6 +40,8 @@ export interface RaftGroupOptions {
   readonly host: RaftHost;
   readonly random: RandomSource;
   readonly logger: Logger;
+  /** Milliseconds since the epoch, for the leader-change batch's timestamp. */
+  readonly clock: () => number;
   /** The high watermark moved to `to` (exclusive); offsets [from, to) are committed. */
   readonly onCommitted?: (from: Offset, to: Offset) => void;
   /** This replica's role or its known leader changed. */
@@ -83,7 +84,7 @@ export class RaftGroup {
         id: options.nodeId,
         voters: options.voters,
         random: options.random,
-        leaderChangePayload: (term, leader, baseOffset) => encodeLeaderChangeBatch(term, leader, baseOffset),
+        leaderChangePayload: (term, leader, baseOffset) => encodeLeaderChangeBatch(term, leader, baseOffset, options.clock()),
         sizeOf: (payload) => payload.length,
       },
       storage,
@@ -109,7 +110,7 @@ export class RaftGroup {
 
   static async open(options: RaftGroupOptions): Promise<RaftGroup> {
     let group: RaftGroup | undefined;
-    const storage = await LogStorage.open(options.log, { onEntriesLoaded: () => group?.node.entriesLoaded() });
+    const storage = await LogStorage.open(options.log, { onEntriesLoaded: () => group?.driver.entriesLoaded() });
     group = new RaftGroup(options, storage);
     return group;
   }
