@@ -11,6 +11,7 @@ import type { FetchPurgatory } from './delayed-fetch.js';
 import type { GroupCoordinator } from './group/group-coordinator.js';
 import type { Logger } from './logger.js';
 import type { PartitionManager } from './partition-manager.js';
+import type { RaftBatch } from '../replication/index.js';
 
 export interface BrokerServices {
   readonly nodeId: number;
@@ -24,6 +25,8 @@ export interface BrokerServices {
   advertisedAddress(): HostPort;
   /** True once shutdown began: long polls answer at once. */
   isShuttingDown(): boolean;
+  /** The host of this broker's Raft groups; absent while the broker runs none (RaftMessages are dropped). */
+  readonly raft?: { deliver(batch: RaftBatch): void };
 }
 
 export interface RequestContext {

@@ -17,6 +17,8 @@ export const API_KEYS = {
   deleteGroups: 42,
   consumerGroupHeartbeat: 68,
   consumerGroupDescribe: 69,
+  /** Strata's own inter-broker API, numbered from 1000 so it never meets a Kafka key. */
+  raftMessages: 1000,
 } as const;
 
 export type ApiName = keyof typeof API_KEYS;

@@ -19,6 +19,7 @@ import { METADATA_API, type MetadataRequest, type MetadataResponse } from './api
 import { OFFSET_COMMIT_API, type OffsetCommitRequest, type OffsetCommitResponse } from './apis/offset-commit.js';
 import { OFFSET_FETCH_API, type OffsetFetchRequest, type OffsetFetchResponse } from './apis/offset-fetch.js';
 import { PRODUCE_API, type ProduceRequest, type ProduceResponse } from './apis/produce.js';
+import { RAFT_MESSAGES_API, type RaftMessagesRequest, type RaftMessagesResponse } from './apis/raft-messages.js';
 import { Reader, Writer } from './message-codec.js';
 
 export interface RequestTypes {
@@ -36,6 +37,7 @@ export interface RequestTypes {
   42: DeleteGroupsRequest;
   68: ConsumerGroupHeartbeatRequest;
   69: ConsumerGroupDescribeRequest;
+  1000: RaftMessagesRequest;
 }
 
 export interface ResponseTypes {
@@ -53,6 +55,7 @@ export interface ResponseTypes {
   42: DeleteGroupsResponse;
   68: ConsumerGroupHeartbeatResponse;
   69: ConsumerGroupDescribeResponse;
+  1000: RaftMessagesResponse;
 }
 
 export type RequestOf<K extends ApiKey> = RequestTypes[K];
@@ -75,6 +78,7 @@ export const API_REGISTRY: { readonly [K in ApiKey]: ApiEntry<K> } = Object.free
   [API_KEYS.deleteGroups]: DELETE_GROUPS_API as ApiEntry<42>,
   [API_KEYS.consumerGroupHeartbeat]: CONSUMER_GROUP_HEARTBEAT_API as ApiEntry<68>,
   [API_KEYS.consumerGroupDescribe]: CONSUMER_GROUP_DESCRIBE_API as ApiEntry<69>,
+  [API_KEYS.raftMessages]: RAFT_MESSAGES_API as ApiEntry<1000>,
 });
 
 /** Every registered key, ascending. */
