@@ -122,6 +122,11 @@ export class Connection {
     return this.isClosed;
   }
 
+  /** Bytes written and not yet handed to the kernel: a sender that must not grow without bound checks it. */
+  get unsentBytes(): number {
+    return this.socket.writableLength;
+  }
+
   /** Requests sent and not yet answered, timed out or failed. */
   get inFlightRequests(): number {
     return this.pending.size;
