@@ -15,9 +15,11 @@
  * host goes to `onUnknownGroup` (the broker may create the replica, or ignore it); by default it is
  * dropped, as Raft tolerates loss.
  *
- * Invariant: an idle cluster sends at most one batch per peer per flush, and so one per peer per
- * heartbeat tick, whatever the number of groups. Every message queued names this node as `from`,
- * and no message is addressed to this node itself.
+ * Invariant: at most one batch per peer per flush, whatever the number of groups. An idle cluster
+ * sends each peer its heartbeats when it ticks and its answers to the peer's heartbeats when they
+ * arrive: one batch per peer per heartbeat tick when both fall in one turn (as in the test's lockstep
+ * network), two when the brokers' ticks are out of phase — never one per group. Every message queued
+ * names this node as `from`, and no message is addressed to this node itself.
  *
  * Concurrency: single-threaded (one event loop); `deliver`, the tick and the flush never interleave.
  */

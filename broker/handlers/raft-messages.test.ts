@@ -1,7 +1,8 @@
 // Method: calls the RaftMessages handler with a stub context whose services hold (or lack) a Raft
-// host, and checks that the decoded batch is delivered and that nothing is ever answered.
+// host, and checks that the decoded batch is delivered, that nothing is ever answered, and that a
+// batch that does not decode fails as INVALID_REQUEST.
 import { describe, expect, it } from 'vitest';
-import type { RaftMessagesRequest } from '../../client/protocol/index.js';
+import { ERRORS, StrataError, type RaftMessagesRequest } from '../../client/protocol/index.js';
 import type { RaftBatch } from '../../replication/index.js';
 import type { BrokerServices, RequestContext } from '../request-context.js';
 import { handleRaftMessages } from './raft-messages.js';
@@ -36,5 +37,14 @@ describe('RaftMessages handler', () => {
 
   it('drops the batch on a broker that hosts no Raft groups', async () => {
     expect(await handleRaftMessages(request, contextWith(undefined))).toBeUndefined();
+  });
+
+  it('fails a batch that does not decode as INVALID_REQUEST, delivering nothing', async () => {
+    const delivered: RaftBatch[] = [];
+    const bad: RaftMessagesRequest = { ...request, messages: [{ group: 'orders-4', term: 5 }] };
+    const failure = handleRaftMessages(bad, contextWith({ deliver: (batch) => delivered.push(batch) }));
+    await expect(failure).rejects.toBeInstanceOf(StrataError);
+    await expect(failure).rejects.toMatchObject({ code: ERRORS.INVALID_REQUEST.code });
+    expect(delivered).toEqual([]);
   });
 });
