@@ -40,6 +40,39 @@ async function waitFor(condition: () => boolean, what: string, deadlineMs = 10_0
 }
 
 describe('RaftMessages on a broker', () => {
+  it('reach the Raft host the broker was started with', async () => {
+    const delivered: RaftBatch[] = [];
+    broker = await startBroker({ nodeId: 1, dataDir, listen: { host: '127.0.0.1', port: 0 }, http: null, logger: silentLogger(), raft: { deliver: (b) => delivered.push(b) } });
+    const links = new PeerLinks({ nodeId: 2, peers: new Map([[1, broker.address]]), logger: silentLogger(), reconnectBackoffMs: 5, reconnectBackoffMaxMs: 40 });
+    try {
+      await waitFor(() => {
+        links.send(1, batch);
+        return delivered.length > 0;
+      }, 'a batch delivered to the Raft host');
+      expect(delivered[0]).toEqual(batch);
+    } finally {
+      await links.close();
+    }
+  });
+
+  it('does not hold a graceful shutdown for a peer that keeps sending', async () => {
+    broker = await startBroker({ dataDir, listen: { host: '127.0.0.1', port: 0 }, http: null, logger: silentLogger(), shutdownGraceMs: 60_000 });
+    const served = () => broker?.stats.snapshot().apis[API_KEYS.raftMessages]?.requests ?? 0;
+    const links = new PeerLinks({ nodeId: 2, peers: new Map([[1, broker.address]]), logger: silentLogger(), reconnectBackoffMs: 5, reconnectBackoffMaxMs: 40 });
+    const sender = setInterval(() => {
+      for (let i = 0; i < 20; i++) links.send(1, batch);
+    }, 1);
+    try {
+      await waitFor(() => served() > 100, 'the broker to serve the link');
+      // With the grace period at 60 s, only a drain that sees the peer's FIN ends within the test's timeout.
+      await broker.close();
+      broker = undefined;
+    } finally {
+      clearInterval(sender);
+      await links.close();
+    }
+  }, 20_000);
+
   it('is served one-way: counted, never answered, the connection stays usable', async () => {
     broker = await startBroker({ dataDir, listen: { host: '127.0.0.1', port: 0 }, logger: silentLogger() });
     const served = () => broker?.stats.snapshot().apis[API_KEYS.raftMessages]?.requests ?? 0;

@@ -1,12 +1,13 @@
-// Method: three RaftHosts of 10 groups each (RaftDriver over MemoryStorage) talk over real TCP: each
-// host's batches leave through PeerLinks as RaftMessages frames and arrive at a bare server on port 0
-// that cuts frames with FrameReader, decodes them and hands them to its host. Ticks run on real
-// timers; every wait is for a condition with a deadline. Then one broker's server goes away and
-// comes back: its groups catch up and commit again.
-import net from 'node:net';
+// Method: three real brokers (free ports, temp data dirs), each given a RaftHost of 10 groups
+// (RaftDriver over MemoryStorage) as its Raft service: each host's batches leave through PeerLinks as
+// RaftMessages requests, the peer broker's handler decodes them and delivers them to its host. Ticks
+// run on real timers; every wait is for a condition with a deadline. Then one broker stops and
+// starts again on its port: its peers drop what they send it meanwhile, and its groups commit again.
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
 import { afterEach, describe, it } from 'vitest';
-import { decodeRaftBatch, PeerLinks, silentLogger } from '../broker/index.js';
-import { API_KEYS, decodeRequestFrame, FrameReader, type RaftMessagesRequest } from '../client/protocol/index.js';
+import { PeerLinks, silentLogger, startBroker, type Broker } from '../broker/index.js';
 import type { Epoch } from '../log/index.js';
 import { MemoryStorage, Prng, RaftDriver, RaftHost, RaftNode, type NodeId, type PeerTransport } from '../replication/index.js';
 
@@ -19,42 +20,6 @@ const realTimers = {
     return { cancel: () => clearInterval(timer) };
   },
 };
-
-/** A bare TCP server handing every RaftMessages frame it reads to `host`. */
-class RaftListener {
-  private readonly sockets = new Set<net.Socket>();
-  private server: net.Server | undefined;
-  constructor(private readonly host: RaftHost) {}
-
-  async listen(port = 0): Promise<number> {
-    const server = net.createServer((socket) => {
-      this.sockets.add(socket);
-      socket.on('close', () => this.sockets.delete(socket));
-      const reader = new FrameReader(64 * 1024 * 1024);
-      socket.on('data', (chunk: Buffer) => {
-        for (const payload of reader.push(chunk)) {
-          const { header, body } = decodeRequestFrame(payload);
-          if (header.apiKey !== API_KEYS.raftMessages) throw new Error(`unexpected api ${header.apiKey}`);
-          this.host.deliver(decodeRaftBatch(body as RaftMessagesRequest));
-        }
-      });
-    });
-    this.server = server;
-    await new Promise<void>((resolve, reject) => {
-      server.once('error', reject);
-      server.listen(port, '127.0.0.1', () => resolve());
-    });
-    return (server.address() as net.AddressInfo).port;
-  }
-
-  async stop(): Promise<void> {
-    const server = this.server;
-    this.server = undefined;
-    if (server === undefined) return;
-    for (const socket of this.sockets) socket.destroy();
-    await new Promise<void>((resolve) => server.close(() => resolve()));
-  }
-}
 
 async function waitFor(condition: () => boolean, what: string, deadlineMs = 20_000): Promise<void> {
   const deadline = Date.now() + deadlineMs;
@@ -91,13 +56,22 @@ describe('Raft groups over PeerLinks and RaftMessages frames', () => {
         drivers.get(group)?.set(id, driver);
       }
     }
-    const listeners = new Map<NodeId, RaftListener>();
+    const brokers = new Map<NodeId, Broker>();
+    const dataDirs = new Map<NodeId, string>();
+    const startOn = async (id: NodeId, port: number): Promise<Broker> => {
+      const broker = await startBroker({
+        nodeId: id, dataDir: dataDirs.get(id) as string, listen: { host: '127.0.0.1', port }, http: null, logger: silentLogger(), raft: hosts.get(id) as RaftHost,
+      });
+      brokers.set(id, broker);
+      return broker;
+    };
     const ports = new Map<NodeId, number>();
     for (const id of IDS) {
-      const listener = new RaftListener(hosts.get(id) as RaftHost);
-      listeners.set(id, listener);
-      ports.set(id, await listener.listen());
-      cleanup.push(() => listener.stop());
+      const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), `strata-raft-tcp-${id}-`));
+      dataDirs.set(id, dataDir);
+      cleanup.push(() => fs.rmSync(dataDir, { recursive: true, force: true }));
+      ports.set(id, (await startOn(id, 0)).address.port);
+      cleanup.push(() => brokers.get(id)?.close());
     }
     for (const id of IDS) {
       const peers = new Map(IDS.filter((p) => p !== id).map((p) => [p, { host: '127.0.0.1', port: ports.get(p) as number }]));
@@ -138,15 +112,14 @@ describe('Raft groups over PeerLinks and RaftMessages frames', () => {
 
     await commitEverywhere('first');
 
-    // Broker 3 becomes unreachable: its peers drop what they send it, the other two keep committing.
-    const three = listeners.get(3) as RaftListener;
-    await three.stop();
+    // Broker 3 stops: its peers drop what they send it, the other two keep a quorum.
+    await brokers.get(3)?.close();
     await waitFor(() => [1, 2].every((id) => links.get(id)?.stats().get(3)?.state !== 'up'), 'the links to broker 3 to go down');
     const droppedWhileDown = () => [1, 2].reduce((n, id) => n + (links.get(id)?.stats().get(3)?.droppedBatches ?? 0), 0);
     const dropped = droppedWhileDown();
     await waitFor(() => droppedWhileDown() > dropped + 10, 'batches to broker 3 to be dropped');
 
-    await three.listen(ports.get(3));
+    await startOn(3, ports.get(3) as number);
     await waitFor(() => [1, 2].every((id) => (links.get(id)?.stats().get(3)?.connects ?? 0) >= 2), 'the links to broker 3 to reconnect');
     await commitEverywhere('after the restart');
   }, 60_000);
