@@ -11,7 +11,7 @@ import { API_KEYS, decodeRequestFrame, FrameReader, type RaftMessagesRequest } f
 import { asEpoch, asOffset } from '../log/index.js';
 import type { RaftBatch } from '../replication/index.js';
 import { createLogger, silentLogger } from './logger.js';
-import { PeerLinks, type PeerAddress, type PeerConnection, type PeerLinksOptions } from './peer-links.js';
+import { PeerLinks, type PeerAddress, type PeerConnection, type PeerLinksOptions, type PeerLinkStats } from './peer-links.js';
 import { decodeRaftBatch, encodeRaftBatch } from './raft-batch-codec.js';
 
 function batchTo(to: number, n = 0): RaftBatch {
@@ -45,7 +45,7 @@ class FakeConnection implements PeerConnection {
     this.listeners.push(listener);
     return () => {};
   }
-  async close(): Promise<void> {
+  destroy(): void {
     this.lose(undefined);
   }
   lose(error: Error | undefined): void {
@@ -237,6 +237,36 @@ describe('PeerLinks over TCP', () => {
   const cleanup: Array<() => Promise<void>> = [];
   afterEach(async () => {
     for (const step of cleanup.splice(0).reverse()) await step();
+  });
+
+  it('stays bounded behind a peer that reads nothing: batches beyond maxUnsentBytes are dropped', async () => {
+    const sockets: net.Socket[] = [];
+    const server = net.createServer((socket) => {
+      socket.pause();
+      sockets.push(socket);
+    });
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', () => resolve()));
+    cleanup.push(async () => {
+      for (const socket of sockets) socket.destroy();
+      await new Promise<void>((resolve) => server.close(() => resolve()));
+    });
+    const port = (server.address() as net.AddressInfo).port;
+    const links = new PeerLinks({ nodeId: 1, peers: new Map([[2, { host: '127.0.0.1', port }]]), logger: silentLogger(), maxUnsentBytes: 1024 * 1024 });
+    cleanup.push(() => links.close());
+    await waitFor(() => {
+      links.send(2, batchTo(2));
+      return links.stats().get(2)?.state === 'up';
+    }, 'the link to come up');
+
+    const big: RaftBatch = { ...batchTo(2), messages: [{ group: 'orders-4', message: { type: 'snapshot', from: 1, to: 2, term: asEpoch(2), snapshot: { lastOffset: asOffset(5), lastTerm: asEpoch(1), data: Buffer.alloc(256 * 1024) } } }] };
+    const before = links.stats().get(2) as { sentBatches: number; droppedBatches: number };
+    for (let i = 0; i < 1000; i++) links.send(2, big); // 256 MiB offered in one turn
+    const after = links.stats().get(2) as PeerLinkStats;
+    // What the kernel took plus at most 1 MiB (and one batch) buffered: a few MiB, never 256.
+    const written = after.sentBatches - before.sentBatches;
+    expect(written).toBeLessThan(100);
+    expect(after.droppedBatches - before.droppedBatches).toBe(1000 - written);
+    expect(after.state).toBe('up');
   });
 
   it('delivers batches as RaftMessages frames, drops them while the peer is down, and reconnects when it is back', async () => {

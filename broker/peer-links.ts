@@ -46,7 +46,7 @@ export interface PeerConnection {
   readonly unsentBytes: number;
   send(apiKey: typeof API_KEYS.raftMessages, body: RaftMessagesRequest): void;
   onClose(listener: (error: Error | undefined) => void): () => void;
-  close(): Promise<void>;
+  destroy(): void;
 }
 
 export interface PeerLinksTimers {
@@ -187,19 +187,20 @@ export class PeerLinks implements PeerTransport {
     return this.unknownPeerBatches;
   }
 
-  /** Closes every link and cancels every timer; later sends are ignored. */
+  /**
+   * Closes every link and cancels every timer; later sends are ignored. What a link had not written
+   * yet is dropped (Raft resends), so closing never waits on a peer that stopped reading.
+   */
   async close(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
-    const closing: Promise<void>[] = [];
     for (const link of this.links.values()) {
       link.timer?.cancel();
       link.timer = undefined;
       link.state = 'closed';
-      if (link.connection !== undefined) closing.push(link.connection.close());
+      link.connection?.destroy();
       link.connection = undefined;
     }
-    await Promise.all(closing);
   }
 
   private open(link: Link): void {
@@ -212,7 +213,7 @@ export class PeerLinks implements PeerTransport {
 
   private opened(link: Link, connection: PeerConnection): void {
     if (this.closed) {
-      void connection.close();
+      connection.destroy();
       return;
     }
     link.state = 'up';

@@ -178,6 +178,15 @@ export class Connection {
     await this.socketClosed;
   }
 
+  /**
+   * Closes at once, dropping whatever was not written yet: for a sender whose data may be lost (Raft's
+   * peer links), which must not wait on a peer that stopped reading. In-flight requests are rejected.
+   */
+  destroy(): void {
+    if (!this.isClosed) this.finish(undefined, new StrataError('NETWORK_EXCEPTION', `Connection to ${this.address} was destroyed by the client.`));
+    this.socket.destroy();
+  }
+
   /** Runs `listener` once when the connection closes; returns a function that removes it. */
   onClose(listener: CloseListener): () => void {
     if (this.isClosed) {
