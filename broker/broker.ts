@@ -33,6 +33,8 @@ export interface BrokerOptions extends Partial<BrokerConfig> {
   readonly logger?: Logger;
   /** Milliseconds since the epoch, for the logs' segment ages and retention (tests inject one). */
   readonly clock?: () => number;
+  /** The host of this broker's Raft groups, which RaftMessages requests are delivered to; none by default. */
+  readonly raft?: BrokerServices['raft'];
 }
 
 export interface Broker {
@@ -70,7 +72,7 @@ export interface Broker {
  */
 export async function startBroker(options: BrokerOptions = {}): Promise<Broker> {
   const startedAt = performance.now();
-  const { logger: givenLogger, clock, ...configInput } = options;
+  const { logger: givenLogger, clock, raft, ...configInput } = options;
   const temporaryDir = configInput.dataDir === undefined ? fs.mkdtempSync(path.join(os.tmpdir(), 'strata-broker-')) : undefined;
   try {
     const config = parseBrokerConfig({ ...configInput, dataDir: configInput.dataDir ?? temporaryDir });
@@ -132,6 +134,7 @@ export async function startBroker(options: BrokerOptions = {}): Promise<Broker> 
       ...(cluster === undefined ? {} : { cluster, raft: cluster }),
       advertisedAddress: () => server?.address ?? config.listen,
       isShuttingDown: () => shuttingDown,
+      ...(raft === undefined ? {} : { raft }),
     };
     try {
       server = await Server.listen({

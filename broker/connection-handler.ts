@@ -39,7 +39,8 @@
  * - A client that disconnects mid-request is fine: its handlers finish, their answers are dropped,
  *   and the connection's abort signal wakes its parked fetches.
  * - `drain()` (graceful shutdown) stops reading, finishes every request already read, writes the
- *   answers and ends the socket.
+ *   answers and ends the socket, then reads on only to discard what the client still sends until
+ *   it closes its side.
  */
 import type net from 'node:net';
 import { performance } from 'node:perf_hooks';
@@ -276,7 +277,13 @@ export class ConnectionHandler implements UnsentBytesHolder {
     if (this.closed) return;
     this.grantAnswerRoom();
     if (this.draining) {
-      if (this.slots.length === 0 && this.backlogLength === 0) this.socket.end();
+      if (this.slots.length === 0 && this.backlogLength === 0) {
+        // Read on and discard (onData drops what a draining connection sends) until the peer's FIN:
+        // a paused socket never sees it behind unread bytes, and a client that keeps sending (a
+        // Raft peer link, an acks-0 producer) would otherwise hold shutdown for the grace period.
+        this.socket.end();
+        this.socket.resume();
+      }
       return;
     }
     this.setPaused(this.backlogLength > 0 || this.slots.length >= this.maxInFlight || this.writeBlocked || !this.mayServeMore());

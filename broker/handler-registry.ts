@@ -19,6 +19,7 @@ import { handleMetadata } from './handlers/metadata.js';
 import { handleOffsetCommit } from './handlers/offset-commit.js';
 import { handleOffsetFetch } from './handlers/offset-fetch.js';
 import { handleProduce } from './handlers/produce.js';
+import { handleRaftMessages } from './handlers/raft-messages.js';
 import type { RequestContext } from './request-context.js';
 
 /** Serves one request; resolves to the response body, or undefined when the request is not answered. */
@@ -39,6 +40,7 @@ export const HANDLERS: { readonly [K in ApiKey]: Handler<K> } = Object.freeze({
   [API_KEYS.deleteGroups]: handleDeleteGroups,
   [API_KEYS.consumerGroupHeartbeat]: handleConsumerGroupHeartbeat,
   [API_KEYS.consumerGroupDescribe]: handleConsumerGroupDescribe,
+  [API_KEYS.raftMessages]: handleRaftMessages,
   [API_KEYS.brokerRegistration]: handleBrokerRegistration,
 });
 

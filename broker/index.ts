@@ -19,6 +19,8 @@ export type { HttpError } from './http-server.js';
 export { createLogger, silentLogger, type Logger } from './logger.js';
 export type { HistogramSnapshot } from './metrics.js';
 export type { Partition, PartitionLeadership } from './partition.js';
+export { PeerLinks, type PeerConnection, type PeerLinksOptions, type PeerLinksTimers, type PeerLinkState, type PeerLinkStats } from './peer-links.js';
+export { decodeRaftBatch, encodeRaftBatch } from './raft-batch-codec.js';
 export type { PartitionManager } from './partition-manager.js';
 export { parseTopicConfigs, TOPIC_CONFIG_KEYS, toLogConfig, type TopicConfigs } from './topic-config.js';
 export { isValidTopicName, topicNameProblem } from './topic-name.js';

@@ -132,6 +132,24 @@ export const TOPIC_ID_MAX_CHARS = 64;
 /** The replication factor of `__consumer_offsets` when the cluster has at least this many brokers (Kafka's `offsets.topic.replication.factor`). */
 export const OFFSETS_TOPIC_REPLICATION_FACTOR_DEFAULT = 3;
 
+/**
+ * Bytes a Raft peer link may hold in its socket's write buffer; above it, batches to that peer are
+ * dropped (Raft tolerates loss and resends) rather than queued without bound behind a slow peer.
+ */
+export const RAFT_PEER_MAX_UNSENT_BYTES_DEFAULT = 8 * 1024 * 1024;
+/** A lost peer link is retried after this, doubling per failed attempt up to the max (Kafka's `reconnect.backoff.ms`, `.max.ms`). */
+export const RAFT_PEER_RECONNECT_BACKOFF_MS_DEFAULT = 50;
+export const RAFT_PEER_RECONNECT_BACKOFF_MAX_MS_DEFAULT = 1000;
+/** A peer that does not accept the connection within this is treated as unreachable. */
+export const RAFT_PEER_CONNECT_TIMEOUT_MS_DEFAULT = 5000;
+/**
+ * One Raft tick. Followers campaign after 10 to 20 ticks without a leader (1 to 2 s), leaders
+ * heartbeat every tick: a dead leader is replaced within about 2 s plus an election round, inside
+ * the 3 s failover goal, while an idle follower wakes 10 times a second (one coalesced message).
+ */
+export const RAFT_TICK_MS_DEFAULT = 100;
+export const RAFT_TICK_MS_MIN = 5;
+
 invariant(MAX_BATCH_BYTES_DEFAULT < MAX_FRAME_BYTES_DEFAULT, 'a default-sized batch fits in a default frame');
 invariant(MAX_BATCH_BYTES_CEILING < MAX_FRAME_BYTES_CEILING, 'the largest batch fits in the largest frame');
 invariant(MAX_FRAME_BYTES_MIN <= MAX_FRAME_BYTES_DEFAULT, 'default frame within range');
@@ -157,11 +175,5 @@ invariant(
 invariant(GROUP_HEARTBEAT_INTERVAL_MS_DEFAULT * 3 <= GROUP_SESSION_TIMEOUT_MS_DEFAULT, 'three heartbeats fit in a default session');
 invariant(OFFSETS_TOPIC_PARTITIONS_DEFAULT <= MAX_PARTITIONS_PER_TOPIC, 'the offsets topic is a valid topic');
 
-/**
- * One Raft tick. Followers campaign after 10 to 20 ticks without a leader (1 to 2 s), leaders
- * heartbeat every tick: a dead leader is replaced within about 2 s plus an election round, inside
- * the 3 s failover goal, while an idle follower wakes 10 times a second (one coalesced message).
- */
-export const RAFT_TICK_MS_DEFAULT = 100;
-export const RAFT_TICK_MS_MIN = 5;
 invariant(OFFSETS_TOPIC_REPLICATION_FACTOR_DEFAULT <= REPLICATION_FACTOR_MAX, 'the offsets topic replication factor is a valid one');
+invariant(RAFT_PEER_RECONNECT_BACKOFF_MS_DEFAULT <= RAFT_PEER_RECONNECT_BACKOFF_MAX_MS_DEFAULT, 'the first reconnect backoff within its cap');

@@ -24,12 +24,12 @@ export interface BrokerServices {
   readonly fetchMaxBytes: number;
   /** In a cluster: this broker's membership (metadata, controller duties, status). */
   readonly cluster?: ClusterNode;
-  /** In a cluster: where inter-broker Raft messages go. */
-  readonly raft?: { deliver(batch: RaftBatch): void };
   /** The address clients reach this broker at (Metadata's broker list). */
   advertisedAddress(): HostPort;
   /** True once shutdown began: long polls answer at once. */
   isShuttingDown(): boolean;
+  /** The host of this broker's Raft groups; absent while the broker runs none (RaftMessages are dropped). */
+  readonly raft?: { deliver(batch: RaftBatch): void };
 }
 
 export interface RequestContext {

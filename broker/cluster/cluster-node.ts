@@ -27,7 +27,7 @@ import { MetadataImage } from './metadata-image.js';
 import { planCreateTopic, planDeleteTopic, planInternalTopics } from './metadata-planner.js';
 import { MetadataQuorum } from './metadata-quorum.js';
 import type { MetadataRecord } from './metadata-records.js';
-import { PeerLinks } from './peer-links.js';
+import { PeerLinks } from '../peer-links.js';
 
 /** Registration and controller duties run this often until there is nothing left to do. */
 const DUTY_INTERVAL_MS = 500;
@@ -262,7 +262,7 @@ export class ClusterNode implements ClusterReplication {
     if (connection !== undefined) await connection.connection.then((c) => c.close()).catch(() => undefined);
     await this.quorum.close();
     this.host.stop();
-    this.links.close();
+    await this.links.close();
   }
 
   /** One pass: register this broker if the metadata lacks it; as controller, create internal topics. */

@@ -18,6 +18,7 @@ export const API_KEYS = {
   consumerGroupHeartbeat: 68,
   consumerGroupDescribe: 69,
   /** Strata's own inter-broker APIs are numbered from 1000, so they never meet a Kafka key. */
+  raftMessages: 1000,
   brokerRegistration: 1001,
 } as const;
 

@@ -20,6 +20,7 @@ import { METADATA_API, type MetadataRequest, type MetadataResponse } from './api
 import { OFFSET_COMMIT_API, type OffsetCommitRequest, type OffsetCommitResponse } from './apis/offset-commit.js';
 import { OFFSET_FETCH_API, type OffsetFetchRequest, type OffsetFetchResponse } from './apis/offset-fetch.js';
 import { PRODUCE_API, type ProduceRequest, type ProduceResponse } from './apis/produce.js';
+import { RAFT_MESSAGES_API, type RaftMessagesRequest, type RaftMessagesResponse } from './apis/raft-messages.js';
 import { Reader, Writer } from './message-codec.js';
 
 export interface RequestTypes {
@@ -37,6 +38,7 @@ export interface RequestTypes {
   42: DeleteGroupsRequest;
   68: ConsumerGroupHeartbeatRequest;
   69: ConsumerGroupDescribeRequest;
+  1000: RaftMessagesRequest;
   1001: BrokerRegistrationRequest;
 }
 
@@ -55,6 +57,7 @@ export interface ResponseTypes {
   42: DeleteGroupsResponse;
   68: ConsumerGroupHeartbeatResponse;
   69: ConsumerGroupDescribeResponse;
+  1000: RaftMessagesResponse;
   1001: BrokerRegistrationResponse;
 }
 
@@ -78,6 +81,7 @@ export const API_REGISTRY: { readonly [K in ApiKey]: ApiEntry<K> } = Object.free
   [API_KEYS.deleteGroups]: DELETE_GROUPS_API as ApiEntry<42>,
   [API_KEYS.consumerGroupHeartbeat]: CONSUMER_GROUP_HEARTBEAT_API as ApiEntry<68>,
   [API_KEYS.consumerGroupDescribe]: CONSUMER_GROUP_DESCRIBE_API as ApiEntry<69>,
+  [API_KEYS.raftMessages]: RAFT_MESSAGES_API as ApiEntry<1000>,
   [API_KEYS.brokerRegistration]: BROKER_REGISTRATION_API as ApiEntry<1001>,
 });
 

@@ -204,6 +204,34 @@ describe('Connection', () => {
     expect(broker.sockets.size).toBe(0);
   });
 
+  it('counts unsentBytes behind a peer that reads nothing, and destroy() closes at once all the same', async () => {
+    const sockets: net.Socket[] = [];
+    const server = net.createServer((socket) => {
+      socket.pause();
+      sockets.push(socket);
+    });
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    cleanups.push(() => new Promise<void>((resolve) => {
+      for (const socket of sockets) socket.destroy();
+      server.close(() => resolve());
+    }));
+    const port = (server.address() as net.AddressInfo).port;
+    const connection = await Connection.connect({ host: '127.0.0.1', port, clientId: 'c' });
+    expect(connection.unsentBytes).toBe(0);
+    const records = Buffer.alloc(1024 * 1024);
+    // 64 MiB in one turn: far more than the kernel takes from a socket nobody reads.
+    for (let i = 0; i < 64; i++) connection.send(API_KEYS.produce, { acks: 0, timeoutMs: 0, topics: [{ name: 't', partitions: [{ partition: 0, records }] }] });
+    expect(connection.unsentBytes).toBeGreaterThan(32 * 1024 * 1024);
+    const calls: Array<Error | undefined> = [];
+    connection.onClose((error) => calls.push(error));
+    const pending = expect(connection.request(API_KEYS.metadata, metadata('t'))).rejects.toMatchObject({ errorName: 'NETWORK_EXCEPTION' });
+    connection.destroy();
+    await pending;
+    expect(connection.closed).toBe(true);
+    expect(calls).toEqual([undefined]);
+    expect(() => connection.send(API_KEYS.produce, { acks: 0, timeoutMs: 0, topics: [] })).toThrow(StrataError);
+  });
+
   it('fails to connect with NETWORK_EXCEPTION when nothing listens', async () => {
     const server = net.createServer();
     await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));

@@ -122,6 +122,11 @@ export class Connection {
     return this.isClosed;
   }
 
+  /** Bytes written and not yet handed to the kernel: a sender that must not grow without bound checks it. */
+  get unsentBytes(): number {
+    return this.socket.writableLength;
+  }
+
   /** Requests sent and not yet answered, timed out or failed. */
   get inFlightRequests(): number {
     return this.pending.size;
@@ -171,6 +176,15 @@ export class Connection {
       this.socket.end(() => this.socket.destroy());
     }
     await this.socketClosed;
+  }
+
+  /**
+   * Closes at once, dropping whatever was not written yet: for a sender whose data may be lost (Raft's
+   * peer links), which must not wait on a peer that stopped reading. In-flight requests are rejected.
+   */
+  destroy(): void {
+    if (!this.isClosed) this.finish(undefined, new StrataError('NETWORK_EXCEPTION', `Connection to ${this.address} was destroyed by the client.`));
+    this.socket.destroy();
   }
 
   /** Runs `listener` once when the connection closes; returns a function that removes it. */

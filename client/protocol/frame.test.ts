@@ -86,6 +86,26 @@ const requests: { [K in ApiKey]: fc.Arbitrary<RequestOf<K>> } = {
     subscribedTopicNames: list(text), serverAssignor: text, ownedPartitions: list(topicPartitions), maxWaitMs: uint32,
   }),
   69: fc.record({ groupIds: list(text) }),
+  1000: fc.record({
+    from: int32, to: int32,
+    beats: list(fc.record({ group: text, term: int32, highWatermark: int64 })),
+    answers: list(fc.record({ group: text, term: int32 })),
+    messages: list(fc.tuple(fc.record({ group: text, term: int32 }), fc.oneof(
+      fc.record({ preVote: fc.record({ lastOffset: int64, lastTerm: int32 }) }),
+      fc.record({ preVoteResponse: fc.record({ granted: fc.boolean() }) }),
+      fc.record({ vote: fc.record({ lastOffset: int64, lastTerm: int32, transfer: fc.boolean() }) }),
+      fc.record({ voteResponse: fc.record({ granted: fc.boolean() }) }),
+      fc.record({ append: fc.record({
+        prevOffset: int64, prevTerm: int32, highWatermark: int64,
+        entries: list(fc.record({ baseOffset: int64, lastOffset: int64, term: int32, payload: records })),
+      }) }),
+      fc.record({ appendResponse: fc.record({ success: fc.boolean(), matchEnd: int64, rejectedOffset: int64, hintOffset: int64, hintTerm: int32 }) }),
+      fc.record({ heartbeat: fc.record({ highWatermark: int64 }) }),
+      fc.record({ heartbeatResponse: fc.constant({}) }),
+      fc.record({ snapshot: fc.record({ lastOffset: int64, lastTerm: int32, data: records }) }),
+      fc.record({ timeoutNow: fc.constant({}) }),
+    )).map(([head, body]) => ({ ...head, ...body }))),
+  }),
   1001: fc.record({ nodeId: int32, host: text, port: int32, httpHost: text, httpPort: int32 }),
 };
 
@@ -154,6 +174,7 @@ const responses: { [K in ApiKey]: fc.Arbitrary<ResponseOf<K>> } = {
       offsets: list(fc.record({ name: text, partitions: list(committed) })),
     })),
   }),
+  1000: fc.constant({}),
   1001: fc.record({ errorCode: int32, errorMessage: text, controllerId: int32 }),
 };
 
@@ -172,11 +193,16 @@ function digestBuffers(value: unknown): unknown {
   return value;
 }
 
-/** Every `records` buffer in a decoded body. */
+/**
+ * Every `bytes` value in a body (produce and fetch `records`, Raft entry payloads and snapshot data),
+ * depth first: the order they are encoded in, as each message of these schemas declares its fields in
+ * field-number order and holds at most one field with bytes below it.
+ */
 function recordBuffers(body: unknown): Buffer[] {
-  const topics = (body as { topics?: Array<{ partitions?: Array<{ records?: Buffer }> }> }).topics ?? [];
-  return topics.flatMap((t) => (Array.isArray(t.partitions) ? t.partitions : [])
-    .flatMap((p) => (p.records === undefined ? [] : [p.records])));
+  if (Buffer.isBuffer(body)) return [body];
+  if (Array.isArray(body)) return body.flatMap(recordBuffers);
+  if (body !== null && typeof body === 'object') return Object.values(body).flatMap(recordBuffers);
+  return [];
 }
 
 function expectViews(body: unknown, payload: Buffer): void {

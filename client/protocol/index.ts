@@ -77,6 +77,13 @@ export {
   type OffsetFetchRequest,
   type OffsetFetchResponse,
 } from './apis/offset-fetch.js';
+export {
+  RAFT_MESSAGES_SCHEMA,
+  type RaftMessagesRequest,
+  type RaftMessagesResponse,
+  type RaftWireEntry,
+  type RaftWireMessage,
+} from './apis/raft-messages.js';
 export { PRODUCE_SCHEMA, type ProducePartitionResult, type ProduceRequest, type ProduceResponse } from './apis/produce.js';
 export {
   Connection,

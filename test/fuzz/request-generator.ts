@@ -18,6 +18,7 @@ import {
   MEMBER_EPOCH_JOIN,
   MEMBER_EPOCH_LEAVE,
   type ApiKey,
+  type RaftWireMessage,
   type RequestOf,
 } from '../../client/protocol/index.js';
 import { malformedBatch, validBatch, type FuzzBatch } from './batch-mutator.js';
@@ -181,11 +182,47 @@ const GENERATORS: Generators = {
     },
   }),
   [API_KEYS.consumerGroupDescribe]: (rng, target) => ({ body: { groupIds: list(rng, 0, 3, () => groupId(rng, target)) } }),
+  // The fuzzed broker hosts no Raft groups: these reach the handler and are dropped (never answered).
+  [API_KEYS.raftMessages]: (rng) => ({ body: raftMessages(rng) }),
   // A standalone broker answers NOT_CONTROLLER; nothing may register with it.
   [API_KEYS.brokerRegistration]: (rng) => ({
     body: { nodeId: rng.pick([0, 1, 2 ** 31 - 1, -1]), host: rng.word(0, 20), port: rng.pick([0, 7401, 65535, -1]), httpHost: rng.word(0, 20), httpPort: rng.pick([0, 7481]) },
   }),
 };
+
+function raftMessages(rng: FuzzRandom): RequestOf<typeof API_KEYS.raftMessages> {
+  const group = () => rng.pick(['__cluster_metadata', 'orders-3', '', rng.word(1, 12)]);
+  const term = () => rng.pick([0, 1, rng.below(100), 2 ** 31 - 1, -1]);
+  const message = (): RaftWireMessage => {
+    const head = { group: group(), term: term() };
+    return rng.pick<() => RaftWireMessage>([
+      () => ({ ...head, preVote: { lastOffset: offset(rng), lastTerm: term() } }),
+      () => ({ ...head, vote: { lastOffset: offset(rng), lastTerm: term(), transfer: rng.chance(0.5) } }),
+      () => ({ ...head, voteResponse: { granted: rng.chance(0.5) } }),
+      () => ({
+        ...head,
+        append: {
+          prevOffset: offset(rng),
+          prevTerm: term(),
+          entries: list(rng, 0, 3, () => ({ baseOffset: offset(rng), lastOffset: offset(rng), term: term(), payload: rng.bytes(rng.below(64)) })),
+          highWatermark: offset(rng),
+        },
+      }),
+      () => ({ ...head, appendResponse: { success: rng.chance(0.5), matchEnd: offset(rng), rejectedOffset: offset(rng), hintOffset: offset(rng), hintTerm: term() } }),
+      () => ({ ...head, snapshot: { lastOffset: offset(rng), lastTerm: term(), data: rng.bytes(rng.below(64)) } }),
+      () => ({ ...head, timeoutNow: {} }),
+      // No body at all: the handler refuses it.
+      () => head,
+    ])();
+  };
+  return {
+    from: rng.pick([0, 1, 2, -1]),
+    to: rng.pick([0, 1, 2, -1]),
+    beats: list(rng, 0, 4, () => ({ group: group(), term: term(), highWatermark: offset(rng) })),
+    answers: list(rng, 0, 4, () => ({ group: group(), term: term() })),
+    messages: list(rng, 0, 3, message),
+  };
+}
 
 /** A valid request of `apiKey` with random fields. */
 export function generateRequest<K extends ApiKey>(rng: FuzzRandom, target: FuzzTarget, apiKey: K): GeneratedRequest<K> {

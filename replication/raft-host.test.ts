@@ -1,0 +1,174 @@
+// Method: three RaftHosts of 50 groups each (RaftDriver over MemoryStorage, seeded jitter) joined by an
+// in-memory PeerTransport that holds every batch for one round; one manual timer ticks all hosts, and
+// each round delivers the previous round's batches, so the run is deterministic and counts batches
+// per round exactly. Waits are for conditions within a bounded number of rounds (no wall clock).
+import { describe, expect, it } from 'vitest';
+import type { Epoch } from '../log/index.js';
+import { MemoryStorage } from './memory-storage.js';
+import type { Message, NodeId } from './message.js';
+import { Prng } from './prng.js';
+import { RaftDriver } from './raft-driver.js';
+import { RaftHost, type RaftBatch } from './raft-host.js';
+import { RaftNode } from './raft-node.js';
+
+class ManualTimers {
+  private readonly callbacks = new Set<() => void>();
+  every(_ms: number, callback: () => void): { cancel(): void } {
+    const entry = () => callback();
+    this.callbacks.add(entry);
+    return { cancel: () => this.callbacks.delete(entry) };
+  }
+  fire(): void {
+    for (const callback of [...this.callbacks]) callback();
+  }
+}
+
+const nextTurn = () => new Promise<void>((resolve) => setImmediate(resolve));
+
+function cluster(options: { groups: number; ids?: NodeId[]; seed?: number }) {
+  const ids = options.ids ?? [1, 2, 3];
+  const prng = new Prng(options.seed ?? 11);
+  const timers = new ManualTimers();
+  const hosts = new Map<NodeId, RaftHost>();
+  const drivers = new Map<string, Map<NodeId, RaftDriver<Buffer>>>();
+  const unknown: Array<{ host: NodeId; group: string; message: Message<Buffer> }> = [];
+  let inFlight: RaftBatch[] = [];
+  let sentThisRound: RaftBatch[] = [];
+  for (const id of ids) {
+    const transport = {
+      send: (to: NodeId, batch: RaftBatch) => {
+        expect(batch.to).toBe(to);
+        sentThisRound.push(batch);
+      },
+    };
+    hosts.set(id, new RaftHost({ nodeId: id, transport, timers, tickMs: 10, onUnknownGroup: (group, message) => unknown.push({ host: id, group, message }) }));
+  }
+  const groupNames = Array.from({ length: options.groups }, (_, i) => `orders-${i}`);
+  for (const group of groupNames) {
+    const members = new Map<NodeId, RaftDriver<Buffer>>();
+    drivers.set(group, members);
+    for (const id of ids) {
+      const host = hosts.get(id) as RaftHost;
+      const storage = new MemoryStorage<Buffer>();
+      const node = new RaftNode<Buffer>(
+        { id, voters: ids, random: prng.fork(), leaderChangePayload: (term: Epoch, leader: NodeId) => Buffer.from(`leader-change ${term} ${leader}`), sizeOf: (p) => p.length },
+        storage,
+      );
+      const driver = new RaftDriver<Buffer>({ node, storage, transport: host.transportFor(group) });
+      host.addGroup(group, driver);
+      members.set(id, driver);
+    }
+  }
+  for (const host of hosts.values()) host.start();
+
+  /** One tick: every host ticks, last round's batches arrive, and this round's leave. Returns them. */
+  const round = async (): Promise<RaftBatch[]> => {
+    const arriving = inFlight;
+    sentThisRound = [];
+    timers.fire();
+    for (const batch of arriving) hosts.get(batch.to)?.deliver(batch);
+    for (let i = 0; i < 3; i++) await nextTurn();
+    inFlight = sentThisRound;
+    return sentThisRound;
+  };
+  const until = async (condition: () => boolean, rounds = 300): Promise<void> => {
+    for (let i = 0; i < rounds && !condition(); i++) await round();
+    expect(condition()).toBe(true);
+  };
+  const leaderOf = (group: string): RaftDriver<Buffer> | undefined => {
+    const leaders = [...(drivers.get(group) as Map<NodeId, RaftDriver<Buffer>>).values()].filter((d) => d.node.role === 'leader');
+    return leaders.length === 1 ? leaders[0] : undefined;
+  };
+  const settledLeaders = () =>
+    groupNames.every((group) => {
+      const leader = leaderOf(group);
+      return leader !== undefined && [...(drivers.get(group) as Map<NodeId, RaftDriver<Buffer>>).values()].every((d) => d.node.leader === leader.node.id);
+    });
+  return { ids, hosts, drivers, groupNames, unknown, round, until, leaderOf, settledLeaders };
+}
+
+describe('RaftHost', () => {
+  it('runs 50 groups on 3 brokers: every group elects a leader, proposals commit, and idle traffic is one batch per peer pair per tick', async () => {
+    const c = cluster({ groups: 50 });
+    await c.until(c.settledLeaders);
+
+    const proposals = c.groupNames.map((group) => (c.leaderOf(group) as RaftDriver<Buffer>).propose(Buffer.from(`hello ${group}`)));
+    let committed = 0;
+    for (const proposal of proposals) void proposal.then(() => committed++);
+    await c.until(() => committed === proposals.length);
+    const results = await Promise.all(proposals);
+    await c.until(() =>
+      c.groupNames.every((group, i) => [...(c.drivers.get(group) as Map<NodeId, RaftDriver<Buffer>>).values()].every((d) => d.node.highWatermark > (results[i] as { lastOffset: number }).lastOffset)),
+    );
+
+    // Let the last appends' answers settle, then count: idle means heartbeats and their answers only.
+    for (let i = 0; i < 5; i++) await c.round();
+    const leadersOn = new Map<NodeId, number>(c.ids.map((id) => [id, 0]));
+    for (const group of c.groupNames) {
+      const leader = (c.leaderOf(group) as RaftDriver<Buffer>).node.id;
+      leadersOn.set(leader, (leadersOn.get(leader) ?? 0) + 1);
+    }
+    // a -> b carries a's heartbeats if a leads a group, and b's heartbeat answers if b leads one.
+    const expectedPairs = c.ids
+      .flatMap((a) => c.ids.filter((b) => b !== a).map((b) => [a, b] as const))
+      .filter(([a, b]) => (leadersOn.get(a) ?? 0) > 0 || (leadersOn.get(b) ?? 0) > 0)
+      .map(([a, b]) => `${a}>${b}`)
+      .sort();
+    for (let i = 0; i < 10; i++) {
+      const batches = await c.round();
+      expect(batches.map((b) => `${b.from}>${b.to}`).sort()).toEqual(expectedPairs);
+      expect(batches.every((b) => b.messages.length === 0)).toBe(true);
+      // Every leader heartbeats both followers every tick (heartbeatTicks 1): 50 groups x 2 followers.
+      expect(batches.reduce((n, b) => n + b.heartbeats.beats.length, 0)).toBe(100);
+      expect(batches.reduce((n, b) => n + b.heartbeats.answers.length, 0)).toBe(100);
+    }
+    expect(c.unknown).toEqual([]);
+  });
+
+  it('puts appends and heartbeats of many groups to one peer into one batch', async () => {
+    const c = cluster({ groups: 5, seed: 3 });
+    await c.until(c.settledLeaders);
+    for (let i = 0; i < 3; i++) await c.round();
+    const leaders = c.groupNames.map((group) => c.leaderOf(group) as RaftDriver<Buffer>);
+    for (const leader of leaders) void leader.propose(Buffer.from('x'));
+    const batches = await c.round();
+    const pairs = batches.map((b) => `${b.from}>${b.to}`);
+    expect(new Set(pairs).size).toBe(pairs.length);
+    const appends = batches.flatMap((b) => b.messages.filter((m) => m.message.type === 'append'));
+    expect(appends.length).toBe(10);
+    expect(new Set(appends.map((m) => m.group))).toEqual(new Set(c.groupNames));
+  });
+
+  it('hands a message of a group it does not host to onUnknownGroup, and stops ticking a removed group', async () => {
+    const c = cluster({ groups: 2, seed: 5 });
+    await c.until(c.settledLeaders);
+    const host1 = c.hosts.get(1) as RaftHost;
+    expect(host1.groups().sort()).toEqual(['orders-0', 'orders-1']);
+    const beat = { group: 'orders-9', term: 4 as Epoch, highWatermark: 0 as never };
+    host1.deliver({ from: 2, to: 1, heartbeats: { beats: [beat], answers: [] }, messages: [] });
+    expect(c.unknown).toEqual([{ host: 1, group: 'orders-9', message: { type: 'heartbeat', from: 2, to: 1, term: 4, highWatermark: 0 } }]);
+
+    expect(host1.removeGroup('orders-1')).toBe(true);
+    expect(host1.removeGroup('orders-1')).toBe(false);
+    expect(host1.groups()).toEqual(['orders-0']);
+    const removed = c.drivers.get('orders-1')?.get(1) as RaftDriver<Buffer>;
+    const term = removed.node.term;
+    for (let i = 0; i < 60; i++) await c.round();
+    // Never ticked again, and whatever the others sent it went to onUnknownGroup.
+    expect(removed.node.term).toBe(term);
+    expect(c.unknown.some((u) => u.host === 1 && u.group === 'orders-1')).toBe(true);
+    // The two remaining replicas still have a leader.
+    expect([2, 3].some((id) => c.drivers.get('orders-1')?.get(id)?.node.role === 'leader')).toBe(true);
+  });
+
+  it('rejects bad input with a clear error', () => {
+    const host = new RaftHost({ nodeId: 1, transport: { send: () => {} }, timers: new ManualTimers(), tickMs: 10 });
+    expect(() => host.deliver({ from: 2, to: 3, heartbeats: { beats: [], answers: [] }, messages: [] })).toThrow('raft batch for node 3 delivered to node 1');
+    const message = { type: 'timeout-now', from: 3, to: 1, term: 1 } as Message<Buffer>;
+    expect(() => host.deliver({ from: 2, to: 1, heartbeats: { beats: [], answers: [] }, messages: [{ group: 'g', message }] })).toThrow('holds a message 3->1');
+    expect(() => new RaftHost({ nodeId: 1, transport: { send: () => {} }, timers: new ManualTimers(), tickMs: 0 })).toThrow('tickMs');
+    const storage = new MemoryStorage<Buffer>();
+    const node = new RaftNode<Buffer>({ id: 2, voters: [1, 2], random: new Prng(1), leaderChangePayload: () => Buffer.alloc(0), sizeOf: (p) => p.length }, storage);
+    expect(() => host.addGroup('g', new RaftDriver({ node, storage, transport: host.transportFor('g') }))).toThrow('its node is 2, this host is node 1');
+  });
+});
