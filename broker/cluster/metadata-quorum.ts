@@ -117,7 +117,7 @@ export class MetadataQuorum {
   async propose(records: readonly MetadataRecord[]): Promise<void> {
     this.assertController();
     const batch = encodeMetadataBatch(records, this.clock());
-    const { lastOffset } = await this.group.propose(batch, records.length);
+    const { lastOffset } = await this.group.propose(batch);
     if (this.appliedEnd > lastOffset) return;
     await new Promise<void>((resolve) => this.waiters.push({ lastOffset, resolve }));
   }

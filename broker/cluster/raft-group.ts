@@ -183,11 +183,13 @@ export class RaftGroup {
     return result;
   }
 
-  /** Proposes an entry and resolves once committed (the metadata group's writes). */
-  async propose(payload: Buffer, records: number): Promise<{ baseOffset: Offset; lastOffset: Offset }> {
+  /** Stamps and proposes whole batches, resolving once committed (the metadata group's writes). */
+  async propose(batches: Buffer): Promise<{ baseOffset: Offset; lastOffset: Offset }> {
     if (!this.isLeader) throw this.notLeader();
+    const baseOffset = this.node.log.endOffset;
+    const prepared = this.log.prepareLeaderAppend(batches, { baseOffset, leaderEpoch: this.node.term });
     try {
-      return await this.driver.propose(payload, records);
+      return await this.driver.propose(batches, prepared.lastOffset - baseOffset + 1);
     } catch (error) {
       throw this.translate(error);
     }
