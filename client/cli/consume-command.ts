@@ -12,7 +12,8 @@
  * each partition at its first record whose timestamp is at or after the time.
  *
  * It stops after `--max-messages` records, or once `--timeout-ms` pass without a new record, or on
- * SIGINT/SIGTERM; otherwise it follows the topic forever. Then it prints `consumed N records from
+ * SIGINT/SIGTERM; otherwise it follows the topic forever. Before it starts, it waits for a broker to
+ * answer for at most `--timeout-ms` (30 s without it) and fails naming the broker if none does. Then it prints `consumed N records from
  * TOPIC ...` on stderr and exits 0.
  *
  * `--format value` (default) prints each value as a line (`null` for none); `--format json` prints
@@ -39,9 +40,9 @@
 import { parseArgs } from 'node:util';
 import type { Consumer, ConsumerMessage } from '../index.js';
 import { drained, write } from './backpressure.js';
-import { choiceFlag, createClient, expectPositionals, integerFlag, UsageError, type CommandContext } from './command-context.js';
+import { choiceFlag, createClient, expectPositionals, integerFlag, reachBroker, UsageError, type CommandContext } from './command-context.js';
 import { SESSION_TIMEOUT_MS_MAX, SESSION_TIMEOUT_MS_MIN } from '../limits.js';
-import { IDLE_TIMEOUT_MS_MAX } from './limits.js';
+import { BROKER_WAIT_MS_DEFAULT, IDLE_TIMEOUT_MS_MAX } from './limits.js';
 import { formatSummary } from './throughput.js';
 
 export const CONSUME_USAGE = [
@@ -142,10 +143,12 @@ export async function runConsumeCommand(argv: readonly string[], context: Comman
   const options = parseConsumeArgs(argv);
   if (options.group !== undefined) return consumeInGroup(options, options.group, context);
   const { topic, partition, start, maxMessages, format } = options;
-  const client = createClient(context);
+  const waitMs = options.timeoutMs ?? BROKER_WAIT_MS_DEFAULT;
+  const client = createClient(context, waitMs);
   const consumer = client.consumer({ initialOffset: start.kind === 'offset' && start.offset === 'earliest' ? 'earliest' : 'latest' });
   const session = new ConsumeSession(consumer, options, context);
   try {
+    await reachBroker(client, context.brokers, waitMs);
     await consumer.assign(partition === undefined ? { topic } : [{ topic, partition }]);
     for (const tp of consumer.assignment()) {
       if (start.kind === 'time') consumer.seekToTimestamp({ ...tp, timestamp: start.timestamp });
@@ -175,13 +178,15 @@ export async function runConsumeCommand(argv: readonly string[], context: Comman
  */
 async function consumeInGroup(options: ConsumeOptions, group: NonNullable<ConsumeOptions['group']>, context: CommandContext): Promise<void> {
   const { topic, format } = options;
-  const client = createClient(context);
+  const waitMs = options.timeoutMs ?? BROKER_WAIT_MS_DEFAULT;
+  const client = createClient(context, waitMs);
   const consumer = client.consumer({
     groupId: group.groupId,
     ...(group.sessionTimeoutMs === undefined ? {} : { sessionTimeoutMs: group.sessionTimeoutMs }),
   });
   const session = new ConsumeSession(consumer, options, context);
   try {
+    await reachBroker(client, context.brokers, waitMs);
     await consumer.subscribe({ topics: [topic], fromBeginning: options.start.kind === 'offset' && options.start.offset === 'earliest' });
     session.armIdleTimer();
     if (!session.stopped) {
