@@ -25,6 +25,9 @@ export interface CommandContext {
 
 export const DEFAULT_BOOTSTRAP = '127.0.0.1:7401';
 
+/** The exit code of a command stopped by SIGINT before it had anything to finish (128 + SIGINT). */
+export const INTERRUPTED_EXIT_CODE = 130;
+
 /** A command that failed and says with which exit code (1 unless told). */
 export class CommandFailure extends Error {
   readonly exitCode: number;
@@ -72,9 +75,10 @@ function connectFailure(error: unknown): string {
 /**
  * Waits until some bootstrap broker answers (ApiVersions), for at most `waitMs`; then fails with a
  * `CommandFailure` naming the brokers. A broker that answers with an error is reached: that error is
- * the command's. The pool's reconnect backoff paces the attempts.
+ * the command's. The pool's reconnect backoff paces the attempts. An abort of `interrupt` (the
+ * command's SIGINT/SIGTERM handler) ends the wait at once with a `CommandFailure` exiting 130.
  */
-export async function reachBroker(client: Client, brokers: readonly string[], waitMs: number): Promise<void> {
+export async function reachBroker(client: Client, brokers: readonly string[], waitMs: number, interrupt?: AbortSignal): Promise<void> {
   let lastError: unknown;
   let done = false;
   let timer: NodeJS.Timeout | undefined;
@@ -96,11 +100,19 @@ export async function reachBroker(client: Client, brokers: readonly string[], wa
       reject(new CommandFailure(`cannot reach ${which} within ${waitMs} ms (${why})`));
     }, waitMs);
   });
+  let onAbort: (() => void) | undefined;
+  const interrupted = new Promise<never>((_, reject) => {
+    onAbort = () => reject(new CommandFailure(`interrupted while waiting for ${brokers.length === 1 ? `broker ${brokers[0]}` : 'a broker'}`, INTERRUPTED_EXIT_CODE));
+    if (interrupt?.aborted === true) onAbort();
+    else interrupt?.addEventListener('abort', onAbort, { once: true });
+  });
   try {
-    await Promise.race([attempts, deadline]);
+    await Promise.race([attempts, deadline, interrupted]);
   } finally {
     done = true;
     clearTimeout(timer);
+    if (onAbort !== undefined) interrupt?.removeEventListener('abort', onAbort);
+    interrupted.catch(() => undefined);
     // The attempt still running ends with the client's close; nobody waits for it.
     attempts.catch(() => undefined);
   }

@@ -13,7 +13,9 @@
  *
  * It stops after `--max-messages` records, or once `--timeout-ms` pass without a new record, or on
  * SIGINT/SIGTERM; otherwise it follows the topic forever. Before it starts, it waits for a broker to
- * answer for at most `--timeout-ms` (30 s without it) and fails naming the broker if none does. Then it prints `consumed N records from
+ * answer for at most `--timeout-ms` (30 s without it) and fails naming the broker if none does; a
+ * SIGINT or SIGTERM during that wait ends it at once (`strata: interrupted …`, exit 130: nothing was
+ * read, so nothing is summed up or committed). Then it prints `consumed N records from
  * TOPIC ...` on stderr and exits 0.
  *
  * `--format value` (default) prints each value as a line (`null` for none); `--format json` prints
@@ -40,7 +42,7 @@
 import { parseArgs } from 'node:util';
 import type { Consumer, ConsumerMessage } from '../index.js';
 import { drained, write } from './backpressure.js';
-import { choiceFlag, createClient, expectPositionals, integerFlag, reachBroker, UsageError, type CommandContext } from './command-context.js';
+import { choiceFlag, createClient, expectPositionals, INTERRUPTED_EXIT_CODE, integerFlag, reachBroker, UsageError, type CommandContext } from './command-context.js';
 import { SESSION_TIMEOUT_MS_MAX, SESSION_TIMEOUT_MS_MIN } from '../limits.js';
 import { BROKER_WAIT_MS_DEFAULT, IDLE_TIMEOUT_MS_MAX } from './limits.js';
 import { formatSummary } from './throughput.js';
@@ -148,7 +150,7 @@ export async function runConsumeCommand(argv: readonly string[], context: Comman
   const consumer = client.consumer({ initialOffset: start.kind === 'offset' && start.offset === 'earliest' ? 'earliest' : 'latest' });
   const session = new ConsumeSession(consumer, options, context);
   try {
-    await reachBroker(client, context.brokers, waitMs);
+    await reachBroker(client, context.brokers, waitMs, session.interrupt);
     await consumer.assign(partition === undefined ? { topic } : [{ topic, partition }]);
     for (const tp of consumer.assignment()) {
       if (start.kind === 'time') consumer.seekToTimestamp({ ...tp, timestamp: start.timestamp });
@@ -186,7 +188,7 @@ async function consumeInGroup(options: ConsumeOptions, group: NonNullable<Consum
   });
   const session = new ConsumeSession(consumer, options, context);
   try {
-    await reachBroker(client, context.brokers, waitMs);
+    await reachBroker(client, context.brokers, waitMs, session.interrupt);
     await consumer.subscribe({ topics: [topic], fromBeginning: options.start.kind === 'offset' && options.start.offset === 'earliest' });
     session.armIdleTimer();
     if (!session.stopped) {
@@ -214,10 +216,17 @@ class ConsumeSession {
   consumed = 0;
   stopped = false;
   private idleTimer: NodeJS.Timeout | undefined;
+  private readonly interrupter = new AbortController();
   private readonly onSignal = () => {
-    if (this.stopped) process.exit(130);
+    if (this.stopped) process.exit(INTERRUPTED_EXIT_CODE);
+    this.interrupter.abort();
     this.stop();
   };
+
+  /** Aborted by the first signal: ends a wait for a broker, which `stop()` alone would not. */
+  get interrupt(): AbortSignal {
+    return this.interrupter.signal;
+  }
 
   constructor(
     private readonly consumer: Consumer,
