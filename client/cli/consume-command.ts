@@ -189,6 +189,9 @@ async function consumeInGroup(options: ConsumeOptions, group: NonNullable<Consum
   const session = new ConsumeSession(consumer, options, context);
   try {
     await reachBroker(client, context.brokers, waitMs, session.interrupt);
+    // A group may subscribe to a topic that is yet to be created; a command on a mistyped name must
+    // say so instead of waiting in silence for records that never come.
+    await client.topicMetadata(topic);
     await consumer.subscribe({ topics: [topic], fromBeginning: options.start.kind === 'offset' && options.start.offset === 'earliest' });
     session.armIdleTimer();
     if (!session.stopped) {
