@@ -2,7 +2,7 @@
  * `strata topic create | list | describe | delete`, like Kafka's `kafka-topics.sh`:
  *
  *   strata topic create NAME [--partitions N] [--replication-factor R] [--config key=value]...
- *   strata topic list [--format table|json]
+ *   strata topic list [--internal] [--format table|json]
  *   strata topic describe NAME [--format table|json]
  *   strata topic delete NAME
  *
@@ -13,17 +13,21 @@
  * `createTopics`, which reports it as `false`: a script that creates a topic wants to know. Names and
  * configs are checked by the broker, so the CLI and every other client follow one rule.
  *
- * `describe --format json` prints one object, `{ name, partitions: [{ partition, leader, replicas,
- * logStartOffset, highWatermark, logEndOffset }] }`; `list --format json` prints an array of names.
+ * `describe --format json` prints one object, `{ name, configs: { key: value }, partitions: [{
+ * partition, leader, replicas, logStartOffset, highWatermark, logEndOffset }] }`, configs being those
+ * the topic was created with (its overrides of the broker's defaults; the table ends with them as
+ * `configs: k=v, …`, or `configs: none (the broker's defaults)`). `list` leaves out the broker's
+ * internal topics (`__consumer_offsets`) unless `--internal`; `list --format json` prints an array
+ * of names.
  */
 import { parseArgs } from 'node:util';
-import { StrataError, type TopicDescription } from '../index.js';
+import { isInternalTopic, StrataError, type TopicDescription } from '../index.js';
 import { brokerWaitFlag, choiceFlag, expectPositionals, integerFlag, UsageError, withClient, type CommandContext } from './command-context.js';
 import { columns } from './text-columns.js';
 
 export const TOPIC_USAGE = [
   '  strata topic create NAME [--partitions N] [--replication-factor R] [--config key=value]...',
-  '  strata topic list [--format table|json]',
+  '  strata topic list [--internal] [--format table|json]   (--internal: __consumer_offsets too)',
   '  strata topic describe NAME [--format table|json]',
   '  strata topic delete NAME',
 ].join('\n');
@@ -41,6 +45,7 @@ export async function runTopicCommand(argv: readonly string[], context: CommandC
       'replication-factor': { type: 'string' },
       config: { type: 'string', multiple: true },
       format: { type: 'string' },
+      internal: { type: 'boolean' },
       'timeout-ms': { type: 'string' },
     },
   });
@@ -52,6 +57,7 @@ export async function runTopicCommand(argv: readonly string[], context: CommandC
   onlyFor('replication-factor', ['create']);
   onlyFor('config', ['create']);
   onlyFor('format', ['list', 'describe']);
+  onlyFor('internal', ['list']);
   const format = choiceFlag('format', values.format, ['table', 'json'], 'table');
   const waitMs = brokerWaitFlag(values['timeout-ms']);
   switch (verb) {
@@ -63,8 +69,8 @@ export async function runTopicCommand(argv: readonly string[], context: CommandC
       return createTopic(context, { topic: name!, numPartitions, replicationFactor, configs }, waitMs);
     }
     case 'list':
-      expectPositionals(rest, 0, 'strata topic list [--format table|json]');
-      return listTopics(context, format, waitMs);
+      expectPositionals(rest, 0, 'strata topic list [--internal] [--format table|json]');
+      return listTopics(context, format, values.internal === true, waitMs);
     case 'describe': {
       const [name] = expectPositionals(rest, 1, 'strata topic describe NAME [--format table|json]');
       return describeTopic(context, name!, format, waitMs);
@@ -99,8 +105,9 @@ async function createTopic(context: CommandContext, topic: { topic: string; numP
   context.stdout.write(`created topic ${topic.topic} with ${topic.numPartitions} partition${topic.numPartitions === 1 ? '' : 's'}\n`);
 }
 
-async function listTopics(context: CommandContext, format: 'table' | 'json', waitMs: number): Promise<void> {
-  const names = await withClient(context, (client) => client.admin().listTopics(), waitMs);
+async function listTopics(context: CommandContext, format: 'table' | 'json', internal: boolean, waitMs: number): Promise<void> {
+  const all = await withClient(context, (client) => client.admin().listTopics(), waitMs);
+  const names = internal ? all : all.filter((name) => !isInternalTopic(name));
   if (format === 'json') context.stdout.write(`${JSON.stringify(names)}\n`);
   else if (names.length > 0) context.stdout.write(`${names.join('\n')}\n`);
 }
@@ -109,6 +116,7 @@ async function listTopics(context: CommandContext, format: 'table' | 'json', wai
 export function describeJson(topic: TopicDescription): object {
   return {
     name: topic.name,
+    configs: topic.configs,
     partitions: topic.partitions.map((p) => ({
       partition: p.partition,
       leader: p.leader,
@@ -125,7 +133,12 @@ export function describeTable(topic: TopicDescription): string {
   const replicationFactor = topic.partitions[0]?.replicas.length ?? 0;
   const header = ['PARTITION', 'LEADER', 'REPLICAS', 'ISR', 'LOG-START', 'HIGH-WATERMARK', 'LOG-END'];
   const rows = topic.partitions.map((p) => [p.partition, p.leader, p.replicas.join(','), p.isr.join(','), p.logStartOffset, p.highWatermark, p.logEndOffset].map(String));
-  return [`topic ${topic.name}: ${topic.partitions.length} partitions, replication factor ${replicationFactor}`, ...columns(header, rows)].join('\n');
+  const configs = Object.entries(topic.configs).map(([key, value]) => `${key}=${value}`);
+  return [
+    `topic ${topic.name}: ${topic.partitions.length} partitions, replication factor ${replicationFactor}`,
+    ...columns(header, rows),
+    `configs: ${configs.length === 0 ? "none (the broker's defaults)" : configs.join(', ')}`,
+  ].join('\n');
 }
 
 async function describeTopic(context: CommandContext, name: string, format: 'table' | 'json', waitMs: number): Promise<void> {
