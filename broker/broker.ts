@@ -28,8 +28,14 @@ import type { BrokerServices } from './request-context.js';
 import { Server } from './server.js';
 import { UnsentBytesBudget } from './unsent-bytes-budget.js';
 
+/** An embedded broker's protocol listener unless told: a free port (its HTTP follows, `config.ts`). */
+const EMBEDDED_LISTEN: HostPort = Object.freeze({ host: '127.0.0.1', port: 0 });
+
 export interface BrokerOptions extends Partial<BrokerConfig> {
-  /** Where logs go; by default pino JSON lines on stdout at level info. */
+  /**
+   * Where logs go; by default pino JSON lines on stderr at level warn, so an embedded broker keeps
+   * its host's stdout clean and still reports what goes wrong (`strata broker start` passes its own).
+   */
   readonly logger?: Logger;
   /** Milliseconds since the epoch, for the logs' segment ages and retention (tests inject one). */
   readonly clock?: () => number;
@@ -67,16 +73,19 @@ export interface Broker {
 }
 
 /**
- * Starts a broker. Without `dataDir` it uses a fresh temporary directory that `close()` deletes;
- * `listen: { host, port: 0 }` picks a free port (see `broker.address`).
+ * Starts a broker. Without `dataDir` it uses a fresh temporary directory that `close()` deletes.
+ * Without `listen` it listens on a free port of 127.0.0.1 (see `broker.address`), and without `http`
+ * serves HTTP on a free port too (`broker.httpAddress`): an embedded broker (a test, a tool) must
+ * never take the well-known ports 7401/7481 of a broker the user runs. `strata broker start` gives
+ * `listen` and `http` explicitly (7401/7481 unless told).
  */
 export async function startBroker(options: BrokerOptions = {}): Promise<Broker> {
   const startedAt = performance.now();
   const { logger: givenLogger, clock, raft, ...configInput } = options;
   const temporaryDir = configInput.dataDir === undefined ? fs.mkdtempSync(path.join(os.tmpdir(), 'strata-broker-')) : undefined;
   try {
-    const config = parseBrokerConfig({ ...configInput, dataDir: configInput.dataDir ?? temporaryDir });
-    const logger = brokerLogger(givenLogger ?? createLogger(), config.nodeId);
+    const config = parseBrokerConfig({ ...configInput, listen: configInput.listen ?? EMBEDDED_LISTEN, dataDir: configInput.dataDir ?? temporaryDir });
+    const logger = brokerLogger(givenLogger ?? createLogger({ level: 'warn', destination: process.stderr }), config.nodeId);
     const stats = new BrokerStats();
     const fetches = new FetchPurgatory(config.maxPendingFetches);
     const budget = new UnsentBytesBudget(config.maxUnsentBytes);

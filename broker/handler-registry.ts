@@ -11,6 +11,7 @@ import { handleConsumerGroupHeartbeat } from './handlers/consumer-group-heartbea
 import { handleCreateTopics } from './handlers/create-topics.js';
 import { handleDeleteGroups } from './handlers/delete-groups.js';
 import { handleDeleteTopics } from './handlers/delete-topics.js';
+import { handleDescribeConfigs } from './handlers/describe-configs.js';
 import { handleFetch } from './handlers/fetch.js';
 import { handleFindCoordinator } from './handlers/find-coordinator.js';
 import { handleListGroups } from './handlers/list-groups.js';
@@ -37,6 +38,7 @@ export const HANDLERS: { readonly [K in ApiKey]: Handler<K> } = Object.freeze({
   [API_KEYS.apiVersions]: handleApiVersions,
   [API_KEYS.createTopics]: handleCreateTopics,
   [API_KEYS.deleteTopics]: handleDeleteTopics,
+  [API_KEYS.describeConfigs]: handleDescribeConfigs,
   [API_KEYS.deleteGroups]: handleDeleteGroups,
   [API_KEYS.consumerGroupHeartbeat]: handleConsumerGroupHeartbeat,
   [API_KEYS.consumerGroupDescribe]: handleConsumerGroupDescribe,

@@ -28,6 +28,7 @@
 import net from 'node:net';
 import { fastify, LogController, type FastifyBaseLogger, type FastifyError, type FastifyInstance, type FastifyReply } from 'fastify';
 import { ERRORS, errorByCode, StrataError, type ErrorName } from '../client/protocol/index.js';
+import { explainListenError } from './address-in-use.js';
 import { collectBrokerMetrics } from './broker-metrics.js';
 import type { BrokerStats } from './broker-stats.js';
 import type { ClusterStatus } from './cluster/cluster-node.js';
@@ -130,7 +131,7 @@ export class HttpServer {
       await app.listen({ host: options.listen.host, port: options.listen.port });
     } catch (error) {
       await app.close();
-      throw error;
+      throw explainListenError(error, options.listen, 'http port');
     }
     const address = app.server.address() as net.AddressInfo;
     server.boundAddress = Object.freeze({ host: options.listen.host, port: address.port });

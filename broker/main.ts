@@ -11,9 +11,10 @@
  *
  *   strata broker 0 listening on 127.0.0.1:7401 (http 127.0.0.1:7481, data /var/lib/strata)
  *
- * JSON logs go to stderr, so stdout stays that one line. Bad flags or config: one line on stderr,
- * exit 1. The signal handlers are installed before the broker starts: a signal during startup stops
- * the broker cleanly as soon as it is up (without printing the ready line), exit 0.
+ * JSON logs go to stderr, so stdout stays that one line. Bad flags or config, or a port already in
+ * use (`port 127.0.0.1:7401 is already in use (another broker?)`): one line on stderr, exit 1. The
+ * signal handlers are installed before the broker starts: a signal during startup stops the broker
+ * cleanly as soon as it is up (without printing the ready line), exit 0.
  */
 import fs from 'node:fs';
 import path from 'node:path';
@@ -21,6 +22,7 @@ import { pathToFileURL } from 'node:url';
 import { parseArgs } from 'node:util';
 import { pino } from 'pino';
 import { InvariantViolation } from '../log/index.js';
+import { AddressInUseError } from './address-in-use.js';
 import { startBroker, type Broker } from './broker.js';
 import { parseBrokerConfig, parseHostPort, parsePeers, type BrokerConfig } from './config.js';
 
@@ -107,6 +109,12 @@ export async function main(argv: readonly string[]): Promise<void> {
   try {
     broker = await startBroker({ ...parsed.config, logger });
   } catch (error) {
+    // A taken port is the user's to fix, told in one line; anything else is logged with its stack too.
+    if (error instanceof AddressInUseError) {
+      process.stderr.write(`strata: ${error.message}\n`);
+      process.exitCode = 1;
+      return;
+    }
     logger.fatal({ err: error }, 'broker failed to start');
     process.stderr.write(`strata: broker failed to start: ${error instanceof Error ? error.message : String(error)}\n`);
     process.exitCode = 1;

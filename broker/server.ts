@@ -18,6 +18,7 @@
  *   after `graceMs` are destroyed. The caller (`broker.ts`) closes the logs afterwards.
  */
 import net from 'node:net';
+import { explainListenError } from './address-in-use.js';
 import type { BrokerStats } from './broker-stats.js';
 import type { HostPort } from './config.js';
 import { ConnectionHandler } from './connection-handler.js';
@@ -55,17 +56,18 @@ export class Server {
   private constructor(options: ServerOptions) {
     this.options = options;
     this.server = net.createServer({ noDelay: true }, (socket) => this.accept(socket));
-    this.server.on('error', (error) => options.logger.error({ err: error }, 'listener error'));
   }
 
   /** Binds the listener; resolves once it accepts connections. */
   static async listen(options: ServerOptions): Promise<Server> {
     const server = new Server(options);
     await new Promise<void>((resolve, reject) => {
-      const onError = (error: Error): void => reject(error);
+      // A bind failure is the caller's to report (once, readably); later listener errors are logged.
+      const onError = (error: Error): void => reject(explainListenError(error, options.listen, 'port'));
       server.server.once('error', onError);
       server.server.listen({ host: options.listen.host, port: options.listen.port }, () => {
         server.server.off('error', onError);
+        server.server.on('error', (error) => options.logger.error({ err: error }, 'listener error'));
         resolve();
       });
     });

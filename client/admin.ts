@@ -72,6 +72,8 @@ export interface PartitionDescription {
 export interface TopicDescription {
   name: string;
   partitions: PartitionDescription[];
+  /** The configs the topic was created with (its overrides of the broker's defaults), by name. */
+  configs: Record<string, string>;
 }
 
 /** One group as `listGroups` reports it. `state`: `Empty`, `Reconciling` or `Stable`. */
@@ -215,6 +217,15 @@ export class Admin {
     return response.topics.filter((t) => t.errorCode === 0).map((t) => t.name).sort();
   }
 
+  /** A topic's own configs (DescribeConfigs). */
+  private async topicConfigs(topic: string): Promise<Record<string, string>> {
+    const response = await this.cluster.requestAny(API_KEYS.describeConfigs, { topics: [topic] });
+    const answer = response.topics.find((t) => t.name === topic);
+    if (answer === undefined) throw new StrataError('INVALID_RESPONSE', `DescribeConfigs left out topic '${topic}'.`);
+    if (answer.errorCode !== 0) throw StrataError.fromCode(answer.errorCode, `Topic '${topic}': ${answer.errorMessage}`);
+    return Object.fromEntries(answer.configs.map((c) => [c.name, c.value]));
+  }
+
   /** Partitions with leader, replicas, isr and the log start / high watermark / log end offsets. */
   async describeTopics(options: { topics: readonly string[] }): Promise<{ topics: TopicDescription[] }> {
     this.checkOpen();
@@ -222,9 +233,10 @@ export class Admin {
     for (const name of options.topics) {
       this.cluster.metadata.invalidate(name);
       const info = await this.cluster.topicMetadata(name);
-      const [earliest, latest] = await Promise.all([
+      const [earliest, latest, configs] = await Promise.all([
         this.partitionOffsets(name, info.partitions, LIST_OFFSETS_EARLIEST),
         this.partitionOffsets(name, info.partitions, LIST_OFFSETS_LATEST),
+        this.topicConfigs(name),
       ]);
       const highWatermarks = await this.highWatermarks(name, info.partitions, latest);
       topics.push({
@@ -239,6 +251,7 @@ export class Admin {
           highWatermark: highWatermarks.get(p.partition) ?? -1,
           logEndOffset: latest.get(p.partition)?.offset ?? -1,
         })),
+        configs,
       });
     }
     return { topics };

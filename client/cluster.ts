@@ -206,19 +206,24 @@ export class Cluster {
   }
 
   /**
-   * A topic's metadata, from the cache while it is fresh. An unknown topic is asked for again with
-   * backoff (it may be being created) and then fails with UNKNOWN_TOPIC_OR_PARTITION.
+   * A topic's metadata, from the cache while it is fresh. A broker that answers that the topic does
+   * not exist (UNKNOWN_TOPIC_OR_PARTITION) has answered: that fails at once, without the backoff
+   * meant for transient errors, so a mistyped name is reported in milliseconds. Other retriable
+   * topic errors (LEADER_NOT_AVAILABLE while a topic is being created) are asked again with backoff.
    */
   async topicMetadata(topic: string): Promise<TopicInfo> {
     const cached = this.metadata.topic(topic);
     if (cached !== undefined && this.now() - cached.updatedMs < this.config.metadataMaxAgeMs) return cached;
-    return withRetry(async () => {
+    const answer = await withRetry(async () => {
       const response = await this.refreshMetadata([topic]);
       const info = this.metadata.topic(topic);
-      if (info !== undefined) return info;
+      if (info !== undefined) return { info, code: 0 };
       const code = response.topics.find((t) => t.name === topic)?.errorCode ?? ERRORS.UNKNOWN_TOPIC_OR_PARTITION.code;
+      if (code === ERRORS.UNKNOWN_TOPIC_OR_PARTITION.code) return { info: undefined, code };
       throw StrataError.fromCode(code, `Topic '${topic}'.`);
     }, this.config.retry);
+    if (answer.info === undefined) throw StrataError.fromCode(answer.code, `Topic '${topic}' does not exist.`);
+    return answer.info;
   }
 
   /**

@@ -28,4 +28,4 @@ export {
 export { createStickyPartitioner, murmur2, partitionForKey, type Partitioner, type PartitionerInput } from './partitioner.js';
 export { Producer, type ProducerMessage, type ProducerRecord, type RecordMetadata } from './producer.js';
 export type { RetryOptions } from './retry.js';
-export { ERRORS, StrataError, errorByCode, type ErrorName } from './protocol/index.js';
+export { ERRORS, StrataError, errorByCode, isInternalTopic, type ErrorName } from './protocol/index.js';

@@ -12,33 +12,51 @@ const cli = cliTestBroker('cli-commands');
 const strata = cli.strata;
 
 describe('strata topic', () => {
-  it('creates, lists, describes (table and json) and deletes a topic', async () => {
-    const created = await strata(['topic', 'create', 'cli-topic', '--partitions', '3', '--config', 'retention.ms=60000']);
+  it('creates, lists, describes (table and json, with its configs) and deletes a topic', async () => {
+    const created = await strata(['topic', 'create', 'cli-topic', '--partitions', '3', '--config', 'retention.ms=60000', '--config', 'flush.policy=always']);
     expect(created).toMatchObject({ status: 0, stdout: 'created topic cli-topic with 3 partitions\n' });
 
     const produced = await strata(['produce', 'cli-topic', '--partition', '1'], 'a\nb\nc\nd\ne\n');
     expect(produced.status, produced.stderr).toBe(0);
 
-    const [table, json, list, listJson] = await Promise.all([
+    // A group commit creates the internal offsets topic, which `list` shows only with --internal.
+    const client = new Client({ brokers: [cli.bootstrap()] });
+    try {
+      await client.admin().resetOffsets({ groupId: 'cli-topic-g', topic: 'cli-topic', to: { earliest: true }, execute: true });
+      await client.admin().createTopics({ topics: [{ topic: 'cli-plain', numPartitions: 1 }] });
+    } finally {
+      await client.close();
+    }
+    const [table, json, list, listJson, listInternal, listInternalJson, plainTable] = await Promise.all([
       strata(['topic', 'describe', 'cli-topic']),
       strata(['topic', 'describe', 'cli-topic', '--format', 'json']),
       strata(['topic', 'list']),
       strata(['topic', 'list', '--format', 'json']),
+      strata(['topic', 'list', '--internal']),
+      strata(['topic', 'list', '--internal', '--format', 'json']),
+      strata(['topic', 'describe', 'cli-plain']),
     ]);
     expect(list.status).toBe(0);
     expect(lines(list.stdout)).toContain('cli-topic');
+    expect(lines(list.stdout)).not.toContain('__consumer_offsets');
     expect(listJson.status).toBe(0);
     expect(JSON.parse(listJson.stdout)).toContain('cli-topic');
+    expect(JSON.parse(listJson.stdout)).not.toContain('__consumer_offsets');
+    expect(lines(listInternal.stdout)).toEqual(expect.arrayContaining(['cli-topic', '__consumer_offsets']));
+    expect(JSON.parse(listInternalJson.stdout)).toEqual(expect.arrayContaining(['cli-topic', '__consumer_offsets']));
+    expect(lines(plainTable.stdout).at(-1)).toBe("configs: none (the broker's defaults)");
 
     expect(table.status).toBe(0);
     expect(lines(table.stdout)[0]).toBe('topic cli-topic: 3 partitions, replication factor 1');
     expect(lines(table.stdout)[1]).toMatch(/^PARTITION\s+LEADER\s+REPLICAS\s+ISR\s+LOG-START\s+HIGH-WATERMARK\s+LOG-END$/);
     expect(lines(table.stdout)[3]!.split(/\s+/)).toEqual(['1', String(cli.broker().nodeId), String(cli.broker().nodeId), String(cli.broker().nodeId), '0', '5', '5']);
+    expect(lines(table.stdout).at(-1)).toBe('configs: flush.policy=always, retention.ms=60000');
 
     expect(json.status).toBe(0);
     // toEqual: every field of the contract, and nothing else.
     expect(JSON.parse(json.stdout)).toEqual({
       name: 'cli-topic',
+      configs: { 'flush.policy': 'always', 'retention.ms': '60000' },
       partitions: [0, 1, 2].map((partition) => ({
         partition,
         leader: cli.broker().nodeId,

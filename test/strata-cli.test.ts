@@ -1,8 +1,9 @@
 // Method: runs the real `strata` entry point (broker/cli.ts through tsx) as a child process and checks
-// its output and exit codes: the dump tool on a damaged segment, bad usage, and a broker that starts,
-// serves, and stops cleanly on SIGTERM.
+// its output and exit codes: the dump tool on a damaged segment, bad usage, a broker on a port in use,
+// and a broker that starts, serves, and stops cleanly on SIGTERM.
 import { spawn, spawnSync } from 'node:child_process';
 import fs from 'node:fs';
+import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
@@ -44,6 +45,20 @@ describe('strata', () => {
     expect(strata(['nope'])).toMatchObject({ status: 1, stderr: expect.stringMatching(/unknown command/) });
     expect(strata(['broker', 'start', '--bogus'])).toMatchObject({ status: 1 });
     expect(strata(['--help'])).toMatchObject({ status: 0, stdout: expect.stringMatching(/strata broker start/) });
+  });
+
+  it('broker start on a port in use says so in one line, exit 1, no stack trace', async () => {
+    const taken = net.createServer();
+    await new Promise<void>((resolve) => taken.listen(0, '127.0.0.1', resolve));
+    const { port } = taken.address() as net.AddressInfo;
+    try {
+      const listen = strata(['broker', 'start', '--data', dir, '--listen', `127.0.0.1:${port}`, '--http', '127.0.0.1:0']);
+      expect(listen).toMatchObject({ status: 1, stdout: '', stderr: `strata: port 127.0.0.1:${port} is already in use (another broker?)\n` });
+      const http = strata(['broker', 'start', '--data', dir, '--listen', '127.0.0.1:0', '--http', `127.0.0.1:${port}`]);
+      expect(http).toMatchObject({ status: 1, stdout: '', stderr: `strata: http port 127.0.0.1:${port} is already in use (another broker?)\n` });
+    } finally {
+      await new Promise<void>((resolve) => taken.close(() => resolve()));
+    }
   });
 
   it('broker start serves until SIGTERM, then exits 0', async () => {

@@ -5,8 +5,15 @@
  *
  * Bad input throws `UsageError`; `main.ts` turns it, like any other error, into one line on stderr
  * and a non-zero exit.
+ *
+ * Every client command first reaches a broker (`reachBroker`): it tries the bootstrap brokers until
+ * one answers ApiVersions, for at most the command's `--timeout-ms` (30 s unless told), and then fails
+ * with one line naming the addresses it could not reach. Without that the client's retries (per
+ * request, per metadata refresh, per reconnect) add up to minutes of silence.
  */
-import { Client } from '../index.js';
+import { Client, StrataError } from '../index.js';
+import { API_KEYS } from '../protocol/index.js';
+import { BROKER_WAIT_MS_DEFAULT, BROKER_WAIT_MS_MAX } from './limits.js';
 
 export interface CommandContext {
   /** Bootstrap brokers, `host:port` each (`--bootstrap`, `STRATA_BOOTSTRAP`, or 127.0.0.1:7401). */
@@ -17,6 +24,9 @@ export interface CommandContext {
 }
 
 export const DEFAULT_BOOTSTRAP = '127.0.0.1:7401';
+
+/** The exit code of a command stopped by SIGINT before it had anything to finish (128 + SIGINT). */
+export const INTERRUPTED_EXIT_CODE = 130;
 
 /** A command that failed and says with which exit code (1 unless told). */
 export class CommandFailure extends Error {
@@ -47,19 +57,81 @@ export function parseBootstrap(value: string): string[] {
   return brokers;
 }
 
+/** A connect attempt gives up after this long (or the command's wait, if shorter). */
+const CONNECT_TIMEOUT_MS = 5000;
+
 /** A client for one command; the command closes it. The CLI gives up sooner than a service would. */
-export function createClient(context: CommandContext): Client {
-  return new Client({ brokers: [...context.brokers], clientId: 'strata-cli', connectTimeoutMs: 5000 });
+export function createClient(context: CommandContext, waitMs = BROKER_WAIT_MS_DEFAULT): Client {
+  return new Client({ brokers: [...context.brokers], clientId: 'strata-cli', connectTimeoutMs: Math.min(CONNECT_TIMEOUT_MS, waitMs) });
 }
 
-/** Runs `body` with a client and always closes it. */
-export async function withClient<T>(context: CommandContext, body: (client: Client) => Promise<T>): Promise<T> {
-  const client = createClient(context);
+/** Why a connect failed, shortly: `connect ECONNREFUSED 127.0.0.1:7401`, not the wire error's prose. */
+function connectFailure(error: unknown): string {
+  const cause = error instanceof Error ? error.cause : undefined;
+  if (cause instanceof Error) return cause.message;
+  return error instanceof Error ? error.message : String(error);
+}
+
+/**
+ * Waits until some bootstrap broker answers (ApiVersions), for at most `waitMs`; then fails with a
+ * `CommandFailure` naming the brokers. A broker that answers with an error is reached: that error is
+ * the command's. The pool's reconnect backoff paces the attempts. An abort of `interrupt` (the
+ * command's SIGINT/SIGTERM handler) ends the wait at once with a `CommandFailure` exiting 130.
+ */
+export async function reachBroker(client: Client, brokers: readonly string[], waitMs: number, interrupt?: AbortSignal): Promise<void> {
+  let lastError: unknown;
+  let done = false;
+  let timer: NodeJS.Timeout | undefined;
+  const attempts = (async () => {
+    while (!done) {
+      try {
+        await client.cluster.requestAnyOnce(API_KEYS.apiVersions, {});
+        return;
+      } catch (error) {
+        if (!(error instanceof StrataError) || error.errorName !== 'NETWORK_EXCEPTION') throw error;
+        lastError = error;
+      }
+    }
+  })();
+  const deadline = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => {
+      const which = brokers.length === 1 ? `broker ${brokers[0]}` : `any broker of ${brokers.join(', ')}`;
+      const why = lastError === undefined ? 'no answer' : connectFailure(lastError);
+      reject(new CommandFailure(`cannot reach ${which} within ${waitMs} ms (${why})`));
+    }, waitMs);
+  });
+  let onAbort: (() => void) | undefined;
+  const interrupted = new Promise<never>((_, reject) => {
+    onAbort = () => reject(new CommandFailure(`interrupted while waiting for ${brokers.length === 1 ? `broker ${brokers[0]}` : 'a broker'}`, INTERRUPTED_EXIT_CODE));
+    if (interrupt?.aborted === true) onAbort();
+    else interrupt?.addEventListener('abort', onAbort, { once: true });
+  });
   try {
+    await Promise.race([attempts, deadline, interrupted]);
+  } finally {
+    done = true;
+    clearTimeout(timer);
+    if (onAbort !== undefined) interrupt?.removeEventListener('abort', onAbort);
+    interrupted.catch(() => undefined);
+    // The attempt still running ends with the client's close; nobody waits for it.
+    attempts.catch(() => undefined);
+  }
+}
+
+/** Runs `body` with a client that reached a broker within `waitMs`, and always closes it. */
+export async function withClient<T>(context: CommandContext, body: (client: Client) => Promise<T>, waitMs = BROKER_WAIT_MS_DEFAULT): Promise<T> {
+  const client = createClient(context, waitMs);
+  try {
+    await reachBroker(client, context.brokers, waitMs);
     return await body(client);
   } finally {
     await client.close();
   }
+}
+
+/** `--timeout-ms` of a command that has no other use for it: how long to wait for a broker. */
+export function brokerWaitFlag(value: string | undefined): number {
+  return integerFlag('timeout-ms', value, 1, BROKER_WAIT_MS_MAX) ?? BROKER_WAIT_MS_DEFAULT;
 }
 
 /** An integer flag in [min, max]; undefined when the flag was not given. */

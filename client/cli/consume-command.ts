@@ -12,7 +12,10 @@
  * each partition at its first record whose timestamp is at or after the time.
  *
  * It stops after `--max-messages` records, or once `--timeout-ms` pass without a new record, or on
- * SIGINT/SIGTERM; otherwise it follows the topic forever. Then it prints `consumed N records from
+ * SIGINT/SIGTERM; otherwise it follows the topic forever. Before it starts, it waits for a broker to
+ * answer for at most `--timeout-ms` (30 s without it) and fails naming the broker if none does; a
+ * SIGINT or SIGTERM during that wait ends it at once (`strata: interrupted …`, exit 130: nothing was
+ * read, so nothing is summed up or committed). Then it prints `consumed N records from
  * TOPIC ...` on stderr and exits 0.
  *
  * `--format value` (default) prints each value as a line (`null` for none); `--format json` prints
@@ -39,9 +42,9 @@
 import { parseArgs } from 'node:util';
 import type { Consumer, ConsumerMessage } from '../index.js';
 import { drained, write } from './backpressure.js';
-import { choiceFlag, createClient, expectPositionals, integerFlag, UsageError, type CommandContext } from './command-context.js';
+import { choiceFlag, createClient, expectPositionals, INTERRUPTED_EXIT_CODE, integerFlag, reachBroker, UsageError, type CommandContext } from './command-context.js';
 import { SESSION_TIMEOUT_MS_MAX, SESSION_TIMEOUT_MS_MIN } from '../limits.js';
-import { IDLE_TIMEOUT_MS_MAX } from './limits.js';
+import { BROKER_WAIT_MS_DEFAULT, IDLE_TIMEOUT_MS_MAX } from './limits.js';
 import { formatSummary } from './throughput.js';
 
 export const CONSUME_USAGE = [
@@ -142,10 +145,12 @@ export async function runConsumeCommand(argv: readonly string[], context: Comman
   const options = parseConsumeArgs(argv);
   if (options.group !== undefined) return consumeInGroup(options, options.group, context);
   const { topic, partition, start, maxMessages, format } = options;
-  const client = createClient(context);
+  const waitMs = options.timeoutMs ?? BROKER_WAIT_MS_DEFAULT;
+  const client = createClient(context, waitMs);
   const consumer = client.consumer({ initialOffset: start.kind === 'offset' && start.offset === 'earliest' ? 'earliest' : 'latest' });
   const session = new ConsumeSession(consumer, options, context);
   try {
+    await reachBroker(client, context.brokers, waitMs, session.interrupt);
     await consumer.assign(partition === undefined ? { topic } : [{ topic, partition }]);
     for (const tp of consumer.assignment()) {
       if (start.kind === 'time') consumer.seekToTimestamp({ ...tp, timestamp: start.timestamp });
@@ -175,13 +180,18 @@ export async function runConsumeCommand(argv: readonly string[], context: Comman
  */
 async function consumeInGroup(options: ConsumeOptions, group: NonNullable<ConsumeOptions['group']>, context: CommandContext): Promise<void> {
   const { topic, format } = options;
-  const client = createClient(context);
+  const waitMs = options.timeoutMs ?? BROKER_WAIT_MS_DEFAULT;
+  const client = createClient(context, waitMs);
   const consumer = client.consumer({
     groupId: group.groupId,
     ...(group.sessionTimeoutMs === undefined ? {} : { sessionTimeoutMs: group.sessionTimeoutMs }),
   });
   const session = new ConsumeSession(consumer, options, context);
   try {
+    await reachBroker(client, context.brokers, waitMs, session.interrupt);
+    // A group may subscribe to a topic that is yet to be created; a command on a mistyped name must
+    // say so instead of waiting in silence for records that never come.
+    await client.topicMetadata(topic);
     await consumer.subscribe({ topics: [topic], fromBeginning: options.start.kind === 'offset' && options.start.offset === 'earliest' });
     session.armIdleTimer();
     if (!session.stopped) {
@@ -209,10 +219,17 @@ class ConsumeSession {
   consumed = 0;
   stopped = false;
   private idleTimer: NodeJS.Timeout | undefined;
+  private readonly interrupter = new AbortController();
   private readonly onSignal = () => {
-    if (this.stopped) process.exit(130);
+    if (this.stopped) process.exit(INTERRUPTED_EXIT_CODE);
+    this.interrupter.abort();
     this.stop();
   };
+
+  /** Aborted by the first signal: ends a wait for a broker, which `stop()` alone would not. */
+  get interrupt(): AbortSignal {
+    return this.interrupter.signal;
+  }
 
   constructor(
     private readonly consumer: Consumer,

@@ -19,16 +19,16 @@ function usageError(run: () => unknown): string {
 
 describe('parseGroupCommand', () => {
   it('reads list, describe and delete', () => {
-    expect(parseGroupCommand(['list'])).toEqual({ verb: 'list', format: 'table' });
-    expect(parseGroupCommand(['list', '--format', 'json'])).toEqual({ verb: 'list', format: 'json' });
-    expect(parseGroupCommand(['describe', 'g1'])).toEqual({ verb: 'describe', groupId: 'g1', format: 'table' });
-    expect(parseGroupCommand(['describe', '--format=json', 'g1'])).toEqual({ verb: 'describe', groupId: 'g1', format: 'json' });
-    expect(parseGroupCommand(['delete', 'g1'])).toEqual({ verb: 'delete', groupId: 'g1' });
+    expect(parseGroupCommand(['list'])).toEqual({ verb: 'list', format: 'table', waitMs: 30_000 });
+    expect(parseGroupCommand(['list', '--format', 'json'])).toEqual({ verb: 'list', format: 'json', waitMs: 30_000 });
+    expect(parseGroupCommand(['describe', 'g1'])).toEqual({ verb: 'describe', groupId: 'g1', format: 'table', waitMs: 30_000 });
+    expect(parseGroupCommand(['describe', '--format=json', 'g1'])).toEqual({ verb: 'describe', groupId: 'g1', format: 'json', waitMs: 30_000 });
+    expect(parseGroupCommand(['delete', 'g1'])).toEqual({ verb: 'delete', groupId: 'g1', waitMs: 30_000 });
   });
 
   it('reads each reset target, with and without --execute', () => {
     const base = ['reset-offsets', 'g1', '--topic', 't'];
-    expect(parseGroupCommand([...base, '--to-earliest'])).toEqual({ verb: 'reset-offsets', groupId: 'g1', topic: 't', to: { earliest: true }, execute: false });
+    expect(parseGroupCommand([...base, '--to-earliest'])).toEqual({ verb: 'reset-offsets', groupId: 'g1', topic: 't', to: { earliest: true }, execute: false, waitMs: 30_000 });
     expect(parseGroupCommand([...base, '--to-latest', '--execute'])).toMatchObject({ to: { latest: true }, execute: true });
     expect(parseGroupCommand([...base, '--to-offset', '42'])).toMatchObject({ to: { offset: 42 } });
     expect(parseGroupCommand([...base, '--to-datetime', '2024-05-01T12:00:00Z'])).toMatchObject({ to: { timestamp: Date.UTC(2024, 4, 1, 12) } });

@@ -14,6 +14,9 @@
  * lag }] }`, where a missing owner is null and a missing commit -1. `list --format json` prints
  * `[{ groupId, state, members }]`, members being a count.
  *
+ * Every verb takes `--timeout-ms T`: how long to wait for a broker to answer (default 30 s) before
+ * failing with one line naming it.
+ *
  * `reset-offsets` prints the plan (current and new offset of each partition of the topic). Only with
  * `--execute` does it commit it, and the coordinator refuses while the group has members
  * (NON_EMPTY_GROUP): stop the consumers first. `--to-offset` is kept within each partition's log
@@ -23,7 +26,7 @@
  */
 import { parseArgs } from 'node:util';
 import type { GroupDescription, GroupListing, OffsetResetPlan, ResetTarget } from '../index.js';
-import { choiceFlag, expectPositionals, integerFlag, UsageError, withClient, type CommandContext } from './command-context.js';
+import { brokerWaitFlag, choiceFlag, expectPositionals, integerFlag, UsageError, withClient, type CommandContext } from './command-context.js';
 import { parseFromTime } from './consume-command.js';
 import { columns } from './text-columns.js';
 
@@ -37,11 +40,13 @@ export const GROUP_USAGE = [
 
 const RESET_USAGE = 'strata group reset-offsets G --topic T (--to-earliest | --to-latest | --to-offset N | --to-datetime ISO8601) [--execute]';
 
-export type GroupCommand =
+/** A parsed `strata group` command; `waitMs` is `--timeout-ms`, how long to wait for a broker. */
+export type GroupCommand = (
   | { verb: 'list'; format: 'table' | 'json' }
   | { verb: 'describe'; groupId: string; format: 'table' | 'json' }
   | { verb: 'delete'; groupId: string }
-  | { verb: 'reset-offsets'; groupId: string; topic: string; to: ResetTarget; execute: boolean };
+  | { verb: 'reset-offsets'; groupId: string; topic: string; to: ResetTarget; execute: boolean }
+) & { waitMs: number };
 
 /** Reads `strata group …`'s arguments; throws UsageError for anything it does not accept. */
 export function parseGroupCommand(argv: readonly string[]): GroupCommand {
@@ -57,6 +62,7 @@ export function parseGroupCommand(argv: readonly string[]): GroupCommand {
       'to-offset': { type: 'string' },
       'to-datetime': { type: 'string' },
       execute: { type: 'boolean' },
+      'timeout-ms': { type: 'string' },
     },
   });
   const [verb, ...rest] = positionals;
@@ -66,17 +72,18 @@ export function parseGroupCommand(argv: readonly string[]): GroupCommand {
   onlyFor('format', ['list', 'describe']);
   for (const flag of ['topic', 'to-earliest', 'to-latest', 'to-offset', 'to-datetime', 'execute'] as const) onlyFor(flag, ['reset-offsets']);
   const format = choiceFlag('format', values.format, ['table', 'json'], 'table');
+  const waitMs = brokerWaitFlag(values['timeout-ms']);
   switch (verb) {
     case 'list':
       expectPositionals(rest, 0, 'strata group list [--format table|json]');
-      return { verb, format };
+      return { verb, format, waitMs };
     case 'describe': {
       const [groupId] = expectPositionals(rest, 1, 'strata group describe G [--format table|json]');
-      return { verb, groupId: groupIdOf(groupId!), format };
+      return { verb, groupId: groupIdOf(groupId!), format, waitMs };
     }
     case 'delete': {
       const [groupId] = expectPositionals(rest, 1, 'strata group delete G');
-      return { verb, groupId: groupIdOf(groupId!) };
+      return { verb, groupId: groupIdOf(groupId!), waitMs };
     }
     case 'reset-offsets': {
       const [groupId] = expectPositionals(rest, 1, RESET_USAGE);
@@ -87,7 +94,7 @@ export function parseGroupCommand(argv: readonly string[]): GroupCommand {
       if (values['to-offset'] !== undefined) targets.push({ offset: integerFlag('to-offset', values['to-offset'], 0)! });
       if (values['to-datetime'] !== undefined) targets.push({ timestamp: parseDatetime(values['to-datetime']) });
       if (targets.length !== 1) throw new UsageError(`reset-offsets needs exactly one of --to-earliest, --to-latest, --to-offset N, --to-datetime ISO8601 (got ${targets.length})`);
-      return { verb, groupId: groupIdOf(groupId!), topic: values.topic, to: targets[0]!, execute: values.execute === true };
+      return { verb, groupId: groupIdOf(groupId!), topic: values.topic, to: targets[0]!, execute: values.execute === true, waitMs };
     }
     default:
       throw new UsageError(`unknown command 'group ${positionals.join(' ')}'; try list, describe, delete or reset-offsets`);
@@ -98,23 +105,23 @@ export async function runGroupCommand(argv: readonly string[], context: CommandC
   const command = parseGroupCommand(argv);
   switch (command.verb) {
     case 'list': {
-      const groups = await withClient(context, (client) => client.admin().listGroups());
+      const groups = await withClient(context, (client) => client.admin().listGroups(), command.waitMs);
       if (command.format === 'json') context.stdout.write(`${JSON.stringify(groups)}\n`);
       else context.stdout.write(`${listTable(groups)}\n`);
       return;
     }
     case 'describe': {
-      const group = await withClient(context, (client) => client.admin().describeGroup(command.groupId));
+      const group = await withClient(context, (client) => client.admin().describeGroup(command.groupId), command.waitMs);
       context.stdout.write(`${command.format === 'json' ? JSON.stringify(describeGroupJson(group)) : describeGroupTable(group)}\n`);
       return;
     }
     case 'delete':
-      await withClient(context, (client) => client.admin().deleteGroups([command.groupId]));
+      await withClient(context, (client) => client.admin().deleteGroups([command.groupId]), command.waitMs);
       context.stdout.write(`deleted group ${command.groupId}\n`);
       return;
     case 'reset-offsets': {
       const { groupId, topic, to, execute } = command;
-      const plan = await withClient(context, (client) => client.admin().resetOffsets({ groupId, topic, to, execute }));
+      const plan = await withClient(context, (client) => client.admin().resetOffsets({ groupId, topic, to, execute }), command.waitMs);
       context.stdout.write(`${resetTable(groupId, topic, plan, execute)}\n`);
       return;
     }

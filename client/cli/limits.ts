@@ -45,6 +45,13 @@ export const PERF_RECORDS_MAX = 100_000_000;
 export const PERF_RECORD_BYTES_MAX = PRODUCE_LINE_BYTES_MAX;
 /** `consume --timeout-ms` and `perf consume --timeout-ms`: a day is long enough to mean "forever". */
 export const IDLE_TIMEOUT_MS_MAX = 24 * 60 * 60 * 1000;
+/**
+ * How long a client command waits for a broker to answer before it fails naming the broker, unless
+ * its `--timeout-ms` says otherwise: a CLI must never hang silently on a broker that is down.
+ */
+export const BROKER_WAIT_MS_DEFAULT = 30_000;
+/** `--timeout-ms` as a broker wait: as long as the idle timeout may be. */
+export const BROKER_WAIT_MS_MAX = 24 * 60 * 60 * 1000;
 
 function check(condition: boolean, what: string): void {
   if (!condition) throw new Error(`cli limits: ${what}`);

@@ -7,6 +7,9 @@
  * - on bad input or a failed request, one line on stderr — `strata: MESSAGE`, or `strata: ERROR_NAME:
  *   MESSAGE` for a StrataError — and exit 1 (or the exit code a `CommandFailure` names).
  *
+ * No client command hangs on a broker it cannot reach: each waits at most its `--timeout-ms` (30 s
+ * by default) for a broker to answer, then fails with one line naming it (`command-context.ts`).
+ *
  * Global options, accepted anywhere on the line: `--bootstrap HOST:PORT[,HOST:PORT...]` (else the
  * environment's STRATA_BOOTSTRAP, else 127.0.0.1:7401) and `--help`.
  */
@@ -31,6 +34,8 @@ export const CLIENT_USAGE = [
   LOG_USAGE,
   CLUSTER_USAGE,
   `  (client commands take --bootstrap HOST:PORT[,HOST:PORT...], else $STRATA_BOOTSTRAP, else ${DEFAULT_BOOTSTRAP})`,
+  '  (client commands take --timeout-ms T: how long to wait for a broker before failing, 30 s by default;',
+  '   for consume it is also how long without a new record before stopping)',
 ].join('\n');
 const USAGE = `usage:\n${CLIENT_USAGE}`;
 

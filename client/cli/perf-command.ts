@@ -30,11 +30,14 @@
  * perf consume reads the topic from the earliest offset of every partition until N records arrived,
  * and fails if `--timeout-ms` (default 10 s) pass without a new record before that.
  *
+ * Both first wait for a broker to answer, for at most `--timeout-ms` (perf produce: 30 s by default),
+ * and fail naming the broker if none does.
+ *
  * While running, a progress line goes to stderr once a second when stderr is a terminal; the summary
  * is one line on stdout.
  */
 import { parseArgs } from 'node:util';
-import { acksFlag, choiceFlag, integerFlag, UsageError, withClient, type CommandContext } from './command-context.js';
+import { acksFlag, brokerWaitFlag, choiceFlag, integerFlag, UsageError, withClient, type CommandContext } from './command-context.js';
 import { formatLatencies, summarizeLatencies } from './latency-percentiles.js';
 import {
   IDLE_TIMEOUT_MS_MAX,
@@ -54,6 +57,7 @@ import { formatByteRate, formatCount, formatRecordRate, formatSeconds } from './
 export const PERF_USAGE = [
   '  strata perf produce --topic T --records N --record-size BYTES [--acks 0|1|all] [--compression lz4|none]',
   '                      [--throughput RECORDS_PER_SEC] [--batch-size BYTES] [--linger-ms MS] [--warmup-records W]',
+  '                      [--timeout-ms T]',
   '  strata perf consume --topic T --records N [--timeout-ms T]',
 ].join('\n');
 
@@ -87,7 +91,7 @@ export async function runPerfCommand(argv: readonly string[], context: CommandCo
   const records = integerFlag('records', values.records, 1, PERF_RECORDS_MAX);
   if (records === undefined) throw new UsageError(`perf ${verb} needs --records`);
   if (verb === 'produce') {
-    if (values['timeout-ms'] !== undefined) throw new UsageError('--timeout-ms does not apply to perf produce');
+    const waitMs = brokerWaitFlag(values['timeout-ms']);
     const recordBytes = integerFlag('record-size', values['record-size'], 0, PERF_RECORD_BYTES_MAX);
     if (recordBytes === undefined) throw new UsageError('perf produce needs --record-size');
     const acks = acksFlag(values.acks);
@@ -106,6 +110,7 @@ export async function runPerfCommand(argv: readonly string[], context: CommandCo
       ...(batchSize === undefined ? {} : { batchSize }),
       ...(lingerMs === undefined ? {} : { lingerMs }),
       warmupRecords,
+      waitMs,
     });
   }
   for (const flag of ['record-size', 'acks', 'compression', 'throughput', 'batch-size', 'linger-ms', 'warmup-records'] as const) {
@@ -139,6 +144,8 @@ interface PerfProduceOptions {
   throughput?: number;
   /** The first records, left out of the summary. */
   warmupRecords: number;
+  /** How long to wait for a broker to answer. */
+  waitMs: number;
   batchSize?: number;
   lingerMs?: number;
 }
@@ -247,7 +254,7 @@ async function perfProduce(context: CommandContext, options: PerfProduceOptions)
       `perf produce: ${measured} records of ${recordBytes} B to ${topic} (${settings}) in ${formatSeconds(elapsedMs)}: ` +
         `${formatRecordRate(measured, elapsedMs)}, ${formatByteRate(measured * recordBytes, elapsedMs)}, ${formatLatencies(latency)}\n`,
     );
-  });
+  }, options.waitMs);
 }
 
 async function perfConsume(context: CommandContext, options: { topic: string; records: number; timeoutMs: number }): Promise<void> {
@@ -298,5 +305,5 @@ async function perfConsume(context: CommandContext, options: { topic: string; re
       `perf consume: ${records} records (${(bytes / 1e6).toFixed(2)} MB) from ${topic} in ${formatSeconds(elapsedMs)}: ` +
         `${formatRecordRate(records, elapsedMs)}, ${formatByteRate(bytes, elapsedMs)}\n`,
     );
-  });
+  }, timeoutMs);
 }

@@ -2,6 +2,10 @@
  * `strata produce TOPIC`: one record per line of stdin, like Kafka's `kafka-console-producer.sh`.
  *
  *   strata produce TOPIC [--acks 0|1|all] [--key-separator SEP] [--partition P] [--compression lz4|none]
+ *                        [--timeout-ms T]
+ *
+ * It first waits up to `--timeout-ms` (30 s by default) for a broker to answer, and fails naming the
+ * broker if none does.
  *
  * stdin is read as a stream, never whole: the complete lines of each chunk go to the producer in one
  * `send`, which batches them per partition; sends are not awaited one by one but kept in flight
@@ -17,13 +21,13 @@
  */
 import { parseArgs } from 'node:util';
 import type { ProducerMessage } from '../index.js';
-import { acksFlag, choiceFlag, expectPositionals, integerFlag, UsageError, withClient, type CommandContext } from './command-context.js';
+import { acksFlag, brokerWaitFlag, choiceFlag, expectPositionals, integerFlag, UsageError, withClient, type CommandContext } from './command-context.js';
 import { PENDING_BYTES_MAX, PENDING_RECORDS_MAX, PRODUCE_LINE_BYTES_MAX } from './limits.js';
 import { readLines } from './line-reader.js';
 import { SendWindow } from './send-window.js';
 import { formatSummary } from './throughput.js';
 
-export const PRODUCE_USAGE = '  strata produce TOPIC [--acks 0|1|all] [--key-separator SEP] [--partition P] [--compression lz4|none]';
+export const PRODUCE_USAGE = '  strata produce TOPIC [--acks 0|1|all] [--key-separator SEP] [--partition P] [--compression lz4|none] [--timeout-ms T]';
 
 export async function runProduceCommand(argv: readonly string[], context: CommandContext): Promise<void> {
   const { values, positionals } = parseArgs({
@@ -35,6 +39,7 @@ export async function runProduceCommand(argv: readonly string[], context: Comman
       'key-separator': { type: 'string' },
       partition: { type: 'string' },
       compression: { type: 'string' },
+      'timeout-ms': { type: 'string' },
     },
   });
   const [topic] = expectPositionals(positionals, 1, PRODUCE_USAGE.trim());
@@ -44,6 +49,7 @@ export async function runProduceCommand(argv: readonly string[], context: Comman
   const separator = values['key-separator'];
   if (separator === '') throw new UsageError('--key-separator must not be empty');
   const separatorBytes = separator === undefined ? undefined : Buffer.from(separator, 'utf8');
+  const waitMs = brokerWaitFlag(values['timeout-ms']);
 
   await withClient(context, async (client) => {
     // Fail before reading anything when the topic or the partition does not exist.
@@ -101,7 +107,7 @@ export async function runProduceCommand(argv: readonly string[], context: Comman
     context.stderr.write(`${formatSummary(verb, window.acknowledgedRecords, 'to', topic!, elapsedMs)}\n`);
     const failure = window.failure ?? badLine;
     if (failure !== undefined) throw failure;
-  });
+  }, waitMs);
 }
 
 /** A line as a record: `key<SEP>value` with a separator, else the value alone; undefined when SEP is missing. */

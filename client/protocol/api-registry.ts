@@ -11,6 +11,7 @@ import { CONSUMER_GROUP_DESCRIBE_API, type ConsumerGroupDescribeRequest, type Co
 import { CONSUMER_GROUP_HEARTBEAT_API, type ConsumerGroupHeartbeatRequest, type ConsumerGroupHeartbeatResponse } from './apis/consumer-group-heartbeat.js';
 import { CREATE_TOPICS_API, type CreateTopicsRequest, type CreateTopicsResponse } from './apis/create-topics.js';
 import { DELETE_TOPICS_API, type DeleteTopicsRequest, type DeleteTopicsResponse } from './apis/delete-topics.js';
+import { DESCRIBE_CONFIGS_API, type DescribeConfigsRequest, type DescribeConfigsResponse } from './apis/describe-configs.js';
 import { DELETE_GROUPS_API, type DeleteGroupsRequest, type DeleteGroupsResponse } from './apis/delete-groups.js';
 import { FETCH_API, type FetchRequest, type FetchResponse } from './apis/fetch.js';
 import { FIND_COORDINATOR_API, type FindCoordinatorRequest, type FindCoordinatorResponse } from './apis/find-coordinator.js';
@@ -35,6 +36,7 @@ export interface RequestTypes {
   18: ApiVersionsRequest;
   19: CreateTopicsRequest;
   20: DeleteTopicsRequest;
+  32: DescribeConfigsRequest;
   42: DeleteGroupsRequest;
   68: ConsumerGroupHeartbeatRequest;
   69: ConsumerGroupDescribeRequest;
@@ -54,6 +56,7 @@ export interface ResponseTypes {
   18: ApiVersionsResponse;
   19: CreateTopicsResponse;
   20: DeleteTopicsResponse;
+  32: DescribeConfigsResponse;
   42: DeleteGroupsResponse;
   68: ConsumerGroupHeartbeatResponse;
   69: ConsumerGroupDescribeResponse;
@@ -78,6 +81,7 @@ export const API_REGISTRY: { readonly [K in ApiKey]: ApiEntry<K> } = Object.free
   [API_KEYS.apiVersions]: API_VERSIONS_API as ApiEntry<18>,
   [API_KEYS.createTopics]: CREATE_TOPICS_API as ApiEntry<19>,
   [API_KEYS.deleteTopics]: DELETE_TOPICS_API as ApiEntry<20>,
+  [API_KEYS.describeConfigs]: DESCRIBE_CONFIGS_API as ApiEntry<32>,
   [API_KEYS.deleteGroups]: DELETE_GROUPS_API as ApiEntry<42>,
   [API_KEYS.consumerGroupHeartbeat]: CONSUMER_GROUP_HEARTBEAT_API as ApiEntry<68>,
   [API_KEYS.consumerGroupDescribe]: CONSUMER_GROUP_DESCRIBE_API as ApiEntry<69>,

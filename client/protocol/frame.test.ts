@@ -70,6 +70,7 @@ const requests: { [K in ApiKey]: fc.Arbitrary<RequestOf<K>> } = {
     validateOnly: fc.boolean(),
   }),
   20: fc.record({ topics: list(text), timeoutMs: uint32 }),
+  32: fc.record({ topics: list(text) }),
   8: fc.record({
     groupId: text, memberId: text, memberEpoch: int32,
     topics: list(fc.record({
@@ -150,6 +151,7 @@ const responses: { [K in ApiKey]: fc.Arbitrary<ResponseOf<K>> } = {
   18: fc.record({ apis: list(fc.record({ apiKey: uint32, minVersion: uint32, maxVersion: uint32 }), 8) }),
   19: fc.record({ topics: list(topicResult) }),
   20: fc.record({ topics: list(topicResult) }),
+  32: fc.record({ topics: list(fc.record({ name: text, errorCode: int32, errorMessage: text, configs: list(fc.record({ name: text, value: text })) })) }),
   8: fc.record({
     errorCode: int32, errorMessage: text,
     topics: list(fc.record({ name: text, partitions: list(fc.record({ partition: uint32, errorCode: int32, errorMessage: text })) })),

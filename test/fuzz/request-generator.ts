@@ -168,6 +168,7 @@ const GENERATORS: Generators = {
   [API_KEYS.deleteTopics]: (rng) => ({
     body: { topics: list(rng, 0, 2, () => rng.pick([...FUZZ_CREATED_TOPICS, '', 'no-such-topic'])), timeoutMs: rng.pick([0, 1000, 5000]) },
   }),
+  [API_KEYS.describeConfigs]: (rng, target) => ({ body: { topics: list(rng, 0, 4, () => topicName(rng, target)) } }),
   [API_KEYS.deleteGroups]: (rng, target) => ({ body: { groupIds: list(rng, 0, 3, () => groupId(rng, target)) } }),
   [API_KEYS.consumerGroupHeartbeat]: (rng, target) => ({
     body: {
