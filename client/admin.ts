@@ -149,10 +149,27 @@ export class Admin {
     this.cluster = cluster;
   }
 
-  /** A topic-change request to the controller (or any broker), retried on retriable errors. */
-  private async toController<K extends ApiKey>(apiKey: K, body: RequestOf<K>): Promise<ResponseOf<K>> {
+  /**
+   * A topic-change request to the controller, retried on retriable errors. A broker that is not the
+   * controller answers each topic NOT_CONTROLLER (the controller moved, or the metadata is stale):
+   * the metadata is refreshed and the request sent again, until the controller takes it or the
+   * retries run out.
+   */
+  private async toController<K extends typeof API_KEYS.createTopics | typeof API_KEYS.deleteTopics>(apiKey: K, body: RequestOf<K>): Promise<ResponseOf<K>> {
     this.checkOpen();
     if (this.cluster.metadata.updatedMs === 0) await this.cluster.refreshMetadata([]);
+    const retry = this.cluster.config.retry;
+    for (let attempt = 0; ; attempt++) {
+      const response = await this.sendToController(apiKey, body);
+      const topics = (response as { topics: { errorCode: number }[] }).topics;
+      const moved = topics.length > 0 && topics.every((t) => t.errorCode === ERRORS.NOT_CONTROLLER.code);
+      if (!moved || attempt >= retry.retries) return response;
+      await sleep(Math.min(retry.initialRetryTimeMs * 2 ** attempt, retry.maxRetryTimeMs));
+      await this.cluster.refreshMetadata([]).catch(() => undefined);
+    }
+  }
+
+  private async sendToController<K extends ApiKey>(apiKey: K, body: RequestOf<K>): Promise<ResponseOf<K>> {
     const controller = this.cluster.metadata.controllerId;
     if (controller >= 0 && this.cluster.metadata.brokers.has(controller)) {
       try {

@@ -31,7 +31,9 @@ if (behavior === 'exit') {
 const [host, port] = flag('--http').split(':');
 const server = http.createServer((request, response) => {
   response.setHeader('content-type', 'application/json');
-  response.end(JSON.stringify({ nodeId, metadataLeader: behavior === 'no-leader' ? null : 1, metadataTerm: 2, brokers: [], partitions: [] }));
+  // Every voter of --peers registered, as a real controller reports once the cluster formed.
+  const brokers = flag('--peers').split(',').map((peer) => ({ nodeId: Number(peer.split('@')[0]), host: '127.0.0.1', port: 1, httpHost: null, httpPort: null }));
+  response.end(JSON.stringify({ nodeId, metadataLeader: behavior === 'no-leader' ? null : 1, metadataTerm: 2, brokers, partitions: [] }));
 });
 server.listen(Number(port), host, () => {
   process.stdout.write('strata broker ' + nodeId + ' listening on ' + flag('--listen') + ' (http ' + flag('--http') + ', data ' + dataDir + ')\\n');

@@ -186,13 +186,16 @@ export class ClusterSupervisor {
     if (this.brokers.every((b) => b.exit !== null)) this.resolveClosed();
   }
 
-  /** The metadata leader one ready broker reports, or a description of what they answered. */
+  /** The metadata leader one ready broker reports once every broker registered, or a description of what they answered. */
   private async probeMetadataLeader(): Promise<number | string> {
     const answers = await Promise.all(
       this.brokers.map(async ({ plan }) => {
         try {
           const view = await fetchClusterView(formatHostPort(plan.http), LEADER_PROBE_TIMEOUT_MS);
-          return { nodeId: plan.nodeId, leader: view.metadataLeader, said: `broker ${plan.nodeId}: no leader in term ${view.metadataTerm}` };
+          // Up means a leader and every broker registered with it (topics can then be placed on all).
+          const registered = view.brokers.length >= this.brokers.length;
+          const said = view.metadataLeader === null ? `no leader in term ${view.metadataTerm}` : `${view.brokers.length} of ${this.brokers.length} brokers registered`;
+          return { nodeId: plan.nodeId, leader: registered ? view.metadataLeader : null, said: `broker ${plan.nodeId}: ${said}` };
         } catch (error) {
           return { nodeId: plan.nodeId, leader: null, said: `broker ${plan.nodeId}: ${(error as Error).message}` };
         }
