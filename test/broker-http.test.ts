@@ -142,7 +142,7 @@ describe('broker HTTP server: lifecycle', () => {
     const first = await start();
     const port = await freePort();
     const listen = { host: '127.0.0.1', port };
-    await expect(startBroker({ listen, http: first.httpAddress ?? LOCAL, logger: silentLogger() })).rejects.toThrow(/EADDRINUSE/);
+    await expect(startBroker({ listen, http: first.httpAddress ?? LOCAL, logger: silentLogger() })).rejects.toThrow(/http port 127\.0\.0\.1:\d+ is already in use/);
     const second = await start({ listen });
     expect(second.address.port).toBe(port);
   });

@@ -71,6 +71,8 @@ export class RaftGroup {
   private readonly host: RaftHost;
   private readonly logger: Logger;
   private persistWaiters: PersistWaiter[] = [];
+  /** Rejects each commit wait of this leadership: called when it ends (or the group closes). */
+  private readonly commitAbandons = new Set<(error: Error) => void>();
   private closed = false;
 
   private constructor(options: RaftGroupOptions, storage: LogStorage) {
@@ -97,7 +99,11 @@ export class RaftGroup {
       onPersisted: (end) => this.persisted(end),
       onSoftState: (role, leader) => {
         this.logger.info({ role, leader, term: this.node.term }, role === 'leader' ? 'became leader' : 'leadership changed');
-        if (role !== 'leader') this.rejectPersistWaiters(new StrataError('NOT_LEADER_OR_FOLLOWER', `${this.group} lost its leadership`, { leaderHint: leader ?? -1 }));
+        if (role !== 'leader') {
+          const lost = new StrataError('NOT_LEADER_OR_FOLLOWER', `${this.group} lost its leadership; the batch may still be committed by the next leader`, { leaderHint: leader ?? -1 });
+          this.rejectPersistWaiters(lost);
+          this.abandonCommitWaits(lost);
+        }
         options.onLeadership?.(this);
       },
       onStopped: (error) => {
@@ -169,9 +175,7 @@ export class RaftGroup {
     const baseOffset = this.node.log.endOffset;
     const prepared = this.log.prepareLeaderAppend(batches, { baseOffset, leaderEpoch: this.node.term });
     const records = prepared.lastOffset - baseOffset + 1;
-    const committed = this.driver.propose(batches, records).catch((error: unknown) => {
-      throw this.translate(error);
-    });
+    const committed = this.untilCommitted(batches, records);
     const result = { baseOffset, lastOffset: prepared.lastOffset, maxTimestamp: prepared.maxTimestamp };
     if (acks === 1) {
       // The commit may still fail; acks=1 does not wait for it, so its rejection is only logged.
@@ -188,11 +192,33 @@ export class RaftGroup {
     if (!this.isLeader) throw this.notLeader();
     const baseOffset = this.node.log.endOffset;
     const prepared = this.log.prepareLeaderAppend(batches, { baseOffset, leaderEpoch: this.node.term });
-    try {
-      return await this.driver.propose(batches, prepared.lastOffset - baseOffset + 1);
-    } catch (error) {
-      throw this.translate(error);
-    }
+    return this.untilCommitted(batches, prepared.lastOffset - baseOffset + 1);
+  }
+
+  /**
+   * Proposes and waits for the commit, or for the end of this leadership: a leader that steps down
+   * (check-quorum, a higher term) cannot know whether its entry will survive, so the wait ends at
+   * once with NOT_LEADER_OR_FOLLOWER (the producer retries; the entry may then be there twice)
+   * instead of hanging until the request times out.
+   */
+  private untilCommitted(batches: Buffer, records: number): Promise<{ baseOffset: Offset; lastOffset: Offset }> {
+    const proposal = this.driver.propose(batches, records);
+    let abandon: ((error: Error) => void) | undefined;
+    const abandoned = new Promise<never>((_, reject) => {
+      abandon = reject;
+    });
+    this.commitAbandons.add(abandon!);
+    proposal.catch(() => undefined);
+    return Promise.race([proposal, abandoned])
+      .catch((error: unknown) => {
+        throw this.translate(error);
+      })
+      .finally(() => this.commitAbandons.delete(abandon!));
+  }
+
+  private abandonCommitWaits(error: Error): void {
+    for (const abandon of [...this.commitAbandons]) abandon(error);
+    this.commitAbandons.clear();
   }
 
   /** Graceful shutdown: hands leadership to the most caught-up follower first (bounded by `deadlineMs`). */
@@ -208,7 +234,9 @@ export class RaftGroup {
     if (this.closed) return;
     this.closed = true;
     this.host.removeGroup(this.group);
-    this.rejectPersistWaiters(new StrataError('NOT_LEADER_OR_FOLLOWER', `${this.group} closed`));
+    const closed = new StrataError('NOT_LEADER_OR_FOLLOWER', `${this.group} closed`);
+    this.rejectPersistWaiters(closed);
+    this.abandonCommitWaits(closed);
     await this.driver.settled().catch(() => undefined);
     await this.storage.close();
   }
