@@ -27,6 +27,7 @@ import { Prng } from '../prng.js';
 import type { QuorumRule } from '../quorum.js';
 import { RaftNode } from '../raft-node.js';
 import { mustPersist, type Ready } from '../ready.js';
+import { describeVerdict, WriteHistory } from '../history-checker.js';
 import { EventQueue } from './event-queue.js';
 import { SafetyChecker, SafetyViolation } from './safety-checker.js';
 
@@ -127,6 +128,8 @@ class Simulation {
   private nextPayload = 1;
   /** Proposals the leader reported committed (acks=all): payload -> base offset. */
   private readonly acknowledged = new Map<number, number>();
+  /** Every proposal as a client would see it (invoked, then acknowledged at an offset or never): judged at the end by the same checker as the real-process fault tests. */
+  private readonly history = new WriteHistory();
   private crashes = 0;
   /** Chance that a read of entries to send misses (storage reads them and calls back). */
   private readonly readMissRate: number;
@@ -312,7 +315,11 @@ class Simulation {
     this.observing = false;
     this.checker.observeCommitted(raft, entries);
     if (raft.role === 'leader') {
-      for (const entry of entries) if (entry.payload > 0 && entry.term === raft.term) this.acknowledged.set(entry.payload, entry.baseOffset);
+      for (const entry of entries) {
+        if (entry.payload <= 0 || entry.term !== raft.term || this.acknowledged.has(entry.payload)) continue;
+        this.acknowledged.set(entry.payload, entry.baseOffset);
+        this.history.ok(String(entry.payload), entry.baseOffset);
+      }
     }
   }
 
@@ -413,16 +420,19 @@ class Simulation {
     if (node.raft !== undefined && node.raft.role !== 'leader' && known !== undefined) node = this.nodes[known - 1] as SimNode;
     const raft = node.raft;
     if (raft === undefined || raft.role !== 'leader') return;
-    raft.propose(this.nextPayload++, 1 + this.prng.nextInt(3));
+    const payload = this.nextPayload++;
+    if (raft.propose(payload, 1 + this.prng.nextInt(3)).ok) this.history.invoke(String(payload), 0, 'sim');
     this.pump(node);
   }
 
-  /** No acknowledged write lost: each is committed at the offset it was acknowledged with. */
+  /**
+   * No acknowledged write lost, none committed that was never proposed, none committed twice: the
+   * shared Jepsen-style checker (`history-checker.ts`) over what was committed at the end.
+   */
   private checkAcknowledged(): void {
-    for (const [payload, offset] of this.acknowledged) {
-      const committed = this.checker.committed.get(offset);
-      if (committed?.payload !== payload) throw new SafetyViolation(`acknowledged write ${payload} at ${offset} is not what is committed there (${committed?.payload})`);
-    }
+    const reads = [...this.checker.committed].filter(([, c]) => c.payload > 0).map(([offset, c]) => ({ partition: 0, offset, value: String(c.payload) }));
+    const verdict = this.history.check(reads);
+    if (verdict.lost.length > 0 || verdict.unexpected.length > 0 || verdict.duplicated.length > 0) throw new SafetyViolation(`write history: ${describeVerdict(verdict)}`);
   }
 
   // ---- liveness --------------------------------------------------------------------------------
@@ -446,6 +456,7 @@ class Simulation {
         const payload = this.nextPayload++;
         const result = leader.propose(payload);
         if (!result.ok) continue;
+        this.history.invoke(String(payload), 0, 'sim');
         marker = { payload, lastOffset: result.lastOffset, term: result.term };
         this.pump(this.nodes[leader.id - 1] as SimNode);
         continue;
