@@ -130,6 +130,37 @@ describe('three-broker cluster', () => {
     judge(history, await readAll(client, 'split', 40));
   });
 
+  it('creates and describes topics after the controller is stopped without hand-off', async () => {
+    const { cluster, client } = await startThree();
+    const controller = await cluster.waitForController();
+    await cluster.killBroker(controller);
+    const next = await waitForNewController(cluster, controller);
+    expect(next).not.toBe(controller);
+    await createTopic(client, 'after-controller');
+    const metadata = await client.cluster.refreshMetadata(['after-controller']);
+    expect(metadata.topics[0]?.partitions.map((p) => p.replicas.length)).toEqual([3]);
+    const history = new WriteHistory();
+    await sendRecorded(client, 'after-controller', history, 0, 10);
+    await cluster.restartBroker(controller);
+    await cluster.waitForController();
+    judge(history, await readAll(client, 'after-controller', 10));
+  });
+
+  it('a follower stopped while writes go on catches up when it returns', async () => {
+    const { cluster, client } = await startThree();
+    await createTopic(client, 'follower');
+    const history = new WriteHistory();
+    await sendRecorded(client, 'follower', history, 0, 10);
+    const leader = await cluster.waitForLeader('follower', 0);
+    const follower = cluster.nodeIds.find((id) => id !== leader)!;
+    await cluster.killBroker(follower);
+    await sendRecorded(client, 'follower', history, 10, 40);
+    await cluster.restartBroker(follower);
+    const end = cluster.broker(leader)!.partitions.partition('follower', 0)!.highWatermark;
+    await waitUntil(() => (cluster.broker(follower)?.partitions.partition('follower', 0)?.logEndOffset ?? -1) >= end, `node ${follower} to catch up to ${end}`);
+    judge(history, await readAll(client, 'follower', 50));
+  });
+
   it('answers topic admin from any broker through the controller, and describes every broker', async () => {
     const { cluster, client } = await startThree();
     await createTopic(client, 'admin-a', 3);
@@ -146,6 +177,20 @@ describe('three-broker cluster', () => {
     }
   });
 });
+
+/** The controller the live brokers agree on, once it is not `old`. */
+async function waitForNewController(cluster: EmbeddedCluster, old: number): Promise<number> {
+  let found = old;
+  await waitUntil(() => {
+    const live = cluster.nodeIds.map((id) => cluster.broker(id)).filter((b) => b !== undefined);
+    const leaders = new Set(live.map((b) => b.cluster?.controllerId));
+    const [only] = [...leaders];
+    if (leaders.size !== 1 || only === undefined || only === old) return false;
+    found = only;
+    return true;
+  }, 'a new controller');
+  return found;
+}
 
 async function waitUntil(condition: () => boolean, what: string, timeoutMs = 20_000): Promise<void> {
   const deadline = performance.now() + timeoutMs;
