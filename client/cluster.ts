@@ -12,7 +12,9 @@
  *   connection error; then the topic is fetched again. A `leaderHint` moves the partition's leader at
  *   once. Concurrent refreshes of the same topics share one request.
  * - Any-broker requests (Metadata, admin) try the brokers in turn, starting with the last one that
- *   answered, and retry with backoff while the error is retriable.
+ *   answered, and retry with backoff while the error is retriable. A Metadata answer that names no
+ *   leader for a partition moves the next request on to another broker: a broker cut off from its
+ *   peers knows no leader and would say so for as long as it is asked.
  * - Group coordinators: `findGroupCoordinator` asks any broker (FindCoordinator, key type 0) which
  *   broker coordinates a group, retrying while none does yet (COORDINATOR_NOT_AVAILABLE).
  * - Lifetime: what is built on the cluster registers itself (`adopt`) and is closed first by
@@ -66,6 +68,8 @@ export class Cluster {
   private readonly refreshes = new Map<string, Promise<MetadataResponse>>();
   /** The broker that answered last; any-broker requests try it first. */
   private preferred: BrokerAddress | undefined;
+  /** Where the candidate list starts when no broker is preferred; moved on by leaderless answers. */
+  private rotation = 0;
   private isClosed = false;
 
   constructor(config: ResolvedClientConfig, internals: ClusterInternals = {}) {
@@ -124,7 +128,15 @@ export class Cluster {
     if (this.preferred !== undefined) add(this.preferred);
     for (const broker of this.metadata.brokers.values()) add(broker);
     for (const broker of this.config.brokers) add(broker);
-    return list;
+    if (this.preferred !== undefined || list.length < 2) return list;
+    const start = this.rotation % list.length;
+    return [...list.slice(start), ...list.slice(0, start)];
+  }
+
+  /** The broker that last answered knows no leader for some partition: ask another one next time. */
+  private avoidPreferred(): void {
+    this.preferred = undefined;
+    this.rotation++;
   }
 
   /** Sends one request to some broker, trying each once until one answers. No retry. */
@@ -198,6 +210,7 @@ export class Cluster {
     const refresh = this.requestAny(API_KEYS.metadata, { topics: names ?? [], allTopics: names === undefined })
       .then((response) => {
         this.metadata.apply(response, this.now());
+        if (response.topics.some((t) => t.errorCode === 0 && t.partitions.some((p) => p.leaderId < 0))) this.avoidPreferred();
         return response;
       })
       .finally(() => this.refreshes.delete(key));

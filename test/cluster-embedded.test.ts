@@ -112,9 +112,10 @@ describe('three-broker cluster', () => {
     judge(history, await readAll(client, 'failover', sent));
   });
 
-  // Skipped: passes alone and beside the simulation, but hung (60 s, no deadline fired) twice in the
-  // full CI run under load; the hang is not understood yet. Issue 10 stays open for it.
-  it.skip('a leader cut off from its peers stops acknowledging; the majority goes on; after healing nothing acknowledged is lost', async () => {
+  // The client's first Metadata answer after the cut comes from the isolated broker, which knows no
+  // leader; this once hung every send (the client asked that broker forever). client/cluster.test.ts
+  // pins the fix; this test keeps the whole path honest.
+  it('a leader cut off from its peers stops acknowledging; the majority goes on; after healing nothing acknowledged is lost', async () => {
     const { cluster, client } = await startThree();
     await createTopic(client, 'split');
     const history = new WriteHistory();
