@@ -41,6 +41,7 @@ import {
   OFFSETS_TOPIC_PARTITIONS_DEFAULT,
   RAFT_TICK_MS_DEFAULT,
   RAFT_TICK_MS_MIN,
+  METADATA_SNAPSHOT_RECORDS_DEFAULT,
   SHUTDOWN_GRACE_MS_DEFAULT,
 } from './limits.js';
 import { StrataError } from '../client/protocol/index.js';
@@ -68,6 +69,8 @@ export interface BrokerConfig {
   readonly peers: readonly PeerAddress[];
   /** One Raft tick; elections time out after 10 to 20 ticks, leaders heartbeat every tick. */
   readonly raftTickMs: number;
+  /** Metadata records past the log start that make the metadata group snapshot its image and cut its log. */
+  readonly metadataSnapshotRecords: number;
   /** Where `topics.json` and the partition directories live. */
   readonly dataDir: string;
   /** The protocol listener. */
@@ -116,6 +119,7 @@ export const DEFAULT_BROKER_CONFIG: Omit<BrokerConfig, 'dataDir'> = Object.freez
   nodeId: 0,
   peers: Object.freeze([]),
   raftTickMs: RAFT_TICK_MS_DEFAULT,
+  metadataSnapshotRecords: METADATA_SNAPSHOT_RECORDS_DEFAULT,
   listen: Object.freeze({ host: '127.0.0.1', port: 7401 }),
   http: Object.freeze({ host: '127.0.0.1', port: 7481 }),
   maxFrameBytes: MAX_FRAME_BYTES_DEFAULT,
@@ -209,6 +213,7 @@ const CHECKS: Readonly<Record<keyof BrokerConfig, Check>> = {
   nodeId: integerIn(0, 2 ** 31 - 1),
   peers: (value, key) => parsePeers(value, key),
   raftTickMs: integerIn(RAFT_TICK_MS_MIN, 60_000),
+  metadataSnapshotRecords: integerIn(1, 2 ** 31 - 1),
   dataDir: nonEmptyString,
   listen: (value, key) => parseHostPort(value, key),
   http: (value, key) => (value === null ? null : parseHostPort(value, key)),

@@ -150,6 +150,13 @@ export const RAFT_PEER_CONNECT_TIMEOUT_MS_DEFAULT = 5000;
 export const RAFT_TICK_MS_DEFAULT = 100;
 export const RAFT_TICK_MS_MIN = 5;
 
+/**
+ * Metadata records applied past the log start before the metadata group writes a snapshot of its
+ * image and cuts the log below it (KRaft snapshots by bytes, 20 MB; a record here is a few hundred
+ * bytes, so this is about 2 MB of log).
+ */
+export const METADATA_SNAPSHOT_RECORDS_DEFAULT = 10_000;
+
 invariant(MAX_BATCH_BYTES_DEFAULT < MAX_FRAME_BYTES_DEFAULT, 'a default-sized batch fits in a default frame');
 invariant(MAX_BATCH_BYTES_CEILING < MAX_FRAME_BYTES_CEILING, 'the largest batch fits in the largest frame');
 invariant(MAX_FRAME_BYTES_MIN <= MAX_FRAME_BYTES_DEFAULT, 'default frame within range');

@@ -3,6 +3,7 @@
  * record batch codec; the broker and replication use the partition log.
  */
 export { replaceFileAtomically } from './atomic-file.js';
+export { crc32c } from './crc32c.js';
 export { fsyncDirectory } from './directory.js';
 export {
   BatchField,

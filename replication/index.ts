@@ -17,7 +17,7 @@ export { RaftHost, type PeerTransport, type RaftBatch, type RaftHostOptions, typ
 export type { RaftLogReader, RaftStorage } from './raft-storage.js';
 export { mustPersist, type Ready, type Role } from './ready.js';
 export { MemoryStorage, StorageFull, type MemoryStorageOptions } from './memory-storage.js';
-export { LOG_STORAGE_DEFAULTS, LogStorage, type LogStorageOptions } from './log-storage.js';
+export { LOG_STORAGE_DEFAULTS, LogStorage, type LogStorageOptions, type SnapshotData } from './log-storage.js';
 export { RAFT_STATE_FILE } from './raft-state-file.js';
 export { Prng } from './prng.js';
 export { checkHistory, describeVerdict, WriteHistory, type HistoryVerdict, type ReadRecord, type WriteOutcome, type WriteRecord } from './history-checker.js';

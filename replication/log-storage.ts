@@ -72,6 +72,19 @@ export interface LogStorageOptions {
   timers?: LogTimers;
   /** Entries `entries()` answered `[]` for are in memory now: call `RaftNode.entriesLoaded()`. */
   onEntriesLoaded: () => void;
+  /**
+   * Where a state machine keeps the image of what lies below the log start (the metadata group's
+   * snapshots). Without it a snapshot carries no data: a partition's is only a reset to the log start.
+   */
+  snapshotData?: SnapshotData;
+}
+
+/** A state machine's snapshot images by the offset they cover up to (inclusive). */
+export interface SnapshotData {
+  /** The image at `lastOffset`; undefined when there is none. */
+  read(lastOffset: Offset): Uint8Array | undefined;
+  /** Stores an image received from the leader, durably, before the log is reset past it. */
+  write(lastOffset: Offset, data: Uint8Array): void;
 }
 
 export const LOG_STORAGE_DEFAULTS = Object.freeze({
@@ -94,6 +107,7 @@ const ignore = (): void => undefined;
 export class LogStorage implements RaftStorage<Buffer> {
   private readonly log: Log;
   private readonly onEntriesLoaded: () => void;
+  private readonly snapshotData: SnapshotData | undefined;
   private readonly tailCacheBytes: number;
   private readonly readBytes: number;
   private readonly flushOnSync: boolean;
@@ -128,6 +142,7 @@ export class LogStorage implements RaftStorage<Buffer> {
     const stored = readRaftState(log.dir);
     this.log = log;
     this.onEntriesLoaded = options.onEntriesLoaded;
+    this.snapshotData = options.snapshotData;
     this.tailCacheBytes = positive('tailCacheBytes', options.tailCacheBytes ?? LOG_STORAGE_DEFAULTS.tailCacheBytes);
     this.readBytes = positive('readBytes', options.readBytes ?? LOG_STORAGE_DEFAULTS.readBytes);
     const intervalMs = positive('checkpointIntervalMs', options.checkpointIntervalMs ?? LOG_STORAGE_DEFAULTS.checkpointIntervalMs);
@@ -211,7 +226,11 @@ export class LogStorage implements RaftStorage<Buffer> {
 
   snapshot(): RaftSnapshot {
     const start = this.startOffset();
-    return { lastOffset: asOffset(start - 1), lastTerm: this.belowStart.term, data: EMPTY };
+    const lastOffset = asOffset(start - 1);
+    if (this.snapshotData === undefined || start === 0) return { lastOffset, lastTerm: this.belowStart.term, data: EMPTY };
+    const data = this.snapshotData.read(lastOffset);
+    invariant(data !== undefined, () => `the log starts at ${start} but there is no snapshot image at ${lastOffset}`);
+    return { lastOffset, lastTerm: this.belowStart.term, data };
   }
 
   hardState(): HardState {
@@ -263,8 +282,9 @@ export class LogStorage implements RaftStorage<Buffer> {
     this.syncedEnd = asOffset(Math.min(this.syncedEnd, offset));
     this.belowStart = { offset: snapshot.lastOffset, term: snapshot.lastTerm };
     this.chain(async () => {
-      // The term below the new start first: a crash between the two leaves a file whose `belowStart`
-      // does not match the old log's start, which is then ignored.
+      // The image first, then the term below the new start: a crash in between leaves a file whose
+      // `belowStart` does not match the old log's start, which is then ignored.
+      if (this.snapshotData !== undefined && snapshot.lastOffset >= 0) this.snapshotData.write(snapshot.lastOffset, snapshot.data);
       this.writeState();
       await this.log.resetTo(offset);
     });

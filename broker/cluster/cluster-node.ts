@@ -38,6 +38,7 @@ export interface ClusterNodeOptions {
   readonly nodeId: NodeId;
   readonly peers: readonly PeerAddress[];
   readonly raftTickMs: number;
+  readonly metadataSnapshotRecords: number;
   readonly defaultTopicConfigs: TopicConfigs;
   readonly offsetsTopicPartitions: number;
   readonly logger: Logger;
@@ -117,6 +118,7 @@ export class ClusterNode implements ClusterReplication {
       random,
       logger: options.logger,
       clock: options.clock,
+      snapshotRecords: options.metadataSnapshotRecords,
     });
     node = new ClusterNode(options, host, links, quorum, random);
     return node;

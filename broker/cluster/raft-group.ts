@@ -29,6 +29,7 @@ import {
   type RaftHost,
   type RandomSource,
   type Role,
+  type SnapshotData,
 } from '../../replication/index.js';
 import { errorFields, type Logger } from '../logger.js';
 
@@ -46,6 +47,8 @@ export interface RaftGroupOptions {
   readonly onCommitted?: (from: Offset, to: Offset) => void;
   /** This replica's role or its known leader changed. */
   readonly onLeadership?: (group: RaftGroup) => void;
+  /** The state machine's images below the log start (the metadata group); partitions have none. */
+  readonly snapshotData?: SnapshotData;
 }
 
 export interface FollowerProgress {
@@ -116,7 +119,10 @@ export class RaftGroup {
 
   static async open(options: RaftGroupOptions): Promise<RaftGroup> {
     let group: RaftGroup | undefined;
-    const storage = await LogStorage.open(options.log, { onEntriesLoaded: () => group?.driver.entriesLoaded() });
+    const storage = await LogStorage.open(options.log, {
+      onEntriesLoaded: () => group?.driver.entriesLoaded(),
+      ...(options.snapshotData === undefined ? {} : { snapshotData: options.snapshotData }),
+    });
     group = new RaftGroup(options, storage);
     return group;
   }
