@@ -5,6 +5,7 @@
  */
 import { API_KEYS, type ApiKey, type RequestOf, type ResponseOf } from '../client/protocol/index.js';
 import { handleApiVersions } from './handlers/api-versions.js';
+import { handleAlterPartition } from './handlers/alter-partition.js';
 import { handleBrokerRegistration } from './handlers/broker-registration.js';
 import { handleConsumerGroupDescribe } from './handlers/consumer-group-describe.js';
 import { handleConsumerGroupHeartbeat } from './handlers/consumer-group-heartbeat.js';
@@ -43,6 +44,7 @@ export const HANDLERS: { readonly [K in ApiKey]: Handler<K> } = Object.freeze({
   [API_KEYS.consumerGroupHeartbeat]: handleConsumerGroupHeartbeat,
   [API_KEYS.consumerGroupDescribe]: handleConsumerGroupDescribe,
   [API_KEYS.raftMessages]: handleRaftMessages,
+  [API_KEYS.alterPartition]: handleAlterPartition,
   [API_KEYS.brokerRegistration]: handleBrokerRegistration,
 });
 

@@ -2,10 +2,14 @@
  * This broker as a member of a cluster: the Raft host carrying every group's messages over the peer
  * links, the metadata quorum, and the duties that go with it.
  *
- * - As a member: registers its addresses with the controller until the metadata holds them, and
- *   makes its partition replicas follow the metadata image (`PartitionManager.applyTopics`).
+ * - As a member: registers its addresses with the controller until the metadata holds them, makes
+ *   its partition replicas follow the metadata image (`PartitionManager.applyTopics`), and reports
+ *   the partitions it leads (leader epoch, in-sync replicas) with AlterPartition whenever the image
+ *   says otherwise, so every broker can name every partition's leader. A changed ISR alone is
+ *   reported at most every `ISR_REPORT_INTERVAL_MS` per partition: under load a slow follower
+ *   drops in and out of it, and the metadata log need not follow every blink.
  * - As the controller (the metadata leader): plans topic creations and deletions against its image
- *   and proposes them (`metadata-planner.ts`), records registrations, and creates the internal
+ *   and proposes them (`metadata-planner.ts`), records registrations and leader reports, and creates the internal
  *   `__consumer_offsets` topic once the voters have registered.
  * - For the HTTP API and `strata cluster status`: `status()`.
  *
@@ -16,7 +20,17 @@
  * time.
  */
 import { randomInt, randomUUID } from 'node:crypto';
-import { Connection, StrataError, type BrokerRegistrationRequest } from '../../client/protocol/index.js';
+import {
+  API_KEYS,
+  Connection,
+  ERRORS,
+  StrataError,
+  type AlterPartitionRequest,
+  type AlterPartitionResult,
+  type BrokerRegistrationRequest,
+  type RequestOf,
+  type ResponseOf,
+} from '../../client/protocol/index.js';
 import { Prng, RaftHost, type NodeId, type RaftBatch, type RandomSource } from '../../replication/index.js';
 import type { HostPort, PeerAddress } from '../config.js';
 import { errorFields, type Logger } from '../logger.js';
@@ -24,7 +38,7 @@ import type { ClusterReplication, ClusterTopic, CreateTopicRequest, PartitionMan
 import type { TopicConfigs } from '../topic-config.js';
 import type { TopicMetadata } from '../topic-store.js';
 import { MetadataImage } from './metadata-image.js';
-import { planCreateTopic, planDeleteTopic, planInternalTopics } from './metadata-planner.js';
+import { planCreateTopic, planDeleteTopic, planInternalTopics, planPartitionLeader } from './metadata-planner.js';
 import { MetadataQuorum } from './metadata-quorum.js';
 import type { MetadataRecord } from './metadata-records.js';
 import { PeerLinks } from '../peer-links.js';
@@ -32,6 +46,7 @@ import { PeerLinks } from '../peer-links.js';
 /** Registration and controller duties run this often until there is nothing left to do. */
 const DUTY_INTERVAL_MS = 500;
 const REGISTRATION_TIMEOUT_MS = 5000;
+const ISR_REPORT_INTERVAL_MS = 5000;
 
 export interface ClusterNodeOptions {
   readonly dataDir: string;
@@ -77,6 +92,8 @@ export class ClusterNode implements ClusterReplication {
   private dutyTimer: NodeJS.Timeout | undefined;
   private dutyRun: Promise<void> | undefined;
   private controllerConnection: { nodeId: NodeId; connection: Promise<Connection> } | undefined;
+  /** When each partition's leader report was last sent (`topic-partition` → ms). */
+  private readonly reportedAt = new Map<string, number>();
   private closed = false;
   /** Set by `cutOff`: every Raft message to or from this broker is dropped (a network partition). */
   private isolated = false;
@@ -218,6 +235,21 @@ export class ClusterNode implements ClusterReplication {
     this.logger.info({ node: request.nodeId, host: request.host, port: request.port }, 'broker registered');
   }
 
+  /** Records partition leaders' reports of themselves (controller only); each partition answered on its own. */
+  async alterPartitions(request: AlterPartitionRequest): Promise<AlterPartitionResult[]> {
+    this.quorum.assertController();
+    const image = this.quorum.image;
+    const records: MetadataRecord[] = [];
+    const results = request.partitions.map(({ topic, topicId, partition, leaderEpoch, isr }): AlterPartitionResult => {
+      const planned = planPartitionLeader(image, { topic, topicId, partition, leader: request.brokerId, leaderEpoch, isr });
+      if ('error' in planned) return { topic, partition, errorCode: ERRORS[planned.error.name].code, errorMessage: planned.error.message };
+      if (planned.record !== undefined) records.push(planned.record);
+      return { topic, partition, errorCode: 0, errorMessage: '' };
+    });
+    if (records.length > 0) await this.quorum.propose(records);
+    return results;
+  }
+
   // ------------------------------------------------------------------------------------------
   // Status
 
@@ -277,6 +309,7 @@ export class ClusterNode implements ClusterReplication {
       else await this.registerRemotely(self);
       return;
     }
+    await this.reportLeadership(image);
     if (this.quorum.isController) {
       const records = planInternalTopics(image, {
         voterCount: this.options.peers.length,
@@ -292,10 +325,42 @@ export class ClusterNode implements ClusterReplication {
   }
 
   private async registerRemotely(self: BrokerRegistrationRequest): Promise<void> {
+    const answer = await this.toController(API_KEYS.brokerRegistration, self);
+    if (answer !== undefined && answer.errorCode !== 0) this.logger.debug({ errorCode: answer.errorCode, message: answer.errorMessage }, 'registration refused; retrying');
+  }
+
+  /** Reports the partitions led here whose leadership the image does not hold yet (see the header). */
+  private async reportLeadership(image: MetadataImage): Promise<void> {
+    const now = this.options.clock();
+    const partitions = (this.partitions?.allPartitions() ?? []).filter((p) => p.replica?.isLeader === true);
+    const reports: AlterPartitionRequest['partitions'] = [];
+    for (const partition of partitions) {
+      const replica = partition.replica!;
+      const topicId = image.topic(partition.topic)?.topicId;
+      if (topicId === undefined) continue;
+      const known = image.partitionLeader(partition.topic, partition.index);
+      const isr = replica.inSyncReplicas();
+      const key = `${partition.topic}-${partition.index}`;
+      const leaderChanged = known === undefined || known.leader !== this.options.nodeId || known.leaderEpoch !== replica.term;
+      const isrChanged = known !== undefined && known.isr.join() !== isr.join() && now - (this.reportedAt.get(key) ?? 0) >= ISR_REPORT_INTERVAL_MS;
+      if (!leaderChanged && !isrChanged) continue;
+      reports.push({ topic: partition.topic, topicId, partition: partition.index, leaderEpoch: replica.term, isr });
+      this.reportedAt.set(key, now);
+    }
+    if (reports.length === 0) return;
+    const request: AlterPartitionRequest = { brokerId: this.options.nodeId, partitions: reports };
+    const results = this.quorum.isController ? await this.alterPartitions(request) : (await this.toController(API_KEYS.alterPartition, request))?.partitions;
+    for (const refused of (results ?? []).filter((r) => r.errorCode !== 0)) {
+      this.logger.debug({ topic: refused.topic, partition: refused.partition, errorCode: refused.errorCode, message: refused.errorMessage }, 'leader report refused');
+    }
+  }
+
+  /** One request to the controller over a connection kept for it; undefined while there is none to ask. */
+  private async toController<K extends typeof API_KEYS.brokerRegistration | typeof API_KEYS.alterPartition>(apiKey: K, body: RequestOf<K>): Promise<ResponseOf<K> | undefined> {
     const controller = this.quorum.leaderId;
-    if (controller === undefined || controller === this.options.nodeId) return;
+    if (controller === undefined || controller === this.options.nodeId) return undefined;
     const peer = this.options.peers.find((p) => p.nodeId === controller);
-    if (peer === undefined) return;
+    if (peer === undefined) return undefined;
     if (this.controllerConnection?.nodeId !== controller) {
       const old = this.controllerConnection;
       if (old !== undefined) void old.connection.then((c) => c.close()).catch(() => undefined);
@@ -305,8 +370,7 @@ export class ClusterNode implements ClusterReplication {
     }
     try {
       const connection = await this.controllerConnection.connection;
-      const answer = await connection.request(1001, self);
-      if (answer.errorCode !== 0) this.logger.debug({ controller, errorCode: answer.errorCode, message: answer.errorMessage }, 'registration refused; retrying');
+      return await connection.request(apiKey, body);
     } catch (error) {
       this.controllerConnection = undefined;
       throw error;

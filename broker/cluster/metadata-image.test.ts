@@ -23,7 +23,8 @@ function replay(records: readonly [MetadataRecord, number][], image = new Metada
 }
 
 function stateOf(image: MetadataImage): unknown {
-  return { appliedOffset: image.appliedOffset, brokers: image.brokers(), topics: image.topics() };
+  const leaders = image.topics().map((t) => t.partitions.map((_, i) => image.partitionLeader(t.name, i) ?? null));
+  return { appliedOffset: image.appliedOffset, brokers: image.brokers(), topics: image.topics(), leaders };
 }
 
 const broker = (nodeId: number, host = 'h'): MetadataRecord => ({ type: 'register-broker', nodeId, host, port: 7401, httpHost: null, httpPort: null });
@@ -112,6 +113,34 @@ describe('MetadataImage', () => {
     expect(image.topic('orders')?.partitions).toEqual([{ replicas: [1] }]);
   });
 
+  it('records a partition leader\'s report unless it contradicts the replicas or an epoch already seen', () => {
+    const image = new MetadataImage();
+    image.apply(create('orders', 'id-1', [[1, 2, 3], [2, 3, 4]]), 0);
+    const report = (fields: Partial<{ partition: number; leader: number; leaderEpoch: number; isr: number[]; topicId: string }>): MetadataRecord => ({
+      type: 'change-partition-leader', name: 'orders', topicId: 'id-1', partition: 0, leader: 2, leaderEpoch: 4, isr: [2, 3], ...fields,
+    });
+    expect(image.partitionLeader('orders', 0)).toBeUndefined();
+    expect(image.apply(report({}), 1)).toEqual({ applied: true });
+    expect(image.partitionLeader('orders', 0)).toEqual({ leader: 2, leaderEpoch: 4, isr: [2, 3] });
+    expect(image.apply(report({ leaderEpoch: 4, isr: [2] }), 2)).toEqual({ applied: true });
+    expect(image.partitionLeader('orders', 0)?.isr).toEqual([2]);
+    expect(image.apply(report({ leader: 1, leaderEpoch: 3, isr: [1] }), 3)).toMatchObject({ applied: false, reason: expect.stringContaining('at leader epoch 4') });
+    expect(image.apply(report({ leader: 4, isr: [4] }), 4)).toMatchObject({ applied: false, reason: expect.stringContaining('not a replica') });
+    expect(image.apply(report({ isr: [2, 4] }), 5)).toMatchObject({ applied: false, reason: expect.stringContaining('not among its replicas') });
+    expect(image.apply(report({ partition: 2 }), 6)).toMatchObject({ applied: false, reason: expect.stringContaining('no partition 2') });
+    expect(image.apply(report({ topicId: 'id-9' }), 7)).toMatchObject({ applied: false });
+    expect(image.partitionLeader('orders', 0)).toEqual({ leader: 2, leaderEpoch: 4, isr: [2] });
+    image.apply({ type: 'delete-topic', name: 'orders', topicId: 'id-1' }, 8);
+    image.apply(create('orders', 'id-2', [[1, 2, 3]]), 9);
+    expect(image.partitionLeader('orders', 0)).toBeUndefined();
+  });
+
+  it('reads a version 1 snapshot (before leaders were reported)', () => {
+    const image = MetadataImage.fromSnapshot(new TextEncoder().encode(JSON.stringify({ version: 1, appliedOffset: 3, brokers: [], topics: [{ name: 'orders', topicId: 'id-1', partitions: [{ replicas: [1] }], configs: {} }] })));
+    expect(image.topic('orders')?.partitions).toEqual([{ replicas: [1] }]);
+    expect(image.partitionLeader('orders', 0)).toBeUndefined();
+  });
+
   it('lists replicas by partition and by broker', () => {
     const image = new MetadataImage();
     image.apply(create('b', 'id-b', [[1, 2], [2, 3], [3, 1]]), 0);
@@ -150,18 +179,25 @@ describe('MetadataImage', () => {
 
   it('starts empty at offset -1, and so does its snapshot', () => {
     const image = MetadataImage.fromSnapshot(new MetadataImage().toSnapshot());
-    expect(stateOf(image)).toEqual({ appliedOffset: -1, brokers: [], topics: [] });
+    expect(stateOf(image)).toEqual({ appliedOffset: -1, brokers: [], topics: [], leaders: [] });
   });
 
   const snapshot = (fields: Record<string, unknown>): Uint8Array =>
-    new TextEncoder().encode(JSON.stringify({ version: 1, appliedOffset: 3, brokers: [], topics: [], ...fields }));
+    new TextEncoder().encode(JSON.stringify({ version: 2, appliedOffset: 3, brokers: [], topics: [], leaders: [], ...fields }));
   const brokerEntry = { nodeId: 1, host: 'h', port: 1, httpHost: null, httpPort: null };
   const topicEntry = { name: 'orders', topicId: 'id-1', partitions: [{ replicas: [1] }], configs: {} };
+  const leaderEntry = { name: 'orders', topicId: 'id-1', partition: 0, leader: 1, leaderEpoch: 2, isr: [1] };
 
   it.each([
     ['bytes that are not JSON', new TextEncoder().encode('{"version":'), 'not UTF-8 JSON'],
     ['an array', new TextEncoder().encode('[]'), 'is not an object'],
-    ['another version', snapshot({ version: 2 }), 'unsupported version 2'],
+    ['another version', snapshot({ version: 3 }), 'unsupported version 3'],
+    ['version 1 with leaders', snapshot({ version: 1 }), 'a version 1 snapshot has no "leaders"'],
+    ['leaders that are not an array', snapshot({ leaders: {} }), '"leaders" is not an array'],
+    ['a leader of an unknown topic', snapshot({ leaders: [{ ...leaderEntry }] }), "topic 'orders' does not exist"],
+    ['a leader that is not a replica', snapshot({ topics: [topicEntry], leaders: [{ ...leaderEntry, leader: 2, isr: [2] }] }), 'not a replica'],
+    ['a partition with two leaders', snapshot({ topics: [topicEntry], leaders: [leaderEntry, leaderEntry] }), 'has two leaders'],
+    ['a malformed leader', snapshot({ topics: [topicEntry], leaders: [{ ...leaderEntry, isr: [] }] }), "snapshot leader 0: change-partition-leader field 'isr'"],
     ['an unknown field', snapshot({ controller: 1 }), 'unknown field(s) controller'],
     ['a bad applied offset', snapshot({ appliedOffset: -2 }), 'bad appliedOffset -2'],
     ['brokers that are not an array', snapshot({ brokers: {} }), '"brokers" is not an array'],

@@ -1,6 +1,7 @@
 /**
  * The cluster metadata as of an offset of `__cluster_metadata`: the registered brokers (node id →
- * addresses) and the topics (name → topic id, partitions with their replicas, config overrides).
+ * addresses), the topics (name → topic id, partitions with their replicas, config overrides) and
+ * each partition's leader as it last reported itself (leader, leader epoch, in-sync replicas).
  * Every broker applies the committed records of the log, in offset order, to its own image; the
  * controller checks admin requests against it (`metadata-planner.ts`).
  *
@@ -14,15 +15,19 @@
  * - Topic names and topic ids are each unique; every value handed out is frozen.
  * - A replica may name a broker that has not registered (yet): registration and placement are
  *   separate records, and a migrated data dir names its own node before it registers.
+ * - A partition's reported leader is one of its replicas, its in-sync replicas a subset of them
+ *   holding the leader, and its leader epoch never goes back (an older report is ignored).
  *
  * Snapshot (`toSnapshot`, `fromSnapshot`), UTF-8 JSON, brokers sorted by node id and topics by name
  * so equal images give equal bytes; read back with the same checks as the log's records:
  *
  * ```
- * {"version":1,"appliedOffset":N,
+ * {"version":2,"appliedOffset":N,
  *  "brokers":[{"nodeId","host","port","httpHost","httpPort"}, …],
- *  "topics":[{"name","topicId","partitions":[{"replicas":[…]}, …],"configs":{…}}, …]}
+ *  "topics":[{"name","topicId","partitions":[{"replicas":[…]}, …],"configs":{…}}, …],
+ *  "leaders":[{"name","topicId","partition","leader","leaderEpoch","isr":[…]}, …]}
  * ```
+ * (version 1, before leaders were reported, has no "leaders" and is still read.)
  *
  * Concurrency: one thread; the owner applies records and readers read between applies.
  */
@@ -32,13 +37,14 @@ import {
   checkMetadataRecord,
   MetadataRecordError,
   type BrokerRegistration,
+  type ChangePartitionLeaderRecord,
   type CreateTopicRecord,
   type MetadataRecord,
   type PartitionAssignment,
   type RegisterBrokerRecord,
 } from './metadata-records.js';
 
-export const METADATA_SNAPSHOT_VERSION = 1;
+export const METADATA_SNAPSHOT_VERSION = 2;
 
 export interface TopicImage {
   readonly name: string;
@@ -55,6 +61,13 @@ export interface HostedPartition {
   readonly replicas: readonly number[];
 }
 
+/** A partition's leader as it last reported itself. */
+export interface PartitionLeader {
+  readonly leader: number;
+  readonly leaderEpoch: number;
+  readonly isr: readonly number[];
+}
+
 export type ApplyOutcome = { readonly applied: true } | { readonly applied: false; readonly reason: string };
 
 const APPLIED: ApplyOutcome = Object.freeze({ applied: true });
@@ -63,6 +76,8 @@ export class MetadataImage {
   private readonly brokersById = new Map<number, BrokerRegistration>();
   private readonly topicsByName = new Map<string, TopicImage>();
   private readonly topicNamesById = new Map<string, string>();
+  /** By topic id, then partition index. */
+  private readonly leadersByTopicId = new Map<string, Map<number, PartitionLeader>>();
   private offset = -1;
 
   /** The offset of the last record applied; -1 for an empty image. */
@@ -91,6 +106,7 @@ export class MetadataImage {
         if (problem !== undefined) return ignored(problem);
         this.topicsByName.delete(record.name);
         this.topicNamesById.delete(record.topicId);
+        this.leadersByTopicId.delete(record.topicId);
         return APPLIED;
       }
       case 'set-topic-configs': {
@@ -100,7 +116,19 @@ export class MetadataImage {
         this.topicsByName.set(record.name, Object.freeze({ ...topic, configs: Object.freeze({ ...record.configs }) }));
         return APPLIED;
       }
+      case 'change-partition-leader': {
+        const problem = this.topicMismatch(record.name, record.topicId) ?? this.leaderMismatch(record);
+        if (problem !== undefined) return ignored(problem);
+        this.setLeader(record);
+        return APPLIED;
+      }
     }
+  }
+
+  /** A partition's leader as it last reported itself, or undefined before any report. */
+  partitionLeader(topic: string, index: number): PartitionLeader | undefined {
+    const topicId = this.topicsByName.get(topic)?.topicId;
+    return topicId === undefined ? undefined : this.leadersByTopicId.get(topicId)?.get(index);
   }
 
   /** Registered brokers by node id. */
@@ -147,11 +175,17 @@ export class MetadataImage {
   }
 
   toSnapshot(): Uint8Array {
+    const leaders = this.topics().flatMap(({ name, topicId }) =>
+      [...(this.leadersByTopicId.get(topicId) ?? new Map<number, PartitionLeader>())]
+        .sort(([a], [b]) => a - b)
+        .map(([partition, { leader, leaderEpoch, isr }]) => ({ name, topicId, partition, leader, leaderEpoch, isr })),
+    );
     const snapshot = {
       version: METADATA_SNAPSHOT_VERSION,
       appliedOffset: this.offset,
       brokers: this.brokers(),
       topics: this.topics(),
+      leaders,
     };
     return new TextEncoder().encode(JSON.stringify(snapshot));
   }
@@ -168,13 +202,15 @@ export class MetadataImage {
       return fail(`is not UTF-8 JSON: ${(error as Error).message}`);
     }
     if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed)) return fail('is not an object');
-    const { version, appliedOffset, brokers, topics, ...rest } = parsed as Record<string, unknown>;
+    const { version, appliedOffset, brokers, topics, leaders = [], ...rest } = parsed as Record<string, unknown>;
     const unknown = Object.keys(rest);
     if (unknown.length > 0) fail(`unknown field(s) ${unknown.join(', ')}`);
-    if (version !== METADATA_SNAPSHOT_VERSION) fail(`unsupported version ${JSON.stringify(version)}, expected ${METADATA_SNAPSHOT_VERSION}`);
+    if (version !== METADATA_SNAPSHOT_VERSION && version !== 1) fail(`unsupported version ${JSON.stringify(version)}, expected 1 or ${METADATA_SNAPSHOT_VERSION}`);
+    if (version === 1 && Object.hasOwn(parsed as object, 'leaders')) fail('a version 1 snapshot has no "leaders"');
     if (typeof appliedOffset !== 'number' || !Number.isSafeInteger(appliedOffset) || appliedOffset < -1) fail(`bad appliedOffset ${JSON.stringify(appliedOffset)}`);
     if (!Array.isArray(brokers)) return fail('"brokers" is not an array');
     if (!Array.isArray(topics)) return fail('"topics" is not an array');
+    if (!Array.isArray(leaders)) return fail('"leaders" is not an array');
     const image = new MetadataImage();
     brokers.forEach((raw: unknown, i) => {
       const where = `metadata snapshot broker ${i}`;
@@ -189,6 +225,14 @@ export class MetadataImage {
       if (image.topicNamesById.has(record.topicId)) fail(`topic id ${record.topicId} appears twice`);
       image.addTopic(topicOf(record));
     });
+    leaders.forEach((raw: unknown, i) => {
+      const where = `metadata snapshot leader ${i}`;
+      const record = checkMetadataRecord(withType('change-partition-leader', raw, where), where) as ChangePartitionLeaderRecord;
+      const problem = image.topicMismatch(record.name, record.topicId) ?? image.leaderMismatch(record);
+      if (problem !== undefined) fail(`leader ${i}: ${problem}`);
+      if (image.leadersByTopicId.get(record.topicId)?.has(record.partition) === true) fail(`partition ${record.partition} of '${record.name}' has two leaders`);
+      image.setLeader(record);
+    });
     image.offset = appliedOffset as number;
     return image;
   }
@@ -196,6 +240,25 @@ export class MetadataImage {
   private addTopic(topic: TopicImage): void {
     this.topicsByName.set(topic.name, topic);
     this.topicNamesById.set(topic.topicId, topic.name);
+  }
+
+  /** Why a leader report cannot stand against the image's topic (which must exist), or undefined. */
+  private leaderMismatch(record: ChangePartitionLeaderRecord): string | undefined {
+    const { name, partition, leader, leaderEpoch, isr } = record;
+    const replicas = this.topicsByName.get(name)!.partitions[partition]?.replicas;
+    if (replicas === undefined) return `topic '${name}' has no partition ${partition}`;
+    if (!replicas.includes(leader)) return `node ${leader} is not a replica of ${name}-${partition} (${replicas.join(',')})`;
+    const outside = isr.filter((id) => !replicas.includes(id));
+    if (outside.length > 0) return `in-sync replicas ${outside.join(',')} of ${name}-${partition} are not among its replicas (${replicas.join(',')})`;
+    const current = this.leadersByTopicId.get(record.topicId)?.get(partition);
+    if (current !== undefined && leaderEpoch < current.leaderEpoch) return `${name}-${partition} is at leader epoch ${current.leaderEpoch}, the report is for ${leaderEpoch}`;
+    return undefined;
+  }
+
+  private setLeader(record: ChangePartitionLeaderRecord): void {
+    let partitions = this.leadersByTopicId.get(record.topicId);
+    if (partitions === undefined) this.leadersByTopicId.set(record.topicId, (partitions = new Map()));
+    partitions.set(record.partition, Object.freeze({ leader: record.leader, leaderEpoch: record.leaderEpoch, isr: Object.freeze([...record.isr]) }));
   }
 
   /** Why a record naming (`name`, `topicId`) does not match a topic of the image, or undefined. */

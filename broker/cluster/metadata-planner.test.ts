@@ -9,7 +9,7 @@ import { metadataRecordArb, topicNameArb } from '../../test/fixtures/metadata-ar
 import { OFFSETS_TOPIC_CONFIGS } from '../group/offsets-topic.js';
 import { MAX_PARTITIONS_PER_TOPIC, MAX_TOPICS, OFFSETS_TOPIC_PARTITIONS_DEFAULT } from '../limits.js';
 import { MetadataImage } from './metadata-image.js';
-import { planCreateTopic, planDeleteTopic, planInternalTopics, planSetTopicConfigs, type Plan, type TopicCreation, type TopicCreationOptions } from './metadata-planner.js';
+import { planCreateTopic, planDeleteTopic, planInternalTopics, planPartitionLeader, planSetTopicConfigs, type Plan, type TopicCreation, type TopicCreationOptions } from './metadata-planner.js';
 import type { CreateTopicRecord, MetadataRecord } from './metadata-records.js';
 
 function idSource(prefix = 'topic'): () => string {
@@ -242,5 +242,41 @@ describe('planner and image', () => {
     );
     // The property means something only if every kind of plan was accepted at times.
     expect([...proposed].sort()).toEqual(['create-topic', 'delete-topic', 'set-topic-configs']);
+  });
+});
+
+describe('planPartitionLeader', () => {
+  const withTopic = (): MetadataImage =>
+    imageWith(broker(1), broker(2), broker(3), { type: 'create-topic', name: 'orders', topicId: 'id-1', partitions: [{ replicas: [1, 2, 3] }, { replicas: [2, 3] }], configs: {} });
+  const report = (overrides: Partial<{ topic: string; topicId: string; partition: number; leader: number; leaderEpoch: number; isr: number[] }> = {}) => ({
+    topic: 'orders', topicId: 'id-1', partition: 0, leader: 2, leaderEpoch: 3, isr: [3, 2], ...overrides,
+  });
+
+  it('plans a change-partition-leader record with a sorted ISR, and nothing when the image already holds it', () => {
+    const image = withTopic();
+    const plan = planPartitionLeader(image, report());
+    expect(plan).toEqual({ record: { type: 'change-partition-leader', name: 'orders', topicId: 'id-1', partition: 0, leader: 2, leaderEpoch: 3, isr: [2, 3] } });
+    image.apply(recordOf(plan as Plan), 10);
+    expect(planPartitionLeader(image, report())).toEqual({ record: undefined });
+    expect((planPartitionLeader(image, report({ isr: [2] })) as { record: MetadataRecord }).record).toMatchObject({ isr: [2] });
+  });
+
+  it.each([
+    ['an unknown topic', report({ topic: 'nope' }), 'UNKNOWN_TOPIC_OR_PARTITION'],
+    ['another topic id', report({ topicId: 'id-9' }), 'UNKNOWN_TOPIC_OR_PARTITION'],
+    ['an unknown partition', report({ partition: 2 }), 'UNKNOWN_TOPIC_OR_PARTITION'],
+    ['a reporter that is not a replica', report({ partition: 1, leader: 1, isr: [1] }), 'INVALID_REQUEST'],
+    ['an ISR without the leader', report({ isr: [3] }), 'INVALID_REQUEST'],
+    ['an ISR naming a non-replica', report({ partition: 1, leader: 2, isr: [1, 2] }), 'INVALID_REQUEST'],
+    ['a negative epoch', report({ leaderEpoch: -1 }), 'INVALID_REQUEST'],
+  ])('refuses %s', (_what, bad, name) => {
+    expect(errorOf(planPartitionLeader(withTopic(), bad) as Plan).name).toBe(name);
+  });
+
+  it('fences a report older than the epoch the image holds', () => {
+    const image = withTopic();
+    image.apply(recordOf(planPartitionLeader(image, report({ leaderEpoch: 5 })) as Plan), 10);
+    expect(errorOf(planPartitionLeader(image, report({ leader: 3, leaderEpoch: 4 })) as Plan)).toMatchObject({ name: 'FENCED_LEADER_EPOCH' });
+    expect(recordOf(planPartitionLeader(image, report({ leader: 3, leaderEpoch: 6 })) as Plan)).toMatchObject({ leader: 3, leaderEpoch: 6 });
   });
 });

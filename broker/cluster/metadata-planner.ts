@@ -20,6 +20,10 @@
  *   UNKNOWN_TOPIC_OR_PARTITION; internal topic INVALID_REQUEST (its configs are the broker's); a key
  *   both set and removed INVALID_REQUEST; an unknown key or a bad value INVALID_CONFIG. The record
  *   carries the topic's complete overrides after the change.
+ * - partition leader report (AlterPartition): unknown topic, topic id or partition
+ *   UNKNOWN_TOPIC_OR_PARTITION; a reporter that is not a replica, or an ISR that names a non-replica
+ *   or lacks the reporter, INVALID_REQUEST; an epoch below the recorded one FENCED_LEADER_EPOCH.
+ *   A report equal to what the image holds plans no record.
  *
  * Pure functions: the new topic id comes from the caller (`newTopicId`), liveness too.
  */
@@ -142,6 +146,39 @@ export function planSetTopicConfigs(image: MetadataImage, request: TopicConfigCh
     return refusal(error);
   }
   return { record: checkMetadataRecord({ type: 'set-topic-configs', name: topic.name, topicId: topic.topicId, configs }, 'planned set-topic-configs') };
+}
+
+export interface PartitionLeaderReport {
+  readonly topic: string;
+  readonly topicId: string;
+  readonly partition: number;
+  readonly leader: number;
+  readonly leaderEpoch: number;
+  readonly isr: readonly number[];
+}
+
+/** The change-partition-leader record for a leader's report; `{ record: undefined }` when the image already holds it. */
+export function planPartitionLeader(image: MetadataImage, report: PartitionLeaderReport): Plan | { readonly record: undefined } {
+  const { topic: name, topicId, partition, leader, leaderEpoch } = report;
+  const topic = image.topic(name);
+  if (topic === undefined || topic.topicId !== topicId) return refuse('UNKNOWN_TOPIC_OR_PARTITION', `topic '${name}' with id ${topicId} does not exist`);
+  const replicas = topic.partitions[partition]?.replicas;
+  if (replicas === undefined) return refuse('UNKNOWN_TOPIC_OR_PARTITION', `topic '${name}' has no partition ${partition}`);
+  if (!replicas.includes(leader)) return refuse('INVALID_REQUEST', `node ${leader} is not a replica of ${name}-${partition} (${replicas.join(',')})`);
+  const isr = [...new Set(report.isr)].sort((a, b) => a - b);
+  if (!isr.includes(leader) || isr.some((id) => !replicas.includes(id))) {
+    return refuse('INVALID_REQUEST', `in-sync replicas [${isr.join(',')}] of ${name}-${partition} must hold the leader ${leader} and only replicas (${replicas.join(',')})`);
+  }
+  const current = image.partitionLeader(name, partition);
+  if (current !== undefined && leaderEpoch < current.leaderEpoch) {
+    return refuse('FENCED_LEADER_EPOCH', `${name}-${partition} is at leader epoch ${current.leaderEpoch}; the report is for ${leaderEpoch}`);
+  }
+  if (current !== undefined && current.leader === leader && current.leaderEpoch === leaderEpoch && current.isr.join() === isr.join()) return { record: undefined };
+  try {
+    return { record: checkMetadataRecord({ type: 'change-partition-leader', name, topicId, partition, leader, leaderEpoch, isr }, 'planned change-partition-leader') };
+  } catch (error) {
+    return refuse('INVALID_REQUEST', (error as Error).message);
+  }
 }
 
 /**

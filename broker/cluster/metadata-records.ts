@@ -3,14 +3,20 @@
  * that Raft log is one Kafka v2 record batch; each record in it is one metadata change:
  *
  * ```
- * key    the record type, UTF-8: "register-broker" | "create-topic" | "delete-topic" | "set-topic-configs"
+ * key    the record type, UTF-8: "register-broker" | "create-topic" | "delete-topic" | "set-topic-configs" | "change-partition-leader"
  * value  a JSON document: {"version":1, ...the record's fields}   (never null, no headers)
  *
  * register-broker    {"version":1,"nodeId":1,"host":"10.0.0.1","port":7401,"httpHost":"10.0.0.1","httpPort":7481}
  * create-topic       {"version":1,"name":"orders","topicId":"<uuid>","partitions":[{"replicas":[1,2,3]},…],"configs":{…}}
  * delete-topic       {"version":1,"name":"orders","topicId":"<uuid>"}
  * set-topic-configs  {"version":1,"name":"orders","topicId":"<uuid>","configs":{…}}   (the complete overrides after the change)
+ * change-partition-leader
+ *                    {"version":1,"name":"orders","topicId":"<uuid>","partition":0,"leader":2,"leaderEpoch":5,"isr":[2,3]}
  * ```
+ *
+ * A partition's leader is elected by its own Raft group, not by the controller: the leader reports
+ * itself (and its in-sync replicas) with `change-partition-leader`, so that brokers that do not host
+ * the partition can name its leader too.
  *
  * Record i of a batch sits at offset baseOffset + i: the metadata log is never compacted, so its
  * offset deltas are 0..n-1 (decoding checks it).
@@ -80,7 +86,18 @@ export interface SetTopicConfigsRecord {
   readonly configs: TopicConfigs;
 }
 
-export type MetadataRecord = RegisterBrokerRecord | CreateTopicRecord | DeleteTopicRecord | SetTopicConfigsRecord;
+/** A partition's Raft leader as it reported itself: `leaderEpoch` is its term; `isr` includes the leader. */
+export interface ChangePartitionLeaderRecord {
+  readonly type: 'change-partition-leader';
+  readonly name: string;
+  readonly topicId: string;
+  readonly partition: number;
+  readonly leader: number;
+  readonly leaderEpoch: number;
+  readonly isr: readonly number[];
+}
+
+export type MetadataRecord = RegisterBrokerRecord | CreateTopicRecord | DeleteTopicRecord | SetTopicConfigsRecord | ChangePartitionLeaderRecord;
 export type MetadataRecordType = MetadataRecord['type'];
 
 export class MetadataRecordError extends Error {
@@ -96,6 +113,7 @@ const FIELDS: { readonly [T in MetadataRecordType]: readonly string[] } = Object
   'create-topic': Object.freeze(['name', 'topicId', 'partitions', 'configs']),
   'delete-topic': Object.freeze(['name', 'topicId']),
   'set-topic-configs': Object.freeze(['name', 'topicId', 'configs']),
+  'change-partition-leader': Object.freeze(['name', 'topicId', 'partition', 'leader', 'leaderEpoch', 'isr']),
 });
 
 export const METADATA_RECORD_TYPES: readonly MetadataRecordType[] = Object.freeze(Object.keys(FIELDS) as MetadataRecordType[]);
@@ -208,6 +226,20 @@ export function checkMetadataRecord(raw: unknown, where: string): MetadataRecord
         topicId: checkTopicId(raw['topicId'], at('topicId')),
         configs: checkConfigs(raw['configs'], at('configs')),
       });
+    case 'change-partition-leader': {
+      const leader = checkNodeId(raw['leader'], at('leader'));
+      const isr = checkReplicaList(raw['isr'], at('isr'));
+      if (!isr.includes(leader)) fail(`change-partition-leader's isr ${JSON.stringify(isr)} lacks the leader ${leader}`);
+      return Object.freeze({
+        type: 'change-partition-leader',
+        name: checkTopicName(raw['name'], at('name')),
+        topicId: checkTopicId(raw['topicId'], at('topicId')),
+        partition: checkInteger(raw['partition'], 0, MAX_PARTITIONS_PER_TOPIC - 1, at('partition')),
+        leader,
+        leaderEpoch: checkInteger(raw['leaderEpoch'], 0, 2 ** 31 - 1, at('leaderEpoch')),
+        isr,
+      });
+    }
   }
 }
 
@@ -267,13 +299,18 @@ function checkPartitions(value: unknown, where: string): readonly PartitionAssig
       if (!isPlainObject(partition) || Object.keys(partition).length !== 1 || !Array.isArray(partition['replicas'])) {
         return bad(at, 'must be an object with exactly the field "replicas"');
       }
-      const replicas = partition['replicas'] as unknown[];
-      if (replicas.length === 0 || replicas.length > REPLICATION_FACTOR_MAX) bad(at, `must have 1 to ${REPLICATION_FACTOR_MAX} replicas, got ${replicas.length}`);
-      const ids = replicas.map((id, i) => checkNodeId(id, `${at} replica ${i}`));
-      if (new Set(ids).size !== ids.length) bad(at, `names a broker twice in its replicas ${JSON.stringify(ids)}`);
-      return Object.freeze({ replicas: Object.freeze(ids) });
+      return Object.freeze({ replicas: checkReplicaList(partition['replicas'], at) });
     }),
   );
+}
+
+/** 1 to REPLICATION_FACTOR_MAX distinct node ids. */
+function checkReplicaList(value: unknown, where: string): readonly number[] {
+  if (!Array.isArray(value)) return bad(where, 'must be an array of node ids');
+  if (value.length === 0 || value.length > REPLICATION_FACTOR_MAX) bad(where, `must have 1 to ${REPLICATION_FACTOR_MAX} replicas, got ${value.length}`);
+  const ids = value.map((id: unknown, i) => checkNodeId(id, `${where} replica ${i}`));
+  if (new Set(ids).size !== ids.length) bad(where, `names a broker twice in its replicas ${JSON.stringify(ids)}`);
+  return Object.freeze(ids);
 }
 
 function checkConfigs(value: unknown, where: string): TopicConfigs {

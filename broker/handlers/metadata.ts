@@ -8,9 +8,10 @@
  * Standalone, the only broker is this one and it leads everything. In a cluster the brokers are
  * those registered in the cluster metadata and the controller is the metadata leader. A partition
  * this broker hosts is described from its replica (Raft knows the leader; LEADER_NOT_AVAILABLE
- * while it elects one). A partition it does not host names its first replica as the leader at epoch
- * -1: a guess the client checks, since a replica that does not lead answers NOT_LEADER_OR_FOLLOWER
- * with the real leader as its hint.
+ * while it elects one). A partition it does not host is described from the cluster metadata: the
+ * leader, epoch and in-sync replicas its leader last reported (AlterPartition). Before any report it
+ * names the first replica at epoch -1: a guess the client checks, since a replica that does not lead
+ * answers NOT_LEADER_OR_FOLLOWER with the real leader as its hint.
  */
 import type { MetadataPartition, MetadataRequest, MetadataResponse, MetadataTopic } from '../../client/protocol/index.js';
 import { namedError } from '../error-result.js';
@@ -44,6 +45,8 @@ export async function handleMetadata(request: MetadataRequest, context: RequestC
       partitions: replicas.map((on, index): MetadataPartition => {
         const local = partitions.partition(name, index);
         if (local === undefined) {
+          const reported = cluster?.quorum.image.partitionLeader(name, index);
+          if (reported !== undefined) return { partition: index, errorCode: 0, leaderId: reported.leader, leaderEpoch: reported.leaderEpoch, replicas: [...on], isr: [...reported.isr] };
           const guess = on.includes(nodeId) ? -1 : (on[0] ?? -1);
           return { partition: index, errorCode: guess < 0 ? namedError('LEADER_NOT_AVAILABLE').errorCode : 0, leaderId: guess, leaderEpoch: -1, replicas: [...on], isr: [...on] };
         }

@@ -16,6 +16,7 @@ export const API_KEYS = {
   deleteTopics: 20,
   describeConfigs: 32,
   deleteGroups: 42,
+  alterPartition: 56,
   consumerGroupHeartbeat: 68,
   consumerGroupDescribe: 69,
   /** Strata's own inter-broker APIs are numbered from 1000, so they never meet a Kafka key. */

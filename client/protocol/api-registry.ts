@@ -5,6 +5,7 @@
  */
 import type { ApiDefinition } from './api-definition.js';
 import { API_KEYS, type ApiKey } from './api-keys.js';
+import { ALTER_PARTITION_API, type AlterPartitionRequest, type AlterPartitionResponse } from './apis/alter-partition.js';
 import { BROKER_REGISTRATION_API, type BrokerRegistrationRequest, type BrokerRegistrationResponse } from './apis/broker-registration.js';
 import { API_VERSIONS_API, type ApiVersionsRequest, type ApiVersionsResponse } from './apis/api-versions.js';
 import { CONSUMER_GROUP_DESCRIBE_API, type ConsumerGroupDescribeRequest, type ConsumerGroupDescribeResponse } from './apis/consumer-group-describe.js';
@@ -38,6 +39,7 @@ export interface RequestTypes {
   20: DeleteTopicsRequest;
   32: DescribeConfigsRequest;
   42: DeleteGroupsRequest;
+  56: AlterPartitionRequest;
   68: ConsumerGroupHeartbeatRequest;
   69: ConsumerGroupDescribeRequest;
   1000: RaftMessagesRequest;
@@ -58,6 +60,7 @@ export interface ResponseTypes {
   20: DeleteTopicsResponse;
   32: DescribeConfigsResponse;
   42: DeleteGroupsResponse;
+  56: AlterPartitionResponse;
   68: ConsumerGroupHeartbeatResponse;
   69: ConsumerGroupDescribeResponse;
   1000: RaftMessagesResponse;
@@ -83,6 +86,7 @@ export const API_REGISTRY: { readonly [K in ApiKey]: ApiEntry<K> } = Object.free
   [API_KEYS.deleteTopics]: DELETE_TOPICS_API as ApiEntry<20>,
   [API_KEYS.describeConfigs]: DESCRIBE_CONFIGS_API as ApiEntry<32>,
   [API_KEYS.deleteGroups]: DELETE_GROUPS_API as ApiEntry<42>,
+  [API_KEYS.alterPartition]: ALTER_PARTITION_API as ApiEntry<56>,
   [API_KEYS.consumerGroupHeartbeat]: CONSUMER_GROUP_HEARTBEAT_API as ApiEntry<68>,
   [API_KEYS.consumerGroupDescribe]: CONSUMER_GROUP_DESCRIBE_API as ApiEntry<69>,
   [API_KEYS.raftMessages]: RAFT_MESSAGES_API as ApiEntry<1000>,

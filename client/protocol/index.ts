@@ -50,6 +50,13 @@ export {
   type FoundCoordinator,
 } from './apis/find-coordinator.js';
 export { LIST_GROUPS_SCHEMA, type ListedGroup, type ListGroupsRequest, type ListGroupsResponse } from './apis/list-groups.js';
+export {
+  ALTER_PARTITION_SCHEMA,
+  type AlterPartitionRequest,
+  type AlterPartitionResponse,
+  type AlterPartitionResult,
+  type AlterPartitionState,
+} from './apis/alter-partition.js';
 export { BROKER_REGISTRATION_SCHEMA, type BrokerRegistrationRequest, type BrokerRegistrationResponse } from './apis/broker-registration.js';
 export {
   LIST_OFFSETS_EARLIEST,

@@ -186,6 +186,13 @@ const GENERATORS: Generators = {
   // The fuzzed broker hosts no Raft groups: these reach the handler and are dropped (never answered).
   [API_KEYS.raftMessages]: (rng) => ({ body: raftMessages(rng) }),
   // A standalone broker answers NOT_CONTROLLER; nothing may register with it.
+  // A standalone broker answers NOT_CONTROLLER; no leader may report to it.
+  [API_KEYS.alterPartition]: (rng, target) => ({
+    body: {
+      brokerId: rng.pick([0, 1, 2 ** 31 - 1, -1]),
+      partitions: list(rng, 0, 3, () => ({ topic: topicName(rng, target), topicId: rng.word(0, 36), partition: partition(rng, target), leaderEpoch: rng.pick([0, 1, -1, 2 ** 31 - 1]), isr: list(rng, 0, 4, () => rng.pick([0, 1, 2, 3, -1])) })),
+    },
+  }),
   [API_KEYS.brokerRegistration]: (rng) => ({
     body: { nodeId: rng.pick([0, 1, 2 ** 31 - 1, -1]), host: rng.word(0, 20), port: rng.pick([0, 7401, 65535, -1]), httpHost: rng.word(0, 20), httpPort: rng.pick([0, 7481]) },
   }),
