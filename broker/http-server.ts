@@ -14,6 +14,7 @@
  * | `GET /v1/groups/:id` | 200 `{ groupId, state, members, partitions: [{ topic, partition, member, committedOffset, logEndOffset, lag }] }` (`group/group-lag.ts`); 404 GROUP_ID_NOT_FOUND |
  * | `GET /v1/cluster` | 200 `{ nodeId, metadataLeader, metadataTerm, brokers: [{ nodeId, host, port, httpHost, httpPort }], partitions: [{ topic, partition, replicas, leader, leaderEpoch, isLeaderHere, highWatermark, logEndOffset, followers: [{ nodeId, matchEnd, lag }] }] }`: this broker's view (`followers` filled where it leads); a standalone broker answers as a one-node cluster |
  * | `GET /metrics` | 200 Prometheus text 0.0.4 (`broker-metrics.ts`) |
+ * | `GET /`, `GET /v1/events`, `GET /v1/dashboard…`, `GET /v1/topics/:name/partitions/:p/records` | the dashboard (`dashboard/routes.ts`) |
  *
  * Topic creation and deletion go through the same `PartitionManager` calls as the CreateTopics and
  * DeleteTopics handlers, so the name rule, partition and replication checks and topic configs are
@@ -30,6 +31,7 @@ import { fastify, LogController, type FastifyBaseLogger, type FastifyError, type
 import { ERRORS, errorByCode, StrataError, type ErrorName } from '../client/protocol/index.js';
 import { explainListenError } from './address-in-use.js';
 import { collectBrokerMetrics } from './broker-metrics.js';
+import { registerDashboard } from './dashboard/routes.js';
 import type { BrokerStats } from './broker-stats.js';
 import type { ClusterStatus } from './cluster/cluster-node.js';
 import type { GroupCoordinator } from './group/group-coordinator.js';
@@ -245,6 +247,8 @@ function routes(app: FastifyInstance, options: HttpServerOptions): void {
     if (group === undefined) return sendError(reply, ERRORS.GROUP_ID_NOT_FOUND.code, new StrataError('GROUP_ID_NOT_FOUND', `'${request.params.id}'.`).message);
     return group;
   });
+
+  registerDashboard(app, options);
 
   app.get('/metrics', async (_request, reply) => {
     const text = collectBrokerMetrics(options).render();

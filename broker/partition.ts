@@ -58,6 +58,8 @@ export class Partition {
   private leadershipState: PartitionLeadership;
   private hw: Offset;
   private removed = false;
+  /** Offsets and bytes `read` has served to consumers since the partition opened (the dashboard's fetch rate). */
+  private readonly served = { offsets: 0, bytes: 0 };
 
   constructor(options: PartitionOptions) {
     this.topic = options.topic;
@@ -98,6 +100,11 @@ export class Partition {
 
   get logEndOffset(): Offset {
     return this.log.logEndOffset;
+  }
+
+  /** Offsets and bytes served to consumers so far; only grows. */
+  get servedToConsumers(): { readonly offsets: number; readonly bytes: number } {
+    return this.served;
   }
 
   /**
@@ -188,6 +195,8 @@ export class Partition {
     }
     // The log returns a whole first batch even past maxBytes; only the KIP-74 case may keep it.
     if (!minOneBatch && result.bytes.length > maxBytes) return empty;
+    this.served.offsets += result.nextOffset - offset;
+    this.served.bytes += result.bytes.length;
     return result;
   }
 }

@@ -8,7 +8,7 @@
  * (`cluster-supervisor.ts`), broker i as `strata broker start --node-id i --peers 1@…,2@…,…
  * --listen HOST:BASE+i-1 --http HOST:BASE+80+i-1 --data DIR/node-i`, their output passed through
  * under `[node i]`. Once every broker is ready and the cluster has a metadata leader it prints the
- * bootstrap list and the HTTP addresses, then runs until SIGINT (Ctrl-C) or SIGTERM, which stop every
+ * bootstrap list, the HTTP addresses and the dashboard's address, then runs until SIGINT (Ctrl-C) or SIGTERM, which stop every
  * broker gracefully (exit 0); a second signal kills them at once. A broker that does not come up
  * within `--timeout-ms` (default 60 s) fails the command (exit 1) naming it, after its last stderr
  * lines. `--base-port 0` gives every broker free ports, found before any starts (`free-ports.ts`).
@@ -163,6 +163,7 @@ async function runCluster(plans: readonly ClusterNodePlan[], logLevel: string, s
           `[cluster] ${plans.length} brokers up, metadata leader ${started.metadataLeader}; Ctrl-C stops them`,
           `[cluster] bootstrap: ${bootstrapList(plans)}`,
           `[cluster] http: ${plans.map((p) => `${p.nodeId}=${formatHostPort(p.http)}`).join(' ')}`,
+          `[cluster] dashboard: http://${formatHostPort(plans[0]!.http)}/ (every broker's http address serves it)`,
         ].join('\n') + '\n',
       );
     }
