@@ -156,8 +156,13 @@ export class Cluster {
         return response;
       } catch (error) {
         lastError = error;
-        // A whole-request error from a live broker (unsupported version, malformed) is final.
-        if (!(error instanceof StrataError) || error.errorName !== 'NETWORK_EXCEPTION') throw error;
+        // A broker that lets the request time out (partitioned away: its packets vanish, nothing
+        // refuses) is as unreachable as one whose connection failed: try the next, and stop
+        // preferring it. A whole-request error from a live broker (unsupported version, malformed)
+        // is final.
+        const unreachable = error instanceof StrataError && (error.errorName === 'NETWORK_EXCEPTION' || error.errorName === 'REQUEST_TIMED_OUT');
+        if (!unreachable) throw error;
+        if (this.preferred !== undefined && addressKey(this.preferred) === addressKey(address)) this.preferred = undefined;
       }
     }
     throw lastError ?? new StrataError('NETWORK_EXCEPTION', 'No broker to send the request to.');
