@@ -174,6 +174,8 @@ export class BrokerMetrics {
   /** The exposition text: this broker's families, then the process's. */
   async render(): Promise<string> {
     const own = await this.registry.metrics();
-    return `${own}\n${await processMetricsRegistry().metrics()}`;
+    const text = `${own}\n${await processMetricsRegistry().metrics()}`;
+    // prom-client writes NaN as `Nan` (an event-loop histogram before its first sample); the format says `NaN`.
+    return text.replace(/ Nan$/gm, ' NaN');
   }
 }

@@ -97,8 +97,7 @@ function parseMetrics(text: string): Sample[] {
       labels[key as string] = (value as string).replace(/\\(.)/g, (_, c: string) => (c === 'n' ? '\n' : c));
     }
     const value = rawValue === '+Inf' ? Infinity : rawValue === '-Inf' ? -Infinity : Number(rawValue);
-    // Prometheus reads NaN in any case (Go's ParseFloat); prom-client writes `Nan` for an empty event-loop histogram.
-    expect(Number.isNaN(value) && rawValue?.toLowerCase() !== 'nan', `bad value in: ${line}`).toBe(false);
+    expect(Number.isNaN(value) && rawValue !== 'NaN', `bad value in: ${line}`).toBe(false);
     samples.push({ name: name as string, labels, value });
   }
   return samples;
