@@ -5,7 +5,7 @@
  * metrics share one vocabulary. Logging inside append and fetch is at trace level only.
  *
  * Notable events are one line each with an `event` field and the facts as fields, never prose to
- * parse: `election_started`, `election_won`, `leader_changed`, `segment_rolled`, `retention_deleted`,
+ * parse: `election_started`, `election_won`, `leader_changed`, `leader_stepped_down`, `segment_rolled`, `retention_deleted`,
  * `log_recovered`, `group_rebalanced` (broker/README.md lists their fields).
  *
  * Two formats: JSON lines (for machines, and the default off a terminal) and `pretty` — pino-pretty,

@@ -10,6 +10,8 @@
  *   has them as durably as the flush policy says. A wait longer than `timeoutMs` answers
  *   REQUEST_TIMED_OUT (the batch may still commit: the producer's retry can duplicate it).
  * - who leads, at which epoch, how far each follower got (`followers()`), who is in sync.
+ * - one log line with an `event` field, and a count in `BrokerStats`, per election started or won,
+ *   leader stepping down and new leadership learned of; a count per term change.
  *
  * Invariants: batches are stamped with `baseOffset = node.log.endOffset` and `epoch = node.term` in
  * the same synchronous step as `propose`, so the offsets the log stamps are the ones Raft assigns;
@@ -82,6 +84,8 @@ export class RaftGroup {
   private seenTerm: Epoch;
   private seenRole: Role = 'follower';
   private seenLeader: NodeId | undefined = undefined;
+  /** The term in which `seenLeader` led: the same node elected again is a new leadership too. */
+  private seenLeaderTerm: Epoch | undefined = undefined;
   /** This group's series of the broker's Raft counters. */
   private readonly electionsStarted: { inc(): void };
   private readonly termChanges: { inc(): void };
@@ -135,7 +139,6 @@ export class RaftGroup {
     this.host.addGroup(options.group, this.driver);
   }
 
-
   /** Counts a move to a higher term (several terms at once count as one change). */
   private noticeTerm(): void {
     const term = this.node.term;
@@ -146,8 +149,9 @@ export class RaftGroup {
 
   /**
    * One log line and counter per event: an election started (this replica became a candidate, or a
-   * lone voter won at once), an election won, a new leader learned of. Pre-candidacy is not an
-   * election: a pre-vote changes no term and usually fails quietly during a partition.
+   * lone voter won at once), an election won, a leader stepping down, a new leadership learned of
+   * (a leader in a term not seen before, itself included). Pre-candidacy is not an election: a
+   * pre-vote changes no term and usually fails quietly during a partition.
    */
   private noticeSoftState(role: Role, leader: NodeId | undefined): void {
     const term = this.node.term;
@@ -155,13 +159,15 @@ export class RaftGroup {
       this.electionsStarted.inc();
       this.logger.info({ event: 'election_started', term }, 'election started');
     }
-    if (role === 'leader') this.logger.info({ event: 'election_won', term, votes: this.voters.length }, 'election won');
-    if (leader !== undefined && leader !== this.seenLeader) {
+    if (role === 'leader') this.logger.info({ event: 'election_won', term, voters: this.voters.length }, 'election won');
+    if (this.seenRole === 'leader' && role !== 'leader') this.logger.info({ event: 'leader_stepped_down', term, role, leader: leader ?? null }, 'stepped down as leader');
+    if (leader !== undefined && (leader !== this.seenLeader || term !== this.seenLeaderTerm)) {
       this.leaderChanges.inc();
       this.logger.info({ event: 'leader_changed', term, leader, previousLeader: this.seenLeader ?? null }, 'leader changed');
+      this.seenLeader = leader;
+      this.seenLeaderTerm = term;
     }
     this.seenRole = role;
-    if (leader !== undefined) this.seenLeader = leader;
   }
 
   static async open(options: RaftGroupOptions): Promise<RaftGroup> {
