@@ -89,7 +89,7 @@ export async function startBroker(options: BrokerOptions = {}): Promise<Broker> 
     const stats = new BrokerStats();
     const fetches = new FetchPurgatory(config.maxPendingFetches);
     const budget = new UnsentBytesBudget(config.maxUnsentBytes);
-    const managerOptions = { dataDir: config.dataDir, nodeId: config.nodeId, defaultTopicConfigs: config.defaultTopicConfigs, logger, ...(clock === undefined ? {} : { clock }) };
+    const managerOptions = { dataDir: config.dataDir, nodeId: config.nodeId, defaultTopicConfigs: config.defaultTopicConfigs, logger, stats, ...(clock === undefined ? {} : { clock }) };
     const cluster =
       config.peers.length === 0
         ? undefined
@@ -103,6 +103,7 @@ export async function startBroker(options: BrokerOptions = {}): Promise<Broker> 
             offsetsTopicPartitions: config.offsetsTopicPartitions,
             logger,
             clock: clock ?? Date.now,
+            stats,
           });
     let partitions: PartitionManager;
     try {

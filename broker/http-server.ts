@@ -30,8 +30,8 @@ import net from 'node:net';
 import { fastify, LogController, type FastifyBaseLogger, type FastifyError, type FastifyInstance, type FastifyReply } from 'fastify';
 import { ERRORS, errorByCode, StrataError, type ErrorName } from '../client/protocol/index.js';
 import { explainListenError } from './address-in-use.js';
-import { collectBrokerMetrics } from './broker-metrics.js';
 import { registerDashboard } from './dashboard/routes.js';
+import { BrokerMetrics } from './broker-metrics.js';
 import type { BrokerStats } from './broker-stats.js';
 import type { ClusterStatus } from './cluster/cluster-node.js';
 import type { GroupCoordinator } from './group/group-coordinator.js';
@@ -40,7 +40,6 @@ import { errorResult } from './error-result.js';
 import type { Logger } from './logger.js';
 import type { PartitionManager } from './partition-manager.js';
 import type { TopicMetadata } from './topic-store.js';
-import { MetricsRegistry } from './metrics.js';
 
 /** Largest request body accepted (a topic creation is a few hundred bytes). */
 export const HTTP_BODY_LIMIT_BYTES = 64 * 1024;
@@ -250,8 +249,9 @@ function routes(app: FastifyInstance, options: HttpServerOptions): void {
 
   registerDashboard(app, options);
 
+  const metrics = new BrokerMetrics(options);
   app.get('/metrics', async (_request, reply) => {
-    const text = collectBrokerMetrics(options).render();
-    return reply.type(MetricsRegistry.CONTENT_TYPE).send(text);
+    const text = await metrics.render();
+    return reply.type(metrics.contentType).send(text);
   });
 }

@@ -6,6 +6,7 @@ export { startBroker, type Broker, type BrokerOptions } from './broker.js';
 export type { ClusterStatus } from './cluster/cluster-node.js';
 export { startCluster, type EmbeddedCluster, type EmbeddedClusterOptions } from './cluster/embedded-cluster.js';
 export {
+  FSYNC_DURATION_BUCKETS_SECONDS,
   REQUEST_DURATION_BUCKETS_SECONDS,
   UNKNOWN_API_KEY,
   type ApiCounters,
@@ -17,7 +18,6 @@ export { BrokerConfigError, DEFAULT_BROKER_CONFIG, parseBrokerConfig, parseHostP
 export type { GroupCoordinator } from './group/group-coordinator.js';
 export type { HttpError } from './http-server.js';
 export { createLogger, silentLogger, type Logger } from './logger.js';
-export type { HistogramSnapshot } from './metrics.js';
 export type { Partition, PartitionLeadership } from './partition.js';
 export { PeerLinks, type PeerConnection, type PeerLinksOptions, type PeerLinksTimers, type PeerLinkState, type PeerLinkStats } from './peer-links.js';
 export { decodeRaftBatch, encodeRaftBatch } from './raft-batch-codec.js';

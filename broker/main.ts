@@ -5,14 +5,17 @@
  *
  *   node dist/broker/main.js [broker] start [--config FILE.json] [--node-id N] [--data DIR]
  *                                          [--listen HOST:PORT] [--http HOST:PORT] [--log-level LEVEL]
+ *                                          [--log-format json|pretty]
  *
  * Flags override the config file, whose keys are `BrokerConfig`'s (unknown keys are rejected). When
  * the listener is up it prints one line on stdout:
  *
  *   strata broker 0 listening on 127.0.0.1:7401 (http 127.0.0.1:7481, data /var/lib/strata)
  *
- * JSON logs go to stderr, so stdout stays that one line. Bad flags or config, or a port already in
- * use (`port 127.0.0.1:7401 is already in use (another broker?)`): one line on stderr, exit 1. The
+ * Logs go to stderr, so stdout stays that one line: short pretty lines (pino-pretty) when stderr is
+ * a terminal, JSON lines otherwise; `--log-format` or `STRATA_LOG_FORMAT` decides instead. Bad flags
+ * or config, a port already in use (`port 127.0.0.1:7401 is already in use (another broker?)`), or
+ * any other failure to start: one line on stderr (the stack at `--log-level debug`), exit 1. The
  * signal handlers are installed before the broker starts: a signal during startup stops the broker
  * cleanly as soon as it is up (without printing the ready line), exit 0.
  */
@@ -25,11 +28,12 @@ import { InvariantViolation } from '../log/index.js';
 import { AddressInUseError } from './address-in-use.js';
 import { startBroker, type Broker } from './broker.js';
 import { parseBrokerConfig, parseHostPort, parsePeers, type BrokerConfig } from './config.js';
+import { chooseLogFormat, createLogger, type LogFormat } from './logger.js';
 
-const USAGE = `usage: strata broker start [--config FILE.json] [--node-id N] [--data DIR] [--listen HOST:PORT] [--http HOST:PORT] [--peers ID@HOST:PORT,...] [--log-level LEVEL]`;
+const USAGE = `usage: strata broker start [--config FILE.json] [--node-id N] [--data DIR] [--listen HOST:PORT] [--http HOST:PORT] [--peers ID@HOST:PORT,...] [--log-level LEVEL] [--log-format json|pretty]`;
 
 /** Builds the broker config from the command line (and the config file it names). Throws on bad input. */
-export function configFromArgs(argv: readonly string[]): { config: BrokerConfig; logLevel: string } {
+export function configFromArgs(argv: readonly string[], env: NodeJS.ProcessEnv = {}): { config: BrokerConfig; logLevel: string; logFormat: LogFormat } {
   const { values, positionals } = parseArgs({
     args: [...argv],
     allowPositionals: true,
@@ -42,6 +46,7 @@ export function configFromArgs(argv: readonly string[]): { config: BrokerConfig;
       http: { type: 'string' },
       peers: { type: 'string' },
       'log-level': { type: 'string', default: 'info' },
+      'log-format': { type: 'string' },
     },
   });
   const words = positionals[0] === 'broker' ? positionals.slice(1) : positionals;
@@ -63,19 +68,23 @@ export function configFromArgs(argv: readonly string[]): { config: BrokerConfig;
   if (values.http !== undefined) input['http'] = parseHostPort(values.http, '--http');
   if (values.peers !== undefined) input['peers'] = parsePeers(values.peers, '--peers');
   if (input['dataDir'] === undefined) throw new Error(`a data directory is required: --data DIR or "dataDir" in --config\n${USAGE}`);
-  return { config: parseBrokerConfig(input), logLevel: values['log-level'] };
+  const logFormat = chooseLogFormat(process.stderr, values['log-format'] ?? env['STRATA_LOG_FORMAT']);
+  return { config: parseBrokerConfig(input), logLevel: values['log-level'], logFormat };
 }
 
 export async function main(argv: readonly string[]): Promise<void> {
   let parsed: ReturnType<typeof configFromArgs>;
   try {
-    parsed = configFromArgs(argv);
+    parsed = configFromArgs(argv, process.env);
   } catch (error) {
     process.stderr.write(`strata: ${error instanceof Error ? error.message : String(error)}\n`);
     process.exitCode = 1;
     return;
   }
-  const logger = pino({ level: parsed.logLevel, base: { service: 'strata-broker' } }, pino.destination(2));
+  const logger =
+    parsed.logFormat === 'pretty'
+      ? createLogger({ level: parsed.logLevel, destination: process.stderr, format: 'pretty' })
+      : pino({ level: parsed.logLevel, base: { service: 'strata-broker' } }, pino.destination(2));
   // Signal handlers go in before anything starts: a SIGTERM that arrives while the broker starts (or
   // the instant its ready line is out) must stop it cleanly, never kill it with files half-written.
   // One that arrives during startup is remembered and acted on once the broker is up.
@@ -115,8 +124,9 @@ export async function main(argv: readonly string[]): Promise<void> {
       process.exitCode = 1;
       return;
     }
-    logger.fatal({ err: error }, 'broker failed to start');
-    process.stderr.write(`strata: broker failed to start: ${error instanceof Error ? error.message : String(error)}\n`);
+    // One readable line for a person; the stack for whoever asks for debug logs.
+    logger.debug({ err: error }, 'broker failed to start');
+    process.stderr.write(`strata: broker failed to start: ${startupProblem(error)}\n`);
     process.exitCode = 1;
     return;
   }
@@ -126,6 +136,16 @@ export async function main(argv: readonly string[]): Promise<void> {
     return;
   }
   process.stdout.write(`strata broker ${broker.nodeId} listening on ${broker.address.host}:${broker.address.port} (${broker.httpAddress === undefined ? 'no http' : `http ${broker.httpAddress.host}:${broker.httpAddress.port}`}, data ${broker.dataDir})\n`);
+}
+
+/** An error and its causes as one line: `could not open … (cause: EACCES: permission denied, …)`. */
+function startupProblem(error: unknown): string {
+  const parts: string[] = [];
+  for (let e: unknown = error, depth = 0; e !== undefined && depth < 4; e = (e as { cause?: unknown }).cause, depth++) {
+    parts.push(e instanceof Error ? e.message : String(e));
+    if (!(e instanceof Error)) break;
+  }
+  return parts.map((p) => p.replace(/\s*\n\s*/g, ' ')).join(' (cause: ') + ')'.repeat(parts.length - 1);
 }
 
 if (process.argv[1] !== undefined && import.meta.url === pathToFileURL(path.resolve(process.argv[1])).href) {

@@ -24,6 +24,7 @@ import { asEpoch, fsyncDirectory, Log, replaceFileAtomically, type LogConfig } f
 import { StrataError } from '../client/protocol/index.js';
 import { isInternalTopic } from './internal-topics.js';
 import { MAX_PARTITIONS_PER_TOPIC, MAX_TOPICS } from './limits.js';
+import type { BrokerStats } from './broker-stats.js';
 import { errorFields, partitionLogger, topicLogger, type Logger } from './logger.js';
 import type { RaftHost, RandomSource } from '../replication/index.js';
 import { RaftGroup } from './cluster/raft-group.js';
@@ -52,6 +53,8 @@ export interface PartitionManagerOptions {
   readonly defaultTopicConfigs: TopicConfigs;
   readonly logger: Logger;
   readonly clock?: () => number;
+  /** Where fsync times and the partitions' Raft events are counted. */
+  readonly stats: BrokerStats;
 }
 
 /**
@@ -84,6 +87,7 @@ export class PartitionManager {
   private readonly defaults: TopicConfigs;
   private readonly logger: Logger;
   private readonly clock: () => number;
+  private readonly stats: BrokerStats;
   /** Standalone: `topics.json`. */
   private readonly store: TopicStore | undefined;
   /** In a cluster: the controller, the Raft host, and every topic of the cluster as last applied. */
@@ -103,6 +107,7 @@ export class PartitionManager {
     this.defaults = options.defaultTopicConfigs;
     this.logger = options.logger;
     this.clock = options.clock ?? Date.now;
+    this.stats = options.stats;
     this.store = store;
   }
 
@@ -269,7 +274,9 @@ export class PartitionManager {
       if (this.closed || partition.isRemoved || partition.isFailed) continue;
       try {
         const retention = await partition.log.enforceRetention(partition.highWatermark);
-        if (retention.deleted > 0) partition.logger.info({ deleted: retention.deleted, reasons: retention.reasons, logStartOffset: partition.logStartOffset }, 'retention deleted segments');
+        if (retention.deleted > 0) {
+          partition.logger.info({ event: 'retention_deleted', segments: retention.deleted, reasons: retention.reasons, logStartOffset: partition.logStartOffset }, 'retention deleted segments');
+        }
         // A replica does not compact yet: a follower catching up copies the leader's batches with their
         // offsets, and compaction removes whole batches, leaving gaps a follower's log refuses.
         if (partition.log.config.cleanupPolicy.includes('compact') && partition.replica === undefined) {
@@ -363,11 +370,18 @@ export class PartitionManager {
     }
     const log = await Log.open(dir, config, {
       clock: this.clock,
+      events: {
+        segmentRolled: (roll) => logger.info({ event: 'segment_rolled', ...roll }, 'segment rolled'),
+        flushed: (ms) => this.stats.fsyncDurations.observe(ms / 1000),
+      },
       // Once, when it happens: from then on produce answers KAFKA_STORAGE_ERROR without logging again.
       onFailure: (error) => logger.error({ ...errorFields(error), dir }, 'partition failed: storage error; produce answers KAFKA_STORAGE_ERROR until the broker restarts'),
     });
     if (recorded?.topicId !== topic.topicId) writePartitionMetadata(dir, topic, index);
-    if (!log.recovery.clean && log.recovery.segmentsScanned > 0) logger.warn({ recovery: log.recovery }, 'log recovered after an unclean stop');
+    if (!log.recovery.clean && log.recovery.segmentsScanned > 0) {
+      const { segmentsScanned, bytesScanned, bytesTruncated, segmentsDeleted, reason } = log.recovery;
+      logger.warn({ event: 'log_recovered', reason, segmentsScanned, bytesScanned, bytesTruncated, segmentsDeleted, logEndOffset: log.logEndOffset }, 'log recovered after an unclean stop');
+    }
     logger.debug({ logStartOffset: log.logStartOffset, logEndOffset: log.logEndOffset }, 'partition opened');
     const notify = (partition: Partition, bytes: number): void => {
       for (const listener of this.listeners) listener.highWatermarkAdvanced(partition, bytes);
@@ -385,6 +399,8 @@ export class PartitionManager {
             random: this.cluster.random,
             logger,
             clock: this.clock,
+            stats: this.stats,
+            kind: 'partition',
             onCommitted: (from, to) => partition?.advanceHighWatermark(to, Math.max(1, to - from)),
             onLeadership: () => {
               if (partition !== undefined) for (const listener of this.listeners) listener.leadershipChanged?.(partition);

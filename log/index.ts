@@ -28,6 +28,7 @@ export {
   type EpochEntry,
   type LeaderEpochCacheSource,
 } from './leader-epoch-cache.js';
+export type { LogEvents, SegmentRoll } from './log-events.js';
 export { Log, type AppendResult, type LogOptions, type PreparedAppend, type LogTimers, type ReadOptions, type ReadResult, type RecoveryReport } from './log.js';
 export type { CompactionResult } from './log-cleaner.js';
 export {

@@ -63,6 +63,7 @@ import { readLogCheckpoint, writeLogCheckpoint } from './log-checkpoint.js';
 import { DescriptorPool } from './descriptor-pool.js';
 import { decodeBatch } from './record-batch.js';
 import { validateRecordBatch, type ValidationRules } from './record-validator.js';
+import type { LogEvents } from './log-events.js';
 import { segmentsToDelete, type RetentionPolicy, type RetentionReason } from './retention.js';
 import { LOG_SUFFIX, OFFSET_INDEX_SUFFIX, Segment, segmentFileName, TIME_INDEX_SUFFIX } from './segment.js';
 import { asEpoch, asOffset, NO_EPOCH, type Epoch, type Offset, type Position } from './units.js';
@@ -82,6 +83,10 @@ export interface LogOptions {
   clock?: () => number;
   /** The periodic timer of the `interval` flush policy; injected so a simulation can drive it. */
   timers?: LogTimers;
+  /** Told of segment rolls and fsync times (`log-events.ts`), for the owner's logs and metrics. */
+  events?: LogEvents;
+  /** Milliseconds from any fixed origin, for durations (fsync time); `performance.now` by default. */
+  elapsedClock?: () => number;
 }
 
 export interface LogTimers {
@@ -170,6 +175,8 @@ export class Log {
   private uncleanableSegment: { segment: string | undefined; error: unknown } | undefined;
   /** Set by `open` right after construction, from `LogOptions`. */
   private onFailure: (error: LogError) => void = () => undefined;
+  private events: LogEvents = {};
+  private elapsedClock: () => number = () => performance.now();
   private pool: DescriptorPool = DescriptorPool.shared;
   private flushing = false;
   private directoryDirty = false;
@@ -281,6 +288,8 @@ export class Log {
     log.writeCheckpoint();
     log.pool = pool;
     if (options.onFailure !== undefined) log.onFailure = options.onFailure;
+    if (options.events !== undefined) log.events = options.events;
+    if (options.elapsedClock !== undefined) log.elapsedClock = options.elapsedClock;
     return log;
   }
 
@@ -833,12 +842,14 @@ export class Log {
     try {
       while (this.waiters.length > 0) {
         const target = this.logEndOffset;
+        const started = this.elapsedClock();
         try {
           if (this.directoryDirty) {
             this.directoryDirty = false;
             await fsyncDirectoryAsync(this.dir);
           }
           await Promise.all([this.active.flush(), this.flushSealed()]);
+          this.events.flushed?.(this.elapsedClock() - started);
         } catch (error) {
           this.fail(error instanceof LogError ? error : new LogError('KAFKA_STORAGE_ERROR', 'flush failed', { cause: error }));
           return;
@@ -881,6 +892,7 @@ export class Log {
     // From here on it only serves reads (and its seal), through the pool: a burst of rolls must not
     // hold a descriptor per segment until the seals behind it catch up. An fsync through another
     // descriptor of the same file flushes the same pages.
+    this.events.segmentRolled?.({ baseOffset, previousBaseOffset: previous.baseOffset, previousSizeBytes: previous.sizeBytes });
     previous.deactivate();
     this.sealInBackground(previous, async () => {
       await fsyncDirectoryAsync(this.dir);

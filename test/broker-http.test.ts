@@ -87,7 +87,8 @@ function parseMetrics(text: string): Sample[] {
   expect(text.endsWith('\n')).toBe(true);
   const samples: Sample[] = [];
   for (const line of text.slice(0, -1).split('\n')) {
-    if (line.startsWith('# HELP ') || line.startsWith('# TYPE ')) continue;
+    // Empty lines are allowed between families (the format ignores them).
+    if (line === '' || line.startsWith('# HELP ') || line.startsWith('# TYPE ')) continue;
     const match = /^([a-zA-Z_:][a-zA-Z0-9_:]*)(?:\{((?:[a-zA-Z_][a-zA-Z0-9_]*="(?:[^"\\\n]|\\[\\"n])*",?)*)\})? (\S+)$/.exec(line);
     expect(match, `unparseable line: ${line}`).not.toBeNull();
     const [, name, labelText = '', rawValue] = match as RegExpExecArray;
@@ -306,7 +307,7 @@ describe('broker HTTP server: /metrics', () => {
     expect(sample(after, 'strata_bytes_in_total') as number).toBeGreaterThan(bytesInBefore);
     expect(sample(after, 'strata_bytes_out_total') as number).toBeGreaterThan(sample(before, 'strata_bytes_out_total') as number);
     expect(sample(after, 'strata_produced_bytes_total') as number).toBeGreaterThan(0);
-    expect(sample(after, 'strata_request_errors_total', { api: 'unknown', error: 'UNSUPPORTED_VERSION' })).toBe(1);
+    expect(sample(after, 'strata_request_errors_total', { api: 'unknown', code: '35', error: 'UNSUPPORTED_VERSION' })).toBe(1);
 
     // Every histogram: buckets cumulative in increasing le, ending with +Inf equal to _count.
     const histograms = new Set(after.filter((s) => s.name === 'strata_request_duration_seconds_count').map((s) => s.labels['api'] as string));

@@ -33,6 +33,7 @@ import {
 } from '../../client/protocol/index.js';
 import { Prng, RaftHost, type NodeId, type RaftBatch, type RandomSource } from '../../replication/index.js';
 import type { HostPort, PeerAddress } from '../config.js';
+import type { BrokerStats } from '../broker-stats.js';
 import { errorFields, type Logger } from '../logger.js';
 import type { ClusterReplication, ClusterTopic, CreateTopicRequest, PartitionManager } from '../partition-manager.js';
 import type { TopicConfigs } from '../topic-config.js';
@@ -58,6 +59,8 @@ export interface ClusterNodeOptions {
   readonly offsetsTopicPartitions: number;
   readonly logger: Logger;
   readonly clock: () => number;
+  /** Where the metadata group's Raft events and fsyncs are counted. */
+  readonly stats: BrokerStats;
   /** Election jitter; a seeded source in tests. */
   readonly random?: RandomSource;
 }
@@ -136,6 +139,7 @@ export class ClusterNode implements ClusterReplication {
       logger: options.logger,
       clock: options.clock,
       snapshotRecords: options.metadataSnapshotRecords,
+      stats: options.stats,
     });
     node = new ClusterNode(options, host, links, quorum, random);
     return node;

@@ -26,6 +26,7 @@
 import { asOffset, Log, readBatchHeader, type Offset } from '../../log/index.js';
 import { StrataError } from '../../client/protocol/index.js';
 import type { NodeId, RaftHost, RandomSource } from '../../replication/index.js';
+import type { BrokerStats } from '../broker-stats.js';
 import { errorFields, type Logger } from '../logger.js';
 import { MetadataImage } from './metadata-image.js';
 import { decodeMetadataBatch, encodeMetadataBatch, type MetadataRecord } from './metadata-records.js';
@@ -48,6 +49,7 @@ export interface MetadataQuorumOptions {
   readonly clock: () => number;
   /** Records applied past the log start before the image is snapshotted and the log cut. */
   readonly snapshotRecords: number;
+  readonly stats: BrokerStats;
 }
 
 interface ApplyWaiter {
@@ -77,7 +79,10 @@ export class MetadataQuorum {
 
   static async open(options: MetadataQuorumOptions): Promise<MetadataQuorum> {
     const quorum = new MetadataQuorum(options);
-    const log = await Log.open(`${options.dataDir}/${METADATA_LOG_DIR}`, { flushPolicy: 'always' }, { clock: options.clock });
+    const log = await Log.open(`${options.dataDir}/${METADATA_LOG_DIR}`, { flushPolicy: 'always' }, {
+      clock: options.clock,
+      events: { flushed: (ms) => options.stats.fsyncDurations.observe(ms / 1000) },
+    });
     quorum.log = log;
     if (log.logStartOffset > 0) quorum.installSnapshot();
     quorum.group = await RaftGroup.open({
@@ -89,8 +94,9 @@ export class MetadataQuorum {
       random: options.random,
       logger: quorum.logger,
       clock: options.clock,
+      stats: options.stats,
+      kind: 'metadata',
       onCommitted: (_from, to) => quorum.applyTo(to),
-      onLeadership: (group) => quorum.logger.info({ leader: group.leaderId, term: group.term, role: group.role }, 'metadata leadership changed'),
       snapshotData: { read: (lastOffset) => quorum.snapshots.read(lastOffset), write: (lastOffset, data) => quorum.snapshots.write(lastOffset, data) },
     });
     // Replay what is known to be committed before anything is served.

@@ -10,6 +10,8 @@
  *   has them as durably as the flush policy says. A wait longer than `timeoutMs` answers
  *   REQUEST_TIMED_OUT (the batch may still commit: the producer's retry can duplicate it).
  * - who leads, at which epoch, how far each follower got (`followers()`), who is in sync.
+ * - one log line with an `event` field, and a count in `BrokerStats`, per election started or won,
+ *   leader stepping down and new leadership learned of; a count per term change.
  *
  * Invariants: batches are stamped with `baseOffset = node.log.endOffset` and `epoch = node.term` in
  * the same synchronous step as `propose`, so the offsets the log stamps are the ones Raft assigns;
@@ -31,6 +33,7 @@ import {
   type Role,
   type SnapshotData,
 } from '../../replication/index.js';
+import type { BrokerStats, RaftGroupKind } from '../broker-stats.js';
 import { errorFields, type Logger } from '../logger.js';
 
 export interface RaftGroupOptions {
@@ -49,6 +52,9 @@ export interface RaftGroupOptions {
   readonly onLeadership?: (group: RaftGroup) => void;
   /** The state machine's images below the log start (the metadata group); partitions have none. */
   readonly snapshotData?: SnapshotData;
+  /** Where elections, term and leader changes are counted, under `kind`'s label. */
+  readonly stats: BrokerStats;
+  readonly kind: RaftGroupKind;
 }
 
 export interface FollowerProgress {
@@ -77,6 +83,16 @@ export class RaftGroup {
   /** Rejects each commit wait of this leadership: called when it ends (or the group closes). */
   private readonly commitAbandons = new Set<(error: Error) => void>();
   private closed = false;
+  /** What this replica last reported (logs, counters): a change from these is an event. */
+  private seenTerm: Epoch;
+  private seenRole: Role = 'follower';
+  private seenLeader: NodeId | undefined = undefined;
+  /** The term in which `seenLeader` led: the same node elected again is a new leadership too. */
+  private seenLeaderTerm: Epoch | undefined = undefined;
+  /** This group's series of the broker's Raft counters. */
+  private readonly electionsStarted: { inc(): void };
+  private readonly termChanges: { inc(): void };
+  private readonly leaderChanges: { inc(): void };
 
   private constructor(options: RaftGroupOptions, storage: LogStorage) {
     this.group = options.group;
@@ -99,9 +115,14 @@ export class RaftGroup {
       storage,
       transport: options.host.transportFor(options.group),
       onCommitted: (from, to) => options.onCommitted?.(from, asOffset(Math.min(to, this.log.logEndOffset))),
-      onPersisted: (end) => this.persisted(end),
+      // A new term is always persisted before it is acted on, so every term change passes here.
+      onPersisted: (end) => {
+        this.noticeTerm();
+        this.persisted(end);
+      },
       onSoftState: (role, leader) => {
-        this.logger.info({ role, leader, term: this.node.term }, role === 'leader' ? 'became leader' : 'leadership changed');
+        this.noticeTerm();
+        this.noticeSoftState(role, leader);
         if (role !== 'leader') {
           const lost = new StrataError('NOT_LEADER_OR_FOLLOWER', `${this.group} lost its leadership; the batch may still be committed by the next leader`, { leaderHint: leader ?? -1 });
           this.rejectPersistWaiters(lost);
@@ -114,7 +135,42 @@ export class RaftGroup {
         this.rejectPersistWaiters(new StrataError('KAFKA_STORAGE_ERROR', `${this.group}: ${(error as Error).message}`));
       },
     });
+    this.seenTerm = this.node.term;
+    this.electionsStarted = options.stats.raftElectionsStarted.labels({ group: options.kind });
+    this.termChanges = options.stats.raftTermChanges.labels({ group: options.kind });
+    this.leaderChanges = options.stats.raftLeaderChanges.labels({ group: options.kind });
     this.host.addGroup(options.group, this.driver);
+  }
+
+  /** Counts a move to a higher term (several terms at once count as one change). */
+  private noticeTerm(): void {
+    const term = this.node.term;
+    if (term === this.seenTerm) return;
+    this.seenTerm = term;
+    this.termChanges.inc();
+  }
+
+  /**
+   * One log line and counter per event: an election started (this replica became a candidate, or a
+   * lone voter won at once), an election won, a leader stepping down, a new leadership learned of
+   * (a leader in a term not seen before, itself included). Pre-candidacy is not an election: a
+   * pre-vote changes no term and usually fails quietly during a partition.
+   */
+  private noticeSoftState(role: Role, leader: NodeId | undefined): void {
+    const term = this.node.term;
+    if (role === 'candidate' || (role === 'leader' && this.seenRole !== 'candidate')) {
+      this.electionsStarted.inc();
+      this.logger.info({ event: 'election_started', term }, 'election started');
+    }
+    if (role === 'leader') this.logger.info({ event: 'election_won', term, voters: this.voters.length }, 'election won');
+    if (this.seenRole === 'leader' && role !== 'leader') this.logger.info({ event: 'leader_stepped_down', term, role, leader: leader ?? null }, 'stepped down as leader');
+    if (leader !== undefined && (leader !== this.seenLeader || term !== this.seenLeaderTerm)) {
+      this.leaderChanges.inc();
+      this.logger.info({ event: 'leader_changed', term, leader, previousLeader: this.seenLeader ?? null }, 'leader changed');
+      this.seenLeader = leader;
+      this.seenLeaderTerm = term;
+    }
+    this.seenRole = role;
   }
 
   static async open(options: RaftGroupOptions): Promise<RaftGroup> {

@@ -217,6 +217,7 @@ export class GroupCoordinator {
   async heartbeat(request: ConsumerGroupHeartbeatRequest, caller: HeartbeatCaller): Promise<ConsumerGroupHeartbeatResponse> {
     let answer: HeartbeatAnswer;
     let group: ConsumerGroup;
+    let epochBefore = 0;
     try {
       await this.offsetsPartition(request.groupId);
       if (request.subscribedTopicNames.length > GROUP_SUBSCRIBED_TOPICS_MAX) {
@@ -226,6 +227,7 @@ export class GroupCoordinator {
       if (existing === undefined && request.memberEpoch !== 0) throw new StrataError('UNKNOWN_MEMBER_ID', `${request.memberId} in ${request.groupId}.`);
       group = existing ?? new ConsumerGroup(request.groupId);
       this.groups.set(request.groupId, group);
+      epochBefore = group.groupEpoch;
       answer = group.heartbeat(
         {
           memberId: request.memberId,
@@ -251,6 +253,8 @@ export class GroupCoordinator {
     const log = this.logger.child({ group: request.groupId, memberId: answer.memberId });
     if (request.memberEpoch === 0) log.info({ groupEpoch: group.groupEpoch, members: group.memberCount, subscriptions: request.subscribedTopicNames }, 'member joined');
     else if (request.memberEpoch === -1) log.info({ groupEpoch: group.groupEpoch, members: group.memberCount }, 'member left');
+    const reason = request.memberEpoch === 0 ? 'member_joined' : request.memberEpoch === -1 ? 'member_left' : 'subscriptions_or_partitions_changed';
+    if (group.groupEpoch !== epochBefore) this.logRebalance(group, reason);
     this.wake(group, answer.memberId);
     if (!answer.settled || request.maxWaitMs === 0 || request.memberEpoch <= 0 || this.closed) return heartbeatResponse(answer);
     return this.hold(group, answer.memberId, request, caller.signal);
@@ -301,13 +305,20 @@ export class GroupCoordinator {
     }
   }
 
+  /** One line per new target assignment (a new group epoch): the rebalance event. */
+  private logRebalance(group: ConsumerGroup, reason: string): void {
+    this.logger.info({ event: 'group_rebalanced', group: group.groupId, groupEpoch: group.groupEpoch, members: group.memberCount, reason }, 'group rebalanced');
+  }
+
   /** Removes members whose session passed and follows partition-count changes; frees dead groups. */
   private checkSessions(): void {
     const nowMs = this.now();
     for (const [groupId, group] of this.groups) {
       const expired = group.expire(nowMs, this.countOf);
       for (const memberId of expired) this.logger.info({ group: groupId, memberId, groupEpoch: group.groupEpoch }, 'member removed: session timed out');
+      if (expired.length > 0) this.logRebalance(group, 'session_expired');
       const resized = group.refreshPartitionCounts(this.countOf);
+      if (resized) this.logRebalance(group, 'partitions_changed');
       if (expired.length > 0 || resized) this.wake(group);
       if (group.isDead && !this.held.has(groupId)) this.groups.delete(groupId);
     }

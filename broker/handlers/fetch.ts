@@ -104,7 +104,12 @@ function duplicatePartitions(request: FetchRequest): Map<string, Set<number>> | 
 }
 
 function done(pass: FetchPass, context: RequestContext): FetchResponse {
-  context.services.stats.fetchedBytes += pass.bytes;
+  const { stats } = context.services;
+  for (const topic of pass.response.topics) {
+    let bytes = 0;
+    for (const partition of topic.partitions) bytes += partition.records.length;
+    if (bytes > 0) stats.recordFetched(topic.name, bytes);
+  }
   return pass.response;
 }
 

@@ -49,7 +49,7 @@ export async function handleProduce(request: ProduceRequest, context: RequestCon
           if (partition === undefined) return failed(namedError('UNKNOWN_TOPIC_OR_PARTITION', `${topic.name}-${index}`));
           try {
             const result = await partition.appendAsLeader(records, request.acks === -1 ? -1 : 1, request.timeoutMs);
-            stats.producedBytes += records.length;
+            stats.recordProduced(topic.name, records.length);
             if (partition.logger.isLevelEnabled('trace')) partition.logger.trace({ baseOffset: result.baseOffset, lastOffset: result.lastOffset, bytes: records.length }, 'appended');
             return { partition: index, errorCode: 0, errorMessage: '', baseOffset: result.baseOffset, logStartOffset: partition.logStartOffset, leaderHint: -1 };
           } catch (error) {
