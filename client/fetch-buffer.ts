@@ -15,7 +15,7 @@
  * - `state.chunks` counts each partition's chunks not fully delivered (the fetcher prefetches while
  *   it is below two).
  */
-import { BATCH_HEADER_BYTES, BatchField, CONTROL_FLAG, decodeBatchInto, LOG_OVERHEAD_BYTES, wholeBatches } from '../log/index.js';
+import { BATCH_HEADER_BYTES, BatchField, CONTROL_FLAG, decodeBatchInto, validateBatch, wholeBatches } from '../log/index.js';
 import type { ConsumerMessage } from './consumer-message.js';
 import { asError, type PartitionState } from './consumer-partition.js';
 
@@ -30,6 +30,10 @@ interface Chunk {
   pos: number;
   /** The offset that was fetched: records below it (the head of the first batch) are skipped. */
   readonly fromOffset: number;
+  /** One past the last batch's last offset: the position once the chunk is used up cleanly. */
+  readonly endOffset: number;
+  /** A batch failed to decode: the position must not move past it. */
+  damaged: boolean;
   /** Decoded messages of the batches before `pos`; `messages[next]` is the next to hand out. */
   messages: ConsumerMessage[];
   next: number;
@@ -63,7 +67,7 @@ export class FetchBuffer {
     this.chunks.push({
       state, epoch: state.epoch, highWatermark,
       records: bytes === records.length ? records : records.subarray(0, bytes),
-      pos: 0, fromOffset: fetchOffset, messages: [], next: 0,
+      pos: 0, fromOffset: fetchOffset, endOffset: nextOffset, damaged: false, messages: [], next: 0,
     });
     state.chunks++;
     return true;
@@ -144,9 +148,10 @@ export class FetchBuffer {
     const pos = chunk.pos;
     const before = out.length;
     try {
-      // Control batches (a replicated partition's leader-change markers) hold no messages: skip them.
+      // Control batches (a replicated partition's leader-change markers) hold no messages: checked,
+      // then skipped, since the position moves past them once the chunk is used up.
       if (pos + BATCH_HEADER_BYTES <= records.length && (records.readInt16BE(pos + BatchField.attributes) & CONTROL_FLAG) !== 0) {
-        chunk.pos = pos + LOG_OVERHEAD_BYTES + records.readInt32BE(pos + BatchField.batchLength);
+        chunk.pos = pos + validateBatch(records, pos, records.length, Number.MAX_SAFE_INTEGER, false).sizeBytes;
         return true;
       }
       const header = decodeBatchInto(records, pos, chunk.state.toMessage, out, chunk.fromOffset);
@@ -155,6 +160,7 @@ export class FetchBuffer {
     } catch (error) {
       // Nothing of a damaged batch is handed out, not even the records before the damage.
       out.length = before;
+      chunk.damaged = true;
       chunk.pos = records.length;
       const state = chunk.state;
       this.chunks = this.chunks.filter((c) => c.state !== state || c === chunk);
@@ -164,7 +170,19 @@ export class FetchBuffer {
     }
   }
 
+  /**
+   * A chunk is used up. Cleanly, every offset below its end was handed out or held nothing to hand
+   * out (a control batch: a leader-change marker), so the position moves to its end; and when every
+   * message handed out is finished, the finished offset too, so a group's commit and lag do not stop
+   * short of a trailing marker.
+   */
   private consumed(chunk: Chunk): void {
+    const state = chunk.state;
+    const position = state.position;
+    if (!chunk.damaged && chunk.epoch === state.epoch && position !== undefined && position < chunk.endOffset) {
+      state.position = chunk.endOffset;
+      if (state.inHand.length === 0 && state.finishedOffset === position) state.finishedOffset = chunk.endOffset;
+    }
     const i = this.chunks.indexOf(chunk);
     if (i >= 0) this.chunks.splice(i, 1);
     chunk.state.chunks--;
