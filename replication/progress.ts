@@ -37,6 +37,8 @@ export class Progress {
   pendingSnapshotEnd: Offset = asOffset(0);
   /** Heard from since the last check-quorum round. */
   recentActive = false;
+  /** `recentActive` as the last check-quorum round ended: with it, "heard lately" never blinks off at a round's start. */
+  activeLastRound = false;
   /** Heartbeat answers in a row, in replicate with data outstanding, during which `matchEnd` did not move. */
   stalledHeartbeats = 0;
   readonly inflights: Inflights;

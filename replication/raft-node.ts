@@ -111,6 +111,12 @@ export class RaftNode<P> {
     return this.currentRole === 'leader' ? this.progress.get(id) : undefined;
   }
 
+  /** Leader only: itself and the peers it heard from within the last one or two election timeouts. */
+  activeVoters(): NodeId[] {
+    if (this.currentRole !== 'leader') return [];
+    return [this.id, ...[...this.progress].filter(([, pr]) => pr.recentActive || pr.activeLastRound).map(([id]) => id)];
+  }
+
   // ---- inputs ----------------------------------------------------------------------------------
 
   tick(): void {
@@ -331,7 +337,10 @@ export class RaftNode<P> {
           this.becomeFollower(this.currentTerm, undefined);
           return;
         }
-        for (const pr of this.progress.values()) pr.recentActive = false;
+        for (const pr of this.progress.values()) {
+          pr.activeLastRound = pr.recentActive;
+          pr.recentActive = false;
+        }
       }
       // A transfer that did not finish within an election timeout is abandoned.
       this.transferee = undefined;
