@@ -114,7 +114,7 @@ export class RaftNode<P> {
   /** Leader only: itself and the peers it heard from within the last one or two election timeouts. */
   activeVoters(): NodeId[] {
     if (this.currentRole !== 'leader') return [];
-    return [this.id, ...[...this.progress].filter(([, pr]) => pr.recentActive || pr.activeLastRound).map(([id]) => id)];
+    return [this.id, ...[...this.progress].filter(([, pr]) => pr.heardThisRound || pr.heardLastRound).map(([id]) => id)];
   }
 
   // ---- inputs ----------------------------------------------------------------------------------
@@ -337,10 +337,11 @@ export class RaftNode<P> {
           this.becomeFollower(this.currentTerm, undefined);
           return;
         }
-        for (const pr of this.progress.values()) {
-          pr.activeLastRound = pr.recentActive;
-          pr.recentActive = false;
-        }
+        for (const pr of this.progress.values()) pr.recentActive = false;
+      }
+      for (const pr of this.progress.values()) {
+        pr.heardLastRound = pr.heardThisRound;
+        pr.heardThisRound = false;
       }
       // A transfer that did not finish within an election timeout is abandoned.
       this.transferee = undefined;
@@ -387,6 +388,7 @@ export class RaftNode<P> {
         const pr = this.progress.get(m.from);
         if (pr === undefined) return;
         pr.recentActive = true;
+        pr.heardThisRound = true;
         if (!m.success) {
           let next = asOffset(m.hintOffset + 1);
           if (m.hintOffset >= this.log.startOffset - 1 && m.hintOffset >= 0) {
@@ -416,6 +418,7 @@ export class RaftNode<P> {
         const pr = this.progress.get(m.from);
         if (pr === undefined) return;
         pr.recentActive = true;
+        pr.heardThisRound = true;
         pr.probeSent = false;
         // A lost reset-to-log-start is retried from the heartbeat, as a lost probe is; lost pipelined
         // appends are presumed after a few heartbeats without progress.

@@ -146,6 +146,13 @@ describe('Raft, sentence by sentence', () => {
     expect(c.node(2).activeVoters()).toEqual([]);
   });
 
+  it('a new leader counts a voter as active only once it has answered', () => {
+    const c = new LocalCluster(3);
+    c.drop = (m) => m.to === 3 || m.from === 3;
+    c.elect(1);
+    expect(c.node(1).activeVoters().sort()).toEqual([1, 2]);
+  });
+
   it('a new leader appends an entry of its own term at once (the leader-change entry)', () => {
     const c = new LocalCluster(3);
     c.elect(2);
