@@ -7,6 +7,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { silentLogger, startCluster, type EmbeddedCluster } from '../broker/index.js';
 import { Client, type ConsumerMessage } from '../client/index.js';
 import { describeVerdict, WriteHistory } from '../replication/index.js';
+import { waitUntil } from './fixtures/wait-until.js';
 
 let cluster: EmbeddedCluster | undefined;
 let client: Client | undefined;
@@ -195,10 +196,3 @@ async function waitForNewController(cluster: EmbeddedCluster, old: number): Prom
   return found;
 }
 
-async function waitUntil(condition: () => boolean, what: string, timeoutMs = 20_000): Promise<void> {
-  const deadline = performance.now() + timeoutMs;
-  while (!condition()) {
-    if (performance.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 20));
-  }
-}

@@ -6,6 +6,7 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { silentLogger, startCluster, type EmbeddedCluster } from '../broker/index.js';
 import { Client } from '../client/index.js';
+import { waitUntil } from './fixtures/wait-until.js';
 
 let cluster: EmbeddedCluster | undefined;
 let client: Client | undefined;
@@ -16,14 +17,6 @@ afterEach(async () => {
   await cluster?.close();
   cluster = undefined;
 });
-
-async function waitUntil(condition: () => boolean | Promise<boolean>, what: string, timeoutMs = 30_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!(await condition())) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 50));
-  }
-}
 
 describe('replica placement with a broker down', () => {
   it('puts no lone replica on a broker the controller does not hear from, and still places three replicas', async () => {
