@@ -42,6 +42,7 @@ import { MetadataImage } from './metadata-image.js';
 import { planCreateTopic, planDeleteTopic, planInternalTopics, planPartitionLeader } from './metadata-planner.js';
 import { MetadataQuorum } from './metadata-quorum.js';
 import type { MetadataRecord } from './metadata-records.js';
+import { RAFT_HEARTBEAT_TICKS } from '../limits.js';
 import { PeerLinks } from '../peer-links.js';
 
 /** Registration and controller duties run this often until there is nothing left to do. */
@@ -126,6 +127,7 @@ export class ClusterNode implements ClusterReplication {
         },
       },
       tickMs: options.raftTickMs,
+      heartbeatTicks: RAFT_HEARTBEAT_TICKS,
       onUnknownGroup: () => {
         // A replica not opened yet (its topic's metadata is still on its way): Raft retries.
       },
