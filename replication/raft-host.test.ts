@@ -238,6 +238,24 @@ describe('RaftHost', () => {
     expect([2, 3].some((id) => c.drivers.get('orders-1')?.get(id)?.node.role === 'leader')).toBe(true);
   });
 
+  it('drops the held heartbeats of a group it stops hosting, and sends the others at the beat', () => {
+    const timers = new ManualTimers();
+    const sent: RaftBatch[] = [];
+    const host = new RaftHost({ nodeId: 1, transport: { send: (_to, batch) => sent.push(batch) }, timers, tickMs: 10, heartbeatTicks: 2, defer: () => {} });
+    for (const group of ['kept', 'removed']) {
+      const storage = new MemoryStorage<Buffer>();
+      const node = new RaftNode<Buffer>({ id: 1, voters: [1, 2], random: new Prng(1), leaderChangePayload: () => Buffer.alloc(0), sizeOf: (p) => p.length }, storage);
+      host.addGroup(group, new RaftDriver({ node, storage, transport: host.transportFor(group) }));
+      host.transportFor(group).send([{ type: 'heartbeat', from: 1, to: 2, term: 1 as Epoch, highWatermark: 0 as never }]);
+    }
+    host.start();
+    timers.fire();
+    expect(sent).toEqual([]);
+    host.removeGroup('removed');
+    timers.fire();
+    expect(sent.map((b) => b.heartbeats.beats.map((beat) => beat.group))).toEqual([['kept']]);
+  });
+
   it('rejects bad input with a clear error', () => {
     const host = new RaftHost({ nodeId: 1, transport: { send: () => {} }, timers: new ManualTimers(), tickMs: 10 });
     expect(() => host.deliver({ from: 2, to: 3, heartbeats: { beats: [], answers: [] }, messages: [] })).toThrow('raft batch for node 3 delivered to node 1');

@@ -123,7 +123,7 @@ export class RaftHost {
               this.held.set(message.to, held);
             }
             // A later heartbeat (or answer) of the group supersedes an unsent one: same or higher term and high watermark.
-            const key = `${message.type === 'heartbeat' ? 'b' : 'a'} ${group}`;
+            const key = heldKey(message.type, group);
             held.delete(key);
             held.set(key, { group, message });
           } else {
@@ -145,6 +145,11 @@ export class RaftHost {
 
   /** Stops hosting `group`: it is no longer ticked nor stepped. Returns whether it was hosted. */
   removeGroup(group: string): boolean {
+    // Its held heartbeats and answers go too, as anything it sends from now on would.
+    for (const held of this.held.values()) {
+      held.delete(heldKey('heartbeat', group));
+      held.delete(heldKey('heartbeat-response', group));
+    }
     return this.drivers.delete(group);
   }
 
@@ -223,6 +228,11 @@ export class RaftHost {
       this.transport.send(to, { from: this.nodeId, to, heartbeats: { beats: heartbeats.beats, answers: heartbeats.answers }, messages });
     }
   }
+}
+
+/** The key of a held heartbeat or answer of `group` (one of each per group and peer). */
+function heldKey(type: 'heartbeat' | 'heartbeat-response', group: string): string {
+  return `${type === 'heartbeat' ? 'b' : 'a'} ${group}`;
 }
 
 const NO_HEARTBEATS: RaftBatch['heartbeats'] = Object.freeze({ beats: Object.freeze([]), answers: Object.freeze([]) });
