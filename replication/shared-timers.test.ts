@@ -31,6 +31,33 @@ describe('SharedTimers', () => {
     expect(vi.getTimerCount()).toBe(0);
   });
 
+  it('yields to the event loop once a firing ran for a slice, and goes on with the rest in the next turns', () => {
+    let clock = 0;
+    const timers = new SharedTimers({ now: () => clock, sliceMs: 5 });
+    const order: string[] = [];
+    // Two slow callbacks (a checkpoint that writes and fsyncs), then two quick ones.
+    timers.every(1000, () => {
+      order.push('slow-a');
+      clock += 8;
+    });
+    timers.every(1000, () => {
+      order.push('slow-b');
+      clock += 8;
+    });
+    timers.every(1000, () => order.push('quick-c'));
+    timers.every(1000, () => order.push('quick-d'));
+    vi.advanceTimersByTime(1000);
+    // The interval's turn ran one slow callback and yielded; each next turn goes on for one slice.
+    expect(order).toEqual(['slow-a']);
+    vi.advanceTimersToNextTimer();
+    expect(order).toEqual(['slow-a', 'slow-b']);
+    vi.advanceTimersToNextTimer();
+    expect(order).toEqual(['slow-a', 'slow-b', 'quick-c', 'quick-d']);
+    // And the next firing starts over.
+    vi.advanceTimersByTime(1000);
+    expect(order.slice(4, 5)).toEqual(['slow-a']);
+  });
+
   it('skips a callback stopped by another of the same firing, and counts a callback registered twice twice', () => {
     const timers = new SharedTimers();
     let late = 0;
