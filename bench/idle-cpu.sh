@@ -3,7 +3,8 @@
 #
 # usage: bench/idle-cpu.sh [SECONDS] [RUNS]     (after `npm run build`; defaults 60 s, 3 runs)
 #   env: IDLE_BASE_PORT (default random in 20000..59000), IDLE_DIR (default a fresh mktemp dir),
-#        IDLE_NODE_ARGS (extra node flags, e.g. --cpu-prof --cpu-prof-dir=/tmp/prof)
+#        IDLE_NODE_ARGS (extra node flags, e.g. --cpu-prof --cpu-prof-dir=/tmp/prof),
+#        IDLE_BROKER_ARGS (extra `broker start` flags, e.g. --config raft.json with {"raftHeartbeatTicks": 5})
 #
 # Each run starts three brokers from dist/, waits until the controller created `__consumer_offsets`
 # (50 partitions, RF 3: every broker hosts 50 replicas plus the metadata group), lets them settle
@@ -22,9 +23,9 @@ for run in $(seq 1 "$RUNS"); do
   P="1@127.0.0.1:$((BASE + 1)),2@127.0.0.1:$((BASE + 2)),3@127.0.0.1:$((BASE + 3))"
   PIDS=()
   for n in 1 2 3; do
-    # shellcheck disable=SC2086
+    # shellcheck disable=SC2086 # the *_ARGS are word-split on purpose
     node ${IDLE_NODE_ARGS:-} dist/broker/cli.js broker start --node-id $n --peers "$P" --listen 127.0.0.1:$((BASE + n)) \
-      --http 127.0.0.1:$((BASE + 10 + n)) --data "$DIR/n$n" --log-level warn > "$DIR/n$n.log" 2>&1 &
+      --http 127.0.0.1:$((BASE + 10 + n)) --data "$DIR/n$n" --log-level warn ${IDLE_BROKER_ARGS:-} > "$DIR/n$n.log" 2>&1 &
     PIDS+=($!)
   done
   trap 'kill -INT "${PIDS[@]}" 2>/dev/null || true' EXIT

@@ -150,13 +150,15 @@ export const RAFT_PEER_CONNECT_TIMEOUT_MS_DEFAULT = 5000;
 export const RAFT_TICK_MS_DEFAULT = 100;
 export const RAFT_TICK_MS_MIN = 5;
 /**
- * Leaders heartbeat every this many ticks, and the broker's `RaftHost` sends what it holds of
- * heartbeats and answers on the same beat: an idle broker writes each peer one batch per interval
- * (300 ms by default) whatever the number of groups, which is most of an idle broker's CPU. Three
- * beats or more fit in the shortest election timeout (10 ticks), so one late beat never starts an
- * election, and the lease of check-quorum (10 ticks) sees several answers.
+ * Leaders heartbeat every this many ticks (`raftHeartbeatTicks`), and the broker's `RaftHost` sends
+ * what it holds of heartbeats and answers on the same beat: an idle broker writes each peer one batch
+ * per interval (300 ms by default) whatever the number of groups, which is most of an idle broker's
+ * CPU. Three beats fit in the shortest election timeout (10 ticks), so a leader whose event loop
+ * stalls up to 700 ms starts no election, and check-quorum's window (10 ticks) sees several answers.
+ * The most allowed keeps two beats in it.
  */
-export const RAFT_HEARTBEAT_TICKS = 3;
+export const RAFT_HEARTBEAT_TICKS_DEFAULT = 3;
+export const RAFT_HEARTBEAT_TICKS_MAX = 5;
 
 /**
  * Metadata records applied past the log start before the metadata group writes a snapshot of its
@@ -165,7 +167,8 @@ export const RAFT_HEARTBEAT_TICKS = 3;
  */
 export const METADATA_SNAPSHOT_RECORDS_DEFAULT = 10_000;
 
-invariant(RAFT_HEARTBEAT_TICKS * 3 <= RAFT_CONFIG_DEFAULTS.electionTicks, 'three heartbeats fit in the shortest election timeout');
+invariant(RAFT_HEARTBEAT_TICKS_DEFAULT * 3 <= RAFT_CONFIG_DEFAULTS.electionTicks, 'three heartbeats fit in the shortest election timeout');
+invariant(RAFT_HEARTBEAT_TICKS_MAX * 2 <= RAFT_CONFIG_DEFAULTS.electionTicks, 'two heartbeats fit in the shortest election timeout');
 invariant(MAX_BATCH_BYTES_DEFAULT < MAX_FRAME_BYTES_DEFAULT, 'a default-sized batch fits in a default frame');
 invariant(MAX_BATCH_BYTES_CEILING < MAX_FRAME_BYTES_CEILING, 'the largest batch fits in the largest frame');
 invariant(MAX_FRAME_BYTES_MIN <= MAX_FRAME_BYTES_DEFAULT, 'default frame within range');

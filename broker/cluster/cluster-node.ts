@@ -42,7 +42,6 @@ import { MetadataImage } from './metadata-image.js';
 import { planCreateTopic, planDeleteTopic, planInternalTopics, planPartitionLeader } from './metadata-planner.js';
 import { MetadataQuorum } from './metadata-quorum.js';
 import type { MetadataRecord } from './metadata-records.js';
-import { RAFT_HEARTBEAT_TICKS } from '../limits.js';
 import { PeerLinks } from '../peer-links.js';
 
 /** Registration and controller duties run this often until there is nothing left to do. */
@@ -55,6 +54,8 @@ export interface ClusterNodeOptions {
   readonly nodeId: NodeId;
   readonly peers: readonly PeerAddress[];
   readonly raftTickMs: number;
+  /** Leaders heartbeat, and the host sends held heartbeats and answers, every this many ticks. */
+  readonly raftHeartbeatTicks: number;
   readonly metadataSnapshotRecords: number;
   readonly defaultTopicConfigs: TopicConfigs;
   readonly offsetsTopicPartitions: number;
@@ -127,7 +128,7 @@ export class ClusterNode implements ClusterReplication {
         },
       },
       tickMs: options.raftTickMs,
-      heartbeatTicks: RAFT_HEARTBEAT_TICKS,
+      heartbeatTicks: options.raftHeartbeatTicks,
       onUnknownGroup: () => {
         // A replica not opened yet (its topic's metadata is still on its way): Raft retries.
       },
