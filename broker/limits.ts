@@ -154,7 +154,8 @@ export const RAFT_TICK_MS_MIN = 5;
  * what it holds of heartbeats and answers on the same beat: an idle broker writes each peer one batch
  * per interval (300 ms by default) whatever the number of groups, which is most of an idle broker's
  * CPU. Three beats fit in the shortest election timeout (10 ticks), so a leader whose event loop
- * stalls up to 700 ms starts no election, and check-quorum's window (10 ticks) sees several answers.
+ * stalls for less than 700 ms makes no follower campaign, and check-quorum's window (10 ticks) sees
+ * several answers.
  * The most allowed keeps two beats in it.
  */
 export const RAFT_HEARTBEAT_TICKS_DEFAULT = 3;
