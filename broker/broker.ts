@@ -98,6 +98,7 @@ export async function startBroker(options: BrokerOptions = {}): Promise<Broker> 
             nodeId: config.nodeId,
             peers: config.peers,
             raftTickMs: config.raftTickMs,
+            raftHeartbeatTicks: config.raftHeartbeatTicks,
             metadataSnapshotRecords: config.metadataSnapshotRecords,
             defaultTopicConfigs: config.defaultTopicConfigs,
             offsetsTopicPartitions: config.offsetsTopicPartitions,

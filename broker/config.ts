@@ -39,6 +39,8 @@ import {
   MAX_PARTITIONS_PER_TOPIC,
   MAX_PENDING_FETCHES_DEFAULT,
   OFFSETS_TOPIC_PARTITIONS_DEFAULT,
+  RAFT_HEARTBEAT_TICKS_DEFAULT,
+  RAFT_HEARTBEAT_TICKS_MAX,
   RAFT_TICK_MS_DEFAULT,
   RAFT_TICK_MS_MIN,
   METADATA_SNAPSHOT_RECORDS_DEFAULT,
@@ -67,8 +69,14 @@ export interface BrokerConfig {
    * standalone broker (topics in `topics.json`, no replication).
    */
   readonly peers: readonly PeerAddress[];
-  /** One Raft tick; elections time out after 10 to 20 ticks, leaders heartbeat every tick. */
+  /** One Raft tick; elections time out after 10 to 20 ticks. */
   readonly raftTickMs: number;
+  /**
+   * Leaders heartbeat every this many ticks, all of a broker's groups on the same tick (one batch per
+   * peer): fewer wake an idle broker less often, at the cost of a thinner margin before a slow
+   * leader's followers campaign (at most 5: two beats within the shortest election timeout).
+   */
+  readonly raftHeartbeatTicks: number;
   /** Metadata records past the log start that make the metadata group snapshot its image and cut its log. */
   readonly metadataSnapshotRecords: number;
   /** Where `topics.json` and the partition directories live. */
@@ -119,6 +127,7 @@ export const DEFAULT_BROKER_CONFIG: Omit<BrokerConfig, 'dataDir'> = Object.freez
   nodeId: 0,
   peers: Object.freeze([]),
   raftTickMs: RAFT_TICK_MS_DEFAULT,
+  raftHeartbeatTicks: RAFT_HEARTBEAT_TICKS_DEFAULT,
   metadataSnapshotRecords: METADATA_SNAPSHOT_RECORDS_DEFAULT,
   listen: Object.freeze({ host: '127.0.0.1', port: 7401 }),
   http: Object.freeze({ host: '127.0.0.1', port: 7481 }),
@@ -213,6 +222,7 @@ const CHECKS: Readonly<Record<keyof BrokerConfig, Check>> = {
   nodeId: integerIn(0, 2 ** 31 - 1),
   peers: (value, key) => parsePeers(value, key),
   raftTickMs: integerIn(RAFT_TICK_MS_MIN, 60_000),
+  raftHeartbeatTicks: integerIn(1, RAFT_HEARTBEAT_TICKS_MAX),
   metadataSnapshotRecords: integerIn(1, 2 ** 31 - 1),
   dataDir: nonEmptyString,
   listen: (value, key) => parseHostPort(value, key),

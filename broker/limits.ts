@@ -5,6 +5,7 @@
  */
 import { MAX_FRAME_BYTES_CEILING as WIRE_FRAME_BYTES_CEILING } from '../client/protocol/index.js';
 import { MAX_BATCH_BYTES_CEILING, MAX_BATCH_BYTES_DEFAULT } from '../log/index.js';
+import { RAFT_CONFIG_DEFAULTS } from '../replication/index.js';
 import { invariant } from './invariant.js';
 
 /** Largest request frame accepted (Kafka's `socket.request.max.bytes` is 100 MiB). */
@@ -143,12 +144,22 @@ export const RAFT_PEER_RECONNECT_BACKOFF_MAX_MS_DEFAULT = 1000;
 /** A peer that does not accept the connection within this is treated as unreachable. */
 export const RAFT_PEER_CONNECT_TIMEOUT_MS_DEFAULT = 5000;
 /**
- * One Raft tick. Followers campaign after 10 to 20 ticks without a leader (1 to 2 s), leaders
- * heartbeat every tick: a dead leader is replaced within about 2 s plus an election round, inside
- * the 3 s failover goal, while an idle follower wakes 10 times a second (one coalesced message).
+ * One Raft tick. Followers campaign after 10 to 20 ticks without a leader (1 to 2 s): a dead leader
+ * is replaced within about 2 s plus an election round, inside the 3 s failover goal.
  */
 export const RAFT_TICK_MS_DEFAULT = 100;
 export const RAFT_TICK_MS_MIN = 5;
+/**
+ * Leaders heartbeat every this many ticks (`raftHeartbeatTicks`), and the broker's `RaftHost` sends
+ * what it holds of heartbeats and answers on the same beat: an idle broker writes each peer one batch
+ * per interval (300 ms by default) whatever the number of groups, which is most of an idle broker's
+ * CPU. Three beats fit in the shortest election timeout (10 ticks), so a leader whose event loop
+ * stalls for less than 700 ms makes no follower campaign, and check-quorum's window (10 ticks) sees
+ * several answers.
+ * The most allowed keeps two beats in it.
+ */
+export const RAFT_HEARTBEAT_TICKS_DEFAULT = 3;
+export const RAFT_HEARTBEAT_TICKS_MAX = 5;
 
 /**
  * Metadata records applied past the log start before the metadata group writes a snapshot of its
@@ -157,6 +168,8 @@ export const RAFT_TICK_MS_MIN = 5;
  */
 export const METADATA_SNAPSHOT_RECORDS_DEFAULT = 10_000;
 
+invariant(RAFT_HEARTBEAT_TICKS_DEFAULT * 3 <= RAFT_CONFIG_DEFAULTS.electionTicks, 'three heartbeats fit in the shortest election timeout');
+invariant(RAFT_HEARTBEAT_TICKS_MAX * 2 <= RAFT_CONFIG_DEFAULTS.electionTicks, 'two heartbeats fit in the shortest election timeout');
 invariant(MAX_BATCH_BYTES_DEFAULT < MAX_FRAME_BYTES_DEFAULT, 'a default-sized batch fits in a default frame');
 invariant(MAX_BATCH_BYTES_CEILING < MAX_FRAME_BYTES_CEILING, 'the largest batch fits in the largest frame');
 invariant(MAX_FRAME_BYTES_MIN <= MAX_FRAME_BYTES_DEFAULT, 'default frame within range');

@@ -1,9 +1,10 @@
 /**
  * Coalesced heartbeats (Redpanda's heartbeat batching): a broker hosts many Raft groups, and between
- * two brokers every group's leader heartbeats every tick. Sent one by one that is groups × peers
- * messages per tick for groups that may be idle. The coalescer folds all heartbeats (and all
- * heartbeat answers) from one broker to another into one message per tick, and the receiver fans it
- * back out to its groups. Appends, votes and everything else are left alone.
+ * two brokers every group's leader heartbeats every heartbeat interval. Sent one by one that is
+ * groups × peers messages per interval for groups that may be idle. The coalescer folds all
+ * heartbeats (and all heartbeat answers) from one broker to another into one message per flush (the
+ * `RaftHost` sends them once per heartbeat interval), and the receiver fans it back out to its
+ * groups. Appends, votes and everything else are left alone.
  *
  * Invariants: `expand(coalesce(x))` yields exactly the heartbeats of x (same group, term, high
  * watermark, sender, receiver), in order; one batch per (from, to) pair per call.

@@ -60,6 +60,7 @@ import type { Entry, HardState, RaftSnapshot } from './entry.js';
 import { invariant } from './invariant.js';
 import type { RaftStorage } from './raft-storage.js';
 import { readRaftState, writeRaftState } from './raft-state-file.js';
+import { SharedTimers } from './shared-timers.js';
 
 export interface LogStorageOptions {
   /** Bytes of recently appended entries kept in memory to send from (default 4 MiB). */
@@ -93,13 +94,8 @@ export const LOG_STORAGE_DEFAULTS = Object.freeze({
   checkpointIntervalMs: 5_000,
 });
 
-const NODE_TIMERS: LogTimers = {
-  every(ms, callback) {
-    const timer = setInterval(callback, ms);
-    timer.unref();
-    return () => clearInterval(timer);
-  },
-};
+/** Node's timers, unref'd, one interval per period for all the storages of the process. */
+const NODE_TIMERS: LogTimers = new SharedTimers();
 
 const EMPTY = new Uint8Array(0);
 const ignore = (): void => undefined;

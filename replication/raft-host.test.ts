@@ -25,7 +25,7 @@ class ManualTimers {
 
 const nextTurn = () => new Promise<void>((resolve) => setImmediate(resolve));
 
-function cluster(options: { groups: number; ids?: NodeId[]; seed?: number }) {
+function cluster(options: { groups: number; ids?: NodeId[]; seed?: number; heartbeatTicks?: number; groupHeartbeatTicks?: number }) {
   const ids = options.ids ?? [1, 2, 3];
   const prng = new Prng(options.seed ?? 11);
   const timers = new ManualTimers();
@@ -41,7 +41,10 @@ function cluster(options: { groups: number; ids?: NodeId[]; seed?: number }) {
         sentThisRound.push(batch);
       },
     };
-    hosts.set(id, new RaftHost({ nodeId: id, transport, timers, tickMs: 10, onUnknownGroup: (group, message) => unknown.push({ host: id, group, message }) }));
+    hosts.set(
+      id,
+      new RaftHost({ nodeId: id, transport, timers, tickMs: 10, heartbeatTicks: options.heartbeatTicks ?? 1, onUnknownGroup: (group, message) => unknown.push({ host: id, group, message }) }),
+    );
   }
   const groupNames = Array.from({ length: options.groups }, (_, i) => `orders-${i}`);
   for (const group of groupNames) {
@@ -51,7 +54,7 @@ function cluster(options: { groups: number; ids?: NodeId[]; seed?: number }) {
       const host = hosts.get(id) as RaftHost;
       const storage = new MemoryStorage<Buffer>();
       const node = new RaftNode<Buffer>(
-        { id, voters: ids, random: prng.fork(), leaderChangePayload: (term: Epoch, leader: NodeId) => Buffer.from(`leader-change ${term} ${leader}`), sizeOf: (p) => p.length },
+        { id, voters: ids, heartbeatTicks: options.groupHeartbeatTicks ?? host.heartbeatTicks, random: prng.fork(), leaderChangePayload: (term: Epoch, leader: NodeId) => Buffer.from(`leader-change ${term} ${leader}`), sizeOf: (p) => p.length },
         storage,
       );
       const driver = new RaftDriver<Buffer>({ node, storage, transport: host.transportFor(group) });
@@ -125,6 +128,80 @@ describe('RaftHost', () => {
     expect(c.unknown).toEqual([]);
   });
 
+  it('with heartbeatTicks 3, sends each peer one batch per heartbeat interval and none between, though the groups heartbeat at different phases', async () => {
+    const c = cluster({ groups: 50, seed: 7, heartbeatTicks: 3 });
+    await c.until(c.settledLeaders);
+    for (let i = 0; i < 6; i++) await c.round();
+    // The groups were elected on different ticks, so their own heartbeat counts are out of phase.
+    const leaders = c.groupNames.map((group) => c.leaderOf(group) as RaftDriver<Buffer>);
+    expect(new Set(leaders.map((l) => l.node.id)).size).toBe(3);
+    const perRound: string[][] = [];
+    let beats = 0;
+    let answers = 0;
+    for (let i = 0; i < 12; i++) {
+      const batches = await c.round();
+      expect(batches.every((b) => b.messages.length === 0)).toBe(true);
+      perRound.push(batches.map((b) => `${b.from}>${b.to}`).sort());
+      beats += batches.reduce((n, b) => n + b.heartbeats.beats.length, 0);
+      answers += batches.reduce((n, b) => n + b.heartbeats.answers.length, 0);
+    }
+    const allPairs = ['1>2', '1>3', '2>1', '2>3', '3>1', '3>2'];
+    // The hosts tick in lockstep: every third round each host writes once to each peer, else nothing.
+    const busy = perRound.filter((pairs) => pairs.length > 0);
+    expect(busy.length).toBe(4);
+    for (const pairs of busy) expect(pairs).toEqual(allPairs);
+    const first = perRound.findIndex((pairs) => pairs.length > 0);
+    perRound.forEach((pairs, i) => expect(pairs.length > 0).toBe((i - first) % 3 === 0));
+    // Every leader heartbeats both followers once per interval, and every heartbeat is answered.
+    expect(beats).toBe(4 * 50 * 2);
+    expect(answers).toBe(4 * 50 * 2);
+    expect(c.settledLeaders()).toBe(true);
+  });
+
+  it('holds heartbeats of groups that beat every tick to the host interval, the latest per group', async () => {
+    const c = cluster({ groups: 10, seed: 9, heartbeatTicks: 4, groupHeartbeatTicks: 1 });
+    await c.until(c.settledLeaders);
+    for (let i = 0; i < 8; i++) await c.round();
+    const sent: RaftBatch[][] = [];
+    for (let i = 0; i < 8; i++) sent.push(await c.round());
+    expect(sent.filter((batches) => batches.length > 0).length).toBe(2);
+    for (const batch of sent.flat()) {
+      // One heartbeat and one answer per group at most, whatever the group queued meanwhile.
+      expect(new Set(batch.heartbeats.beats.map((b) => b.group)).size).toBe(batch.heartbeats.beats.length);
+      expect(new Set(batch.heartbeats.answers.map((a) => a.group)).size).toBe(batch.heartbeats.answers.length);
+    }
+    expect(sent.flat().reduce((n, b) => n + b.heartbeats.beats.length, 0)).toBe(2 * 10 * 2);
+    expect(c.settledLeaders()).toBe(true);
+  });
+
+  it('sends appends at once, carrying the heartbeats and answers held for their peer', async () => {
+    const c = cluster({ groups: 12, seed: 13, heartbeatTicks: 5 });
+    await c.until(c.settledLeaders);
+    expect(new Set(c.groupNames.map((group) => c.leaderOf(group)?.node.id)).size).toBe(3);
+    // Run past the elections' appends, then to just after a heartbeat tick, so the next ones are held.
+    for (let i = 0; i < 10; i++) await c.round();
+    while ((await c.round()).length === 0);
+    await c.round();
+    const leader = c.leaderOf('orders-0') as RaftDriver<Buffer>;
+    const committed = leader.propose(Buffer.from('now'));
+    const batches = await c.round();
+    const fromLeader = batches.filter((b) => b.from === leader.node.id);
+    expect(fromLeader.length).toBe(2);
+    for (const batch of fromLeader) {
+      expect(batch.messages.map((m) => `${m.group} ${m.message.type}`)).toEqual(['orders-0 append']);
+      // The leader answered its peer's heartbeats of the last heartbeat tick; those answers ride along.
+      const ledByPeer = c.groupNames.filter((group) => c.leaderOf(group)?.node.id === batch.to).length;
+      expect(batch.heartbeats.answers.length).toBe(ledByPeer);
+    }
+    // Committed within two rounds: the appends' answers are urgent too, not held to the next beat.
+    await c.round();
+    await c.round();
+    let done = false;
+    void committed.then(() => (done = true));
+    await nextTurn();
+    expect(done).toBe(true);
+  });
+
   it('puts appends and heartbeats of many groups to one peer into one batch', async () => {
     const c = cluster({ groups: 5, seed: 3 });
     await c.until(c.settledLeaders);
@@ -161,12 +238,31 @@ describe('RaftHost', () => {
     expect([2, 3].some((id) => c.drivers.get('orders-1')?.get(id)?.node.role === 'leader')).toBe(true);
   });
 
+  it('drops the held heartbeats of a group it stops hosting, and sends the others at the beat', () => {
+    const timers = new ManualTimers();
+    const sent: RaftBatch[] = [];
+    const host = new RaftHost({ nodeId: 1, transport: { send: (_to, batch) => sent.push(batch) }, timers, tickMs: 10, heartbeatTicks: 2, defer: () => {} });
+    for (const group of ['kept', 'removed']) {
+      const storage = new MemoryStorage<Buffer>();
+      const node = new RaftNode<Buffer>({ id: 1, voters: [1, 2], random: new Prng(1), leaderChangePayload: () => Buffer.alloc(0), sizeOf: (p) => p.length }, storage);
+      host.addGroup(group, new RaftDriver({ node, storage, transport: host.transportFor(group) }));
+      host.transportFor(group).send([{ type: 'heartbeat', from: 1, to: 2, term: 1 as Epoch, highWatermark: 0 as never }]);
+    }
+    host.start();
+    timers.fire();
+    expect(sent).toEqual([]);
+    host.removeGroup('removed');
+    timers.fire();
+    expect(sent.map((b) => b.heartbeats.beats.map((beat) => beat.group))).toEqual([['kept']]);
+  });
+
   it('rejects bad input with a clear error', () => {
     const host = new RaftHost({ nodeId: 1, transport: { send: () => {} }, timers: new ManualTimers(), tickMs: 10 });
     expect(() => host.deliver({ from: 2, to: 3, heartbeats: { beats: [], answers: [] }, messages: [] })).toThrow('raft batch for node 3 delivered to node 1');
     const message = { type: 'timeout-now', from: 3, to: 1, term: 1 } as Message<Buffer>;
     expect(() => host.deliver({ from: 2, to: 1, heartbeats: { beats: [], answers: [] }, messages: [{ group: 'g', message }] })).toThrow('holds a message 3->1');
     expect(() => new RaftHost({ nodeId: 1, transport: { send: () => {} }, timers: new ManualTimers(), tickMs: 0 })).toThrow('tickMs');
+    expect(() => new RaftHost({ nodeId: 1, transport: { send: () => {} }, timers: new ManualTimers(), tickMs: 10, heartbeatTicks: 0 })).toThrow('heartbeatTicks');
     const storage = new MemoryStorage<Buffer>();
     const node = new RaftNode<Buffer>({ id: 2, voters: [1, 2], random: new Prng(1), leaderChangePayload: () => Buffer.alloc(0), sizeOf: (p) => p.length }, storage);
     expect(() => host.addGroup('g', new RaftDriver({ node, storage, transport: host.transportFor('g') }))).toThrow('its node is 2, this host is node 1');

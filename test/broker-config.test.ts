@@ -113,6 +113,8 @@ describe('broker config', () => {
     expect(config.listen).toEqual({ host: '0.0.0.0', port: 9000 });
     expect(config.http).toEqual({ host: 'localhost', port: 0 });
     expect(config.nodeId).toBe(0);
+    expect(config.raftHeartbeatTicks).toBe(3);
+    expect(parseBrokerConfig({ dataDir: '/tmp/x', raftHeartbeatTicks: 5 }).raftHeartbeatTicks).toBe(5);
     expect(parseBrokerConfig({ dataDir: '/tmp/x' }).listen).toEqual({ host: '127.0.0.1', port: 7401 });
     expect(parseBrokerConfig({ dataDir: '/tmp/x' }).http).toEqual({ host: '127.0.0.1', port: 7481 });
     expect(parseBrokerConfig({ dataDir: '/tmp/x', listen: '[::1]:7' }).listen).toEqual({ host: '::1', port: 7 });
@@ -126,6 +128,8 @@ describe('broker config', () => {
     [{ dataDir: '/d', listen: 'h:70000' }, /listen.port/],
     [{ dataDir: '/d', maxConnections: 0 }, /'maxConnections'/],
     [{ dataDir: '/d', maxFrameBytes: 10 }, /'maxFrameBytes'/],
+    [{ dataDir: '/d', raftHeartbeatTicks: 0 }, /'raftHeartbeatTicks'/],
+    [{ dataDir: '/d', raftHeartbeatTicks: 6 }, /'raftHeartbeatTicks'/],
     [{ dataDir: '/d', defaultTopicConfigs: { 'retention.ms': 'never' } }, /'defaultTopicConfigs'.*'retention.ms'/],
   ])('rejects %j', (input, message) => {
     expect(() => parseBrokerConfig(input)).toThrow(BrokerConfigError);

@@ -54,6 +54,8 @@ export interface ClusterNodeOptions {
   readonly nodeId: NodeId;
   readonly peers: readonly PeerAddress[];
   readonly raftTickMs: number;
+  /** Leaders heartbeat, and the host sends held heartbeats and answers, every this many ticks. */
+  readonly raftHeartbeatTicks: number;
   readonly metadataSnapshotRecords: number;
   readonly defaultTopicConfigs: TopicConfigs;
   readonly offsetsTopicPartitions: number;
@@ -126,6 +128,7 @@ export class ClusterNode implements ClusterReplication {
         },
       },
       tickMs: options.raftTickMs,
+      heartbeatTicks: options.raftHeartbeatTicks,
       onUnknownGroup: () => {
         // A replica not opened yet (its topic's metadata is still on its way): Raft retries.
       },

@@ -104,6 +104,8 @@ export class RaftGroup {
       {
         id: options.nodeId,
         voters: options.voters,
+        // The host sends held heartbeats every `heartbeatTicks`: one queued per leader per interval.
+        heartbeatTicks: options.host.heartbeatTicks,
         random: options.random,
         leaderChangePayload: (term, leader, baseOffset) => encodeLeaderChangeBatch(term, leader, baseOffset, options.clock()),
         sizeOf: (payload) => payload.length,
