@@ -21,6 +21,8 @@ class FakeBroker {
   maxConcurrentProduces = 0;
   private concurrentProduces = 0;
   responseDelayMs = 0;
+  /** InitProducerId answers so far (each a new id). */
+  initProducerIds = 0;
 
   constructor(topics: Record<string, number>) {
     for (const [name, count] of Object.entries(topics)) this.topics.set(name, Array.from({ length: count }, () => []));
@@ -36,6 +38,7 @@ class FakeBroker {
       request: async (apiKey: number, body: unknown) => {
         if (closed) throw new StrataError('NETWORK_EXCEPTION', 'closed');
         if (apiKey === API_KEYS.metadata) return this.metadata(body as { topics: string[] });
+        if (apiKey === API_KEYS.initProducerId) return { errorCode: 0, errorMessage: '', producerId: this.initProducerIds++, producerEpoch: 0 };
         if (apiKey === API_KEYS.produce) {
           this.concurrentProduces++;
           this.maxConcurrentProduces = Math.max(this.maxConcurrentProduces, this.concurrentProduces);
