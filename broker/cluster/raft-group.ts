@@ -8,7 +8,9 @@
  *   the offsets and leader epoch (= Raft term) they will have, proposed, and answered when `acks`
  *   says: -1 (all) once a majority holds them (the high watermark passed them), 1 once this leader
  *   has them as durably as the flush policy says. A wait longer than `timeoutMs` answers
- *   REQUEST_TIMED_OUT (the batch may still commit: the producer's retry can duplicate it).
+ *   REQUEST_TIMED_OUT (the batch may still commit: a non-idempotent producer's retry can duplicate
+ *   it). An idempotent producer's retry of a batch the log holds or this leader proposed is not
+ *   proposed again: it is answered with the original offsets once they are committed.
  * - who leads, at which epoch, how far each follower got (`followers()`), who is in sync.
  * - one log line with an `event` field, and a count in `BrokerStats`, per election started or won,
  *   leader stepping down and new leadership learned of; a count per term change.
