@@ -60,6 +60,13 @@ export interface ProducerConfig {
    */
   idempotent?: boolean;
   /**
+   * How long a batch may take from its first record's `send` to its answer, retries included, before
+   * its sends fail with REQUEST_TIMED_OUT (Kafka's `delivery.timeout.ms`, default 2 minutes). Applies
+   * to batches waiting in the producer (no leader known, backing off before a retry); a request in
+   * flight ends by its own timeout first.
+   */
+  deliveryTimeoutMs?: number;
+  /**
    * Told when an idempotent producer bumps a partition's epoch after a sequence error it cannot
    * repair (the batch that caused it fails, and is named in `reason`). Default: a Node process
    * warning (`process.emitWarning`, code STRATA_PRODUCER_EPOCH_BUMP).
@@ -131,6 +138,7 @@ export interface ResolvedProducerConfig {
   timeoutMs: number;
   idempotent: boolean;
   onEpochBump: (event: EpochBump) => void;
+  deliveryTimeoutMs: number;
 }
 
 export interface ResolvedConsumerConfig {
@@ -160,6 +168,7 @@ export const PRODUCER_DEFAULTS = Object.freeze({
   maxInFlight: 5,
   bufferMemory: 32 * 1024 * 1024,
   timeoutMs: 30_000,
+  deliveryTimeoutMs: 120_000,
 } as const);
 
 export const CONSUMER_DEFAULTS: Readonly<ResolvedConsumerConfig> = Object.freeze({
@@ -224,7 +233,7 @@ export function parseClientConfig(config: ClientConfig): ResolvedClientConfig {
 }
 
 export function parseProducerConfig(config: ProducerConfig, retry: RetryOptions): ResolvedProducerConfig {
-  rejectUnknown('producer', config, ['acks', 'lingerMs', 'batchSize', 'compression', 'maxInFlight', 'retries', 'bufferMemory', 'timeoutMs', 'idempotent', 'onEpochBump']);
+  rejectUnknown('producer', config, ['acks', 'lingerMs', 'batchSize', 'compression', 'maxInFlight', 'retries', 'bufferMemory', 'timeoutMs', 'idempotent', 'onEpochBump', 'deliveryTimeoutMs']);
   const acks = config.acks ?? PRODUCER_DEFAULTS.acks;
   if (acks !== 0 && acks !== 1 && acks !== -1 && acks !== 'all') throw new RangeError(`producer: acks must be 0, 1, -1 or 'all', got ${String(acks)}`);
   const compression = config.compression ?? PRODUCER_DEFAULTS.compression;
@@ -251,6 +260,7 @@ export function parseProducerConfig(config: ProducerConfig, retry: RetryOptions)
     timeoutMs: int('producer timeoutMs', config.timeoutMs ?? PRODUCER_DEFAULTS.timeoutMs, 1, UINT32_MAX),
     idempotent,
     onEpochBump: optionalFunction('producer onEpochBump', config.onEpochBump) ?? warnEpochBump,
+    deliveryTimeoutMs: int('producer deliveryTimeoutMs', config.deliveryTimeoutMs ?? PRODUCER_DEFAULTS.deliveryTimeoutMs, 1, UINT32_MAX),
   };
 }
 

@@ -23,6 +23,8 @@ class FakeBroker {
   responseDelayMs = 0;
   /** InitProducerId answers so far (each a new id). */
   initProducerIds = 0;
+  /** Partitions (`topic-partition`) that metadata reports without a leader. */
+  readonly leaderless = new Set<string>();
 
   constructor(topics: Record<string, number>) {
     for (const [name, count] of Object.entries(topics)) this.topics.set(name, Array.from({ length: count }, () => []));
@@ -82,7 +84,7 @@ class FakeBroker {
         return {
           name,
           errorCode: 0,
-          partitions: partitions.map((_, partition) => ({ partition, errorCode: 0, leaderId: 1, leaderEpoch: 0, replicas: [1], isr: [1] })),
+          partitions: partitions.map((_, partition) => ({ partition, errorCode: 0, leaderId: this.leaderless.has(`${name}-${partition}`) ? -1 : 1, leaderEpoch: 0, replicas: [1], isr: [1] })),
         };
       }),
     };
@@ -207,6 +209,20 @@ describe('Producer against a fake broker', () => {
     expect(broker.produceRequests - before).toBe(3);
     // The producer still works afterwards.
     expect(await producer.send({ topic: 't', messages: [{ value: 'z', partition: 0 }] })).toEqual([{ topic: 't', partition: 0, offset: 0 }]);
+    await client.close();
+  });
+
+  it('fails a send to a partition without a leader after deliveryTimeoutMs, and still serves the others', async () => {
+    const broker = new FakeBroker({ t: 2 });
+    broker.leaderless.add('t-1');
+    const client = clientFor(broker);
+    const producer = client.producer({ acks: -1, lingerMs: 0, deliveryTimeoutMs: 300 });
+    const started = Date.now();
+    const stuck = await producer.send({ topic: 't', messages: [{ value: 'x', partition: 1 }] }).catch((e: unknown) => e);
+    expect((stuck as StrataError).errorName).toBe('REQUEST_TIMED_OUT');
+    expect((stuck as StrataError).message).toMatch(/not delivered within deliveryTimeoutMs \(300 ms\)/);
+    expect(Date.now() - started).toBeGreaterThanOrEqual(250);
+    expect(await producer.send({ topic: 't', messages: [{ value: 'y', partition: 0 }] })).toEqual([{ topic: 't', partition: 0, offset: 0 }]);
     await client.close();
   });
 

@@ -331,6 +331,7 @@ export class Producer {
       this.runPendingBumps();
     }
     const nowMs = this.now();
+    this.expireQueued(nowMs);
     const flushing = this.flushes > 0 || this.closing;
     const metadata = this.cluster.metadata;
     const staleTopics = new Set<string>();
@@ -360,7 +361,10 @@ export class Producer {
     this.timer = undefined;
     // Partitions still queued whose leader is unknown (waiting on a backoff, say) need metadata too,
     // or nothing would wake the sender for them.
-    const next = this.accumulator.nextReadyInMs(this.now(), canSend);
+    const ready = this.accumulator.nextReadyInMs(this.now(), canSend);
+    const oldest = this.accumulator.oldestQueuedMs();
+    const expiry = oldest === undefined ? undefined : Math.max(0, oldest + this.config.deliveryTimeoutMs - this.now());
+    const next = ready === undefined ? expiry : expiry === undefined ? ready : Math.min(ready, expiry);
     for (const topic of staleTopics) this.refresh(topic);
     if (next !== undefined) this.timer = setTimeout(() => this.wake(), Math.max(1, next));
     this.notifyIfIdle();
@@ -462,6 +466,45 @@ export class Producer {
     }
   }
 
+  /**
+   * Fails the queued batches older than `deliveryTimeoutMs` (Kafka's delivery.timeout.ms): a
+   * partition without a leader, or a retry backing off, must not hold its sends forever.
+   */
+  private expireQueued(nowMs: number): void {
+    const timeoutMs = this.config.deliveryTimeoutMs;
+    for (const batch of this.accumulator.queuedCreatedBy(nowMs - timeoutMs)) {
+      this.accumulator.removeQueued(batch);
+      const error = new StrataError(
+        'REQUEST_TIMED_OUT',
+        `${batch.count} record(s) for ${batch.topic}-${batch.partition} not delivered within deliveryTimeoutMs (${timeoutMs} ms)${batch.attempts === 0 ? ': the partition had no leader, or none could be reached' : ` after ${batch.attempts} attempt(s)`}.`,
+      );
+      this.failedForGood(batch, error);
+      batch.reject(batch.doomed ?? error);
+      this.sequences?.settled(batch);
+    }
+  }
+
+  /**
+   * A batch with a sequence failed for good, and its sequence with it: the partition needs a new
+   * epoch. A retriable error means its fate is unknown (it may be in the log); the batches sent
+   * after it may then be there too, and cannot be re-sequenced without risking a duplicate: they
+   * fail too.
+   */
+  private failedForGood(batch: ProducerBatch, error: Error): void {
+    const sequences = this.sequences;
+    if (sequences === undefined || batch.baseSequence < 0 || batch.doomed !== undefined) return;
+    const unknownOutcome = isRetriable(error);
+    if (unknownOutcome) {
+      const doom = new StrataError(
+        error instanceof StrataError ? error.errorName : 'UNKNOWN_SERVER_ERROR',
+        `An earlier batch of ${batch.topic}-${batch.partition} failed with an unknown outcome (${error.message}); this one, sent after it, fails too rather than risk a duplicate or a reordering.`,
+      );
+      for (const later of sequences.sentAfter(batch)) later.doomed = doom;
+    }
+    this.announceBump(batch, `a batch failed for good (${error.message})${unknownOutcome ? '; the batches sent after it fail too' : '; the batches after it are re-sent under the new epoch'}.`);
+    sequences.requestBump(batch.topic, batch.partition);
+  }
+
   /** A batch is done: resolve or reject it and free its memory. */
   private finish(batch: ProducerBatch, outcome: number | Error): void {
     if (typeof outcome === 'number') batch.resolve(outcome);
@@ -499,21 +542,7 @@ export class Producer {
       this.accumulator.requeue(batch, this.now() + backoffMs(batch.attempts - 1, this.cluster.config.retry));
       return;
     }
-    if (sequences !== undefined && batch.baseSequence >= 0) {
-      // The batch fails for good, and its sequence with it: the partition needs a new epoch. A
-      // retriable error means its fate is unknown (it may be in the log); the batches sent after it
-      // may then be there too, and cannot be re-sequenced without risking a duplicate: they fail too.
-      const unknownOutcome = isRetriable(error);
-      if (unknownOutcome) {
-        const doom = new StrataError(
-          error instanceof StrataError ? error.errorName : 'UNKNOWN_SERVER_ERROR',
-          `An earlier batch of ${batch.topic}-${batch.partition} failed with an unknown outcome (${error.message}); this one, sent after it, fails too rather than risk a duplicate or a reordering.`,
-        );
-        for (const later of sequences.sentAfter(batch)) later.doomed = doom;
-      }
-      this.announceBump(batch, `a batch failed for good (${error.message})${unknownOutcome ? '; the batches sent after it fail too' : '; the batches after it are re-sent under the new epoch'}.`);
-      sequences.requestBump(batch.topic, batch.partition);
-    }
+    this.failedForGood(batch, error);
     this.finish(batch, error);
   }
 }

@@ -413,6 +413,20 @@ export class RecordAccumulator {
     this.release(batch.sizeBytes - BATCH_OVERHEAD_BYTES);
   }
 
+  /** Queued (not in-flight) batches created at or before `createdByMs`: past their delivery timeout. */
+  queuedCreatedBy(createdByMs: number): ProducerBatch[] {
+    const found: ProducerBatch[] = [];
+    for (const queue of this.queues.values()) for (const batch of queue) if (batch.createdMs <= createdByMs) found.push(batch);
+    return found;
+  }
+
+  /** The creation time of the oldest queued batch, if any. */
+  oldestQueuedMs(): number | undefined {
+    let oldest: number | undefined;
+    for (const queue of this.queues.values()) for (const batch of queue) if (oldest === undefined || batch.createdMs < oldest) oldest = batch.createdMs;
+    return oldest;
+  }
+
   /** The queued (not in-flight) batches of a partition, oldest first (for re-sequencing after an epoch bump). */
   queuedOf(topic: string, partition: number): readonly ProducerBatch[] {
     return this.queues.get(keyOf(topic, partition)) ?? [];
