@@ -37,7 +37,12 @@ export type Acks = 0 | 1 | -1 | 'all';
 export interface ProducerConfig {
   /** Default -1 (all in-sync replicas). */
   acks?: Acks;
-  /** How long a batch waits for more records. Default 5 ms. */
+  /**
+   * How long a batch waits for more records. Default: 5 ms, except for an idempotent producer,
+   * which batches adaptively when `lingerMs` is not given: a partition's batch leaves at once while
+   * fewer than `maxInFlight` of its batches are in flight, and records accumulate behind them once
+   * that many are (`adaptiveBatching` in the resolved config).
+   */
   lingerMs?: number;
   /** A batch is sent once it holds this many (uncompressed, estimated) bytes. Default 16 KiB. */
   batchSize?: number;
@@ -139,6 +144,8 @@ export interface ResolvedProducerConfig {
   idempotent: boolean;
   onEpochBump: (event: EpochBump) => void;
   deliveryTimeoutMs: number;
+  /** Idempotent without a `lingerMs`: batches leave at once while their partition has room in flight. */
+  adaptiveBatching: boolean;
 }
 
 export interface ResolvedConsumerConfig {
@@ -261,6 +268,7 @@ export function parseProducerConfig(config: ProducerConfig, retry: RetryOptions)
     idempotent,
     onEpochBump: optionalFunction('producer onEpochBump', config.onEpochBump) ?? warnEpochBump,
     deliveryTimeoutMs: int('producer deliveryTimeoutMs', config.deliveryTimeoutMs ?? PRODUCER_DEFAULTS.deliveryTimeoutMs, 1, UINT32_MAX),
+    adaptiveBatching: idempotent && config.lingerMs === undefined,
   };
 }
 

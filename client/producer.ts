@@ -104,6 +104,7 @@ export class Producer {
       bufferMemoryBytes: this.config.bufferMemory,
       onePerPartitionInFlight: this.config.idempotent || (this.config.retries > 0 && this.config.acks !== 0),
       maxInFlightPerPartition: this.config.idempotent ? this.config.maxInFlight : 1,
+      sendWhileRoom: this.config.adaptiveBatching,
     });
     this.sequences = this.config.idempotent ? new ProducerSequences(this.config.maxInFlight) : undefined;
   }

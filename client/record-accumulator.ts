@@ -8,6 +8,8 @@
  *
  *   - it is full (a later batch exists behind it, or it reached `batchSizeBytes`), or
  *   - it has waited `lingerMs` since its first record, or
+ *   - `sendWhileRoom` is set and its partition has fewer batches in flight than it may (adaptive
+ *     batching: at once while the pipe has room, accumulating behind it once it is full), or
  *   - the producer is flushing or closing,
  *
  * and it is not held back by a retry backoff (`notBeforeMs`) or by the partition being *muted*.
@@ -156,6 +158,8 @@ export interface RecordAccumulatorOptions {
   onePerPartitionInFlight: boolean;
   /** With `onePerPartitionInFlight`: how many may be in flight (default 1; up to 5 for an idempotent producer). */
   maxInFlightPerPartition?: number;
+  /** A head batch is ready without lingering while its partition has room in flight (see the top). */
+  sendWhileRoom?: boolean;
 }
 
 /** Where an appended record went: its batch and its index (offset delta) inside it. */
@@ -329,7 +333,7 @@ export class RecordAccumulator {
   private headIsReady(key: string, queue: readonly ProducerBatch[], nowMs: number, flushing: boolean): boolean {
     const head = queue[0];
     if (head === undefined || this.isMuted(key) || this.held(key, head) || head.notBeforeMs > nowMs) return false;
-    return flushing || this.isFull(queue, head) || nowMs - head.createdMs >= this.options.lingerMs;
+    return flushing || this.isFull(queue, head) || nowMs - head.createdMs >= this.options.lingerMs || this.options.sendWhileRoom === true;
   }
 
   /**
@@ -364,7 +368,7 @@ export class RecordAccumulator {
     for (const [key, queue] of this.queues) {
       const head = queue[0];
       if (head === undefined || this.isMuted(key) || this.held(key, head) || !canSend(head.topic, head.partition, head)) continue;
-      const lingerDone = this.isFull(queue, head) ? nowMs : head.createdMs + this.options.lingerMs;
+      const lingerDone = this.isFull(queue, head) || this.options.sendWhileRoom === true ? nowMs : head.createdMs + this.options.lingerMs;
       const at = Math.max(lingerDone, head.notBeforeMs);
       const wait = Math.max(0, at - nowMs);
       if (next === undefined || wait < next) next = wait;
