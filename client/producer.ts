@@ -322,17 +322,18 @@ export class Producer {
   }
 
   private runOnce(): void {
+    const nowMs = this.now();
+    this.expireQueued(nowMs);
     const sequences = this.sequences;
     if (sequences !== undefined) {
       if (!sequences.hasProducerId) {
+        // No id yet (or no broker gave one): nothing leaves; InitProducerId wakes the sender when it ends.
         if (this.accumulator.hasQueued()) this.initProducerId();
         this.notifyIfIdle();
         return;
       }
       this.runPendingBumps();
     }
-    const nowMs = this.now();
-    this.expireQueued(nowMs);
     const flushing = this.flushes > 0 || this.closing;
     const metadata = this.cluster.metadata;
     const staleTopics = new Set<string>();
