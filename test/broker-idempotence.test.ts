@@ -2,8 +2,10 @@
 // batches (encodeBatch with id, epoch and sequence) that are in order, retried, out of order, from an
 // old epoch or an unknown producer; each answer's code and offset is checked, the log end shows that
 // nothing was appended for a refused batch, and a normal produce still works after every refusal.
+// Then the client against a broker that expires producer ids within a cleanup pass.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { silentLogger, startBroker, type Broker } from '../broker/index.js';
+import { Client } from '../client/index.js';
 import { API_KEYS, Connection, ERRORS } from '../client/protocol/index.js';
 import { encodeBatch } from '../log/index.js';
 
@@ -87,5 +89,33 @@ describe('the idempotent producer at the broker', () => {
     const fenced = await produce(batch(producerId, 0, 4));
     expect(fenced.errorCode).toBe(ERRORS.INVALID_PRODUCER_EPOCH.code);
     expect(await logEnd()).toBe(afterPlain + 2);
+  });
+});
+
+describe('an idle producer whose state expired', () => {
+  it('gets UNKNOWN_PRODUCER_ID, bumps its epoch, says so, and re-sends from sequence 0 without losing or doubling a record', async () => {
+    const expiring = await startBroker({ logger: silentLogger(), http: null, logCleanupIntervalMs: 50 });
+    try {
+      const client = new Client({ brokers: [`${expiring.address.host}:${expiring.address.port}`] });
+      await client.admin().createTopics({ topics: [{ topic: 'expiring', numPartitions: 1, configs: { 'producer.id.expiration.ms': '1' } }] });
+      const bumps: string[] = [];
+      const producer = client.producer({ onEpochBump: (event) => bumps.push(event.reason) });
+      const first = await producer.send({ topic: 'expiring', messages: [{ value: 'a' }, { value: 'b' }] });
+      // The cleanup pass forgets the producer (idle for more than 1 ms).
+      const partition = expiring.partitions.partition('expiring', 0)!;
+      const deadline = Date.now() + 10_000;
+      while (partition.log.producerCount > 0 && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 20));
+      expect(partition.log.producerCount).toBe(0);
+      const second = await producer.send({ topic: 'expiring', messages: [{ value: 'c' }] });
+      expect(first.map((m) => m.offset)).toEqual([0, 1]);
+      expect(second.map((m) => m.offset)).toEqual([2]);
+      expect(bumps).toHaveLength(1);
+      expect(bumps[0]).toMatch(/UNKNOWN_PRODUCER_ID|no state for this producer/);
+      expect(producer.epochBumps).toBe(1);
+      expect(partition.logEndOffset).toBe(3);
+      await client.close();
+    } finally {
+      await expiring.close();
+    }
   });
 });
