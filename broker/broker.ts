@@ -12,6 +12,7 @@
  *    then, in a cluster, the metadata quorum, the Raft host and the peer links;
  * 4. remove the data dir if it was a temporary one made for this broker.
  */
+import { ProducerIdManager } from './producer-id-manager.js';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -142,6 +143,7 @@ export async function startBroker(options: BrokerOptions = {}): Promise<Broker> 
       fetches,
       groups,
       stats,
+      producerIds: new ProducerIdManager(config.dataDir, config.nodeId),
       fetchMaxBytes: config.fetchMaxBytes,
       ...(cluster === undefined ? {} : { cluster, raft: cluster }),
       advertisedAddress: () => server?.address ?? config.listen,

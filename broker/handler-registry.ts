@@ -15,6 +15,7 @@ import { handleDeleteTopics } from './handlers/delete-topics.js';
 import { handleDescribeConfigs } from './handlers/describe-configs.js';
 import { handleFetch } from './handlers/fetch.js';
 import { handleFindCoordinator } from './handlers/find-coordinator.js';
+import { handleInitProducerId } from './handlers/init-producer-id.js';
 import { handleListGroups } from './handlers/list-groups.js';
 import { handleListOffsets } from './handlers/list-offsets.js';
 import { handleMetadata } from './handlers/metadata.js';
@@ -39,6 +40,7 @@ export const HANDLERS: { readonly [K in ApiKey]: Handler<K> } = Object.freeze({
   [API_KEYS.apiVersions]: handleApiVersions,
   [API_KEYS.createTopics]: handleCreateTopics,
   [API_KEYS.deleteTopics]: handleDeleteTopics,
+  [API_KEYS.initProducerId]: handleInitProducerId,
   [API_KEYS.describeConfigs]: handleDescribeConfigs,
   [API_KEYS.deleteGroups]: handleDeleteGroups,
   [API_KEYS.consumerGroupHeartbeat]: handleConsumerGroupHeartbeat,

@@ -263,7 +263,7 @@ export class PartitionManager {
   }
 
   /**
-   * One pass of retention (age, size) and, for compacted topics, compaction over every partition,
+   * One pass of producer id expiry, retention (age, size) and, for compacted topics, compaction over every partition,
    * never at or above the high watermark. Failures are logged per partition; the pass goes on.
    * Failed partitions (a storage failure, reported when it happened) are skipped. A compaction
    * failure leaves the log uncleanable, which the log itself remembers: it is logged here once,
@@ -273,6 +273,8 @@ export class PartitionManager {
     for (const partition of this.allPartitions()) {
       if (this.closed || partition.isRemoved || partition.isFailed) continue;
       try {
+        const expired = partition.log.removeExpiredProducers();
+        if (expired > 0) partition.logger.info({ event: 'producers_expired', producers: expired }, 'idle producer ids expired');
         const retention = await partition.log.enforceRetention(partition.highWatermark);
         if (retention.deleted > 0) {
           partition.logger.info({ event: 'retention_deleted', segments: retention.deleted, reasons: retention.reasons, logStartOffset: partition.logStartOffset }, 'retention deleted segments');

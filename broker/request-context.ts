@@ -13,6 +13,7 @@ import type { FetchPurgatory } from './delayed-fetch.js';
 import type { GroupCoordinator } from './group/group-coordinator.js';
 import type { Logger } from './logger.js';
 import type { PartitionManager } from './partition-manager.js';
+import type { ProducerIdManager } from './producer-id-manager.js';
 
 export interface BrokerServices {
   readonly nodeId: number;
@@ -20,6 +21,8 @@ export interface BrokerServices {
   readonly fetches: FetchPurgatory;
   readonly groups: GroupCoordinator;
   readonly stats: BrokerStats;
+  /** Producer ids for InitProducerId, unique across the cluster. */
+  readonly producerIds: ProducerIdManager;
   /** Record bytes of one fetch answer at most (Kafka's `fetch.max.bytes`). */
   readonly fetchMaxBytes: number;
   /** In a cluster: this broker's membership (metadata, controller duties, status). */

@@ -44,6 +44,7 @@ const KEYS: Readonly<Record<string, { field: keyof LogConfig; parse: Parse }>> =
   'flush.interval.ms': { field: 'flushIntervalMs', parse: integer },
   'message.timestamp.before.max.ms': { field: 'messageTimestampBeforeMaxMs', parse: integer },
   'message.timestamp.after.max.ms': { field: 'messageTimestampAfterMaxMs', parse: integer },
+  'producer.id.expiration.ms': { field: 'producerIdExpirationMs', parse: integer },
 });
 
 export const TOPIC_CONFIG_KEYS: readonly string[] = Object.freeze(Object.keys(KEYS));

@@ -168,6 +168,18 @@ export class Cluster {
     throw lastError ?? new StrataError('NETWORK_EXCEPTION', 'No broker to send the request to.');
   }
 
+  /**
+   * A new producer id and epoch from any broker (InitProducerId), with the client's retries. Throws
+   * the broker's error as a StrataError.
+   */
+  async initProducerId(): Promise<{ producerId: number; producerEpoch: number }> {
+    return withRetry(async () => {
+      const answer = await this.requestAnyOnce(API_KEYS.initProducerId, { transactionalId: '', transactionTimeoutMs: 0, producerId: -1, producerEpoch: -1 });
+      if (answer.errorCode !== 0) throw StrataError.fromCode(answer.errorCode, answer.errorMessage === '' ? undefined : answer.errorMessage);
+      return { producerId: answer.producerId, producerEpoch: answer.producerEpoch };
+    }, this.config.retry);
+  }
+
   /** Any-broker request with the client's retry policy. */
   requestAny<K extends ApiKey>(apiKey: K, body: RequestOf<K>): Promise<ResponseOf<K>> {
     return withRetry(() => this.requestAnyOnce(apiKey, body), this.config.retry);

@@ -27,7 +27,20 @@ describe('producer options', () => {
     expect(parseProducerConfig({}, DEFAULT_RETRY)).toEqual({
       acks: -1, lingerMs: 5, batchSize: 16384, compression: 'none', maxInFlight: 5,
       retries: DEFAULT_RETRY.retries, bufferMemory: 32 * 1024 * 1024, timeoutMs: 30_000,
+      idempotent: true, onEpochBump: expect.any(Function), deliveryTimeoutMs: 120_000, adaptiveBatching: true,
     });
+  });
+
+  it('is idempotent by default with acks all, refuses idempotent with acks 0/1 or more than 5 in flight', () => {
+    expect(parseProducerConfig({ acks: 'all' }, DEFAULT_RETRY).idempotent).toBe(true);
+    expect(parseProducerConfig({ acks: 1 }, DEFAULT_RETRY).idempotent).toBe(false);
+    expect(parseProducerConfig({ acks: -1, idempotent: false }, DEFAULT_RETRY).idempotent).toBe(false);
+    // Kafka's rule: a conflicting setting turns the default off; an explicit `true` is an error.
+    expect(parseProducerConfig({ maxInFlight: 10 }, DEFAULT_RETRY).idempotent).toBe(false);
+    expect(() => parseProducerConfig({ acks: 1, idempotent: true }, DEFAULT_RETRY)).toThrow(/idempotent needs acks 'all'/);
+    expect(() => parseProducerConfig({ acks: 0, idempotent: true }, DEFAULT_RETRY)).toThrow(/idempotent needs acks 'all'/);
+    expect(() => parseProducerConfig({ maxInFlight: 6, idempotent: true }, DEFAULT_RETRY)).toThrow(/at most 5 batches in flight/);
+    expect(() => parseProducerConfig({ idempotent: 'yes' as never }, DEFAULT_RETRY)).toThrow(/boolean/);
   });
 
   it("reads 'all' as -1 and refuses other acks", () => {

@@ -9,6 +9,7 @@ import {
   FETCH_MAX_BYTES_MAX,
   GROUP_ID_MAX_CHARS,
   LINGER_MS_MAX,
+  IDEMPOTENT_MAX_IN_FLIGHT_MAX,
   PRODUCER_MAX_IN_FLIGHT_MAX,
   REBALANCE_TIMEOUT_MS_MAX,
   RETRIES_MAX,
@@ -36,7 +37,12 @@ export type Acks = 0 | 1 | -1 | 'all';
 export interface ProducerConfig {
   /** Default -1 (all in-sync replicas). */
   acks?: Acks;
-  /** How long a batch waits for more records. Default 5 ms. */
+  /**
+   * How long a batch waits for more records. Default: 5 ms, except for an idempotent producer,
+   * which batches adaptively when `lingerMs` is not given: a partition's batch leaves at once while
+   * fewer than `maxInFlight` of its batches are in flight, and records accumulate behind them once
+   * that many are (`adaptiveBatching` in the resolved config).
+   */
   lingerMs?: number;
   /** A batch is sent once it holds this many (uncompressed, estimated) bytes. Default 16 KiB. */
   batchSize?: number;
@@ -49,6 +55,36 @@ export interface ProducerConfig {
   bufferMemory?: number;
   /** The broker's wait for acks before it answers with REQUEST_TIMED_OUT. Default 30 s. */
   timeoutMs?: number;
+  /**
+   * Idempotent producer (Kafka's `enable.idempotence`): batches carry a producer id, epoch and
+   * sequence numbers, the partition leader drops a retry it already has, and up to `maxInFlight`
+   * (at most 5) batches per partition travel at once, still in order. Default: on when acks is
+   * all (-1) and `maxInFlight` ≤ 5, as in Kafka 3+; `true` with acks 0 or 1, or with `maxInFlight`
+   * above 5, is a configuration error; `false` keeps one batch per partition in flight, and a
+   * retry may then duplicate a batch.
+   */
+  idempotent?: boolean;
+  /**
+   * How long a batch may take from its first record's `send` to its answer, retries included, before
+   * its sends fail with REQUEST_TIMED_OUT (Kafka's `delivery.timeout.ms`, default 2 minutes). Applies
+   * to batches waiting in the producer (no leader known, backing off before a retry); a request in
+   * flight ends by its own timeout first.
+   */
+  deliveryTimeoutMs?: number;
+  /**
+   * Told when an idempotent producer bumps a partition's epoch after a sequence error it cannot
+   * repair (the batch that caused it fails, and is named in `reason`). Default: a Node process
+   * warning (`process.emitWarning`, code STRATA_PRODUCER_EPOCH_BUMP).
+   */
+  onEpochBump?: (event: EpochBump) => void;
+}
+
+export interface EpochBump {
+  topic: string;
+  partition: number;
+  producerId: number;
+  epoch: number;
+  reason: string;
 }
 
 export interface ConsumerConfig {
@@ -105,6 +141,11 @@ export interface ResolvedProducerConfig {
   retries: number;
   bufferMemory: number;
   timeoutMs: number;
+  idempotent: boolean;
+  onEpochBump: (event: EpochBump) => void;
+  deliveryTimeoutMs: number;
+  /** Idempotent without a `lingerMs`: batches leave at once while their partition has room in flight. */
+  adaptiveBatching: boolean;
 }
 
 export interface ResolvedConsumerConfig {
@@ -134,6 +175,7 @@ export const PRODUCER_DEFAULTS = Object.freeze({
   maxInFlight: 5,
   bufferMemory: 32 * 1024 * 1024,
   timeoutMs: 30_000,
+  deliveryTimeoutMs: 120_000,
 } as const);
 
 export const CONSUMER_DEFAULTS: Readonly<ResolvedConsumerConfig> = Object.freeze({
@@ -198,22 +240,40 @@ export function parseClientConfig(config: ClientConfig): ResolvedClientConfig {
 }
 
 export function parseProducerConfig(config: ProducerConfig, retry: RetryOptions): ResolvedProducerConfig {
-  rejectUnknown('producer', config, ['acks', 'lingerMs', 'batchSize', 'compression', 'maxInFlight', 'retries', 'bufferMemory', 'timeoutMs']);
+  rejectUnknown('producer', config, ['acks', 'lingerMs', 'batchSize', 'compression', 'maxInFlight', 'retries', 'bufferMemory', 'timeoutMs', 'idempotent', 'onEpochBump', 'deliveryTimeoutMs']);
   const acks = config.acks ?? PRODUCER_DEFAULTS.acks;
   if (acks !== 0 && acks !== 1 && acks !== -1 && acks !== 'all') throw new RangeError(`producer: acks must be 0, 1, -1 or 'all', got ${String(acks)}`);
   const compression = config.compression ?? PRODUCER_DEFAULTS.compression;
   if (compression !== 'none' && compression !== 'lz4') throw new RangeError(`producer: compression must be 'none' or 'lz4', got ${String(compression)}`);
   const batchSize = int('producer batchSize', config.batchSize ?? PRODUCER_DEFAULTS.batchSize, 1, BATCH_SIZE_BYTES_MAX);
+  const resolvedAcks = acks === 'all' ? -1 : acks;
+  const maxInFlight = int('producer maxInFlight', config.maxInFlight ?? PRODUCER_DEFAULTS.maxInFlight, 1, PRODUCER_MAX_IN_FLIGHT_MAX);
+  if (config.idempotent !== undefined && typeof config.idempotent !== 'boolean') throw new TypeError(`producer: idempotent must be a boolean, got ${String(config.idempotent)}`);
+  if (config.idempotent === true && resolvedAcks !== -1) {
+    throw new RangeError(`producer: idempotent needs acks 'all' (-1), got acks ${String(acks)}; set idempotent: false to use acks 0 or 1`);
+  }
+  if (config.idempotent === true && maxInFlight > IDEMPOTENT_MAX_IN_FLIGHT_MAX) {
+    throw new RangeError(`producer: an idempotent producer keeps at most ${IDEMPOTENT_MAX_IN_FLIGHT_MAX} batches in flight per partition, got maxInFlight ${maxInFlight}`);
+  }
+  const idempotent = config.idempotent ?? (resolvedAcks === -1 && maxInFlight <= IDEMPOTENT_MAX_IN_FLIGHT_MAX);
   return {
-    acks: acks === 'all' ? -1 : acks,
+    acks: resolvedAcks,
     lingerMs: int('producer lingerMs', config.lingerMs ?? PRODUCER_DEFAULTS.lingerMs, 0, LINGER_MS_MAX),
     batchSize,
     compression,
-    maxInFlight: int('producer maxInFlight', config.maxInFlight ?? PRODUCER_DEFAULTS.maxInFlight, 1, PRODUCER_MAX_IN_FLIGHT_MAX),
+    maxInFlight,
     retries: int('producer retries', config.retries ?? retry.retries, 0, RETRIES_MAX),
     bufferMemory: int('producer bufferMemory', config.bufferMemory ?? PRODUCER_DEFAULTS.bufferMemory, batchSize),
     timeoutMs: int('producer timeoutMs', config.timeoutMs ?? PRODUCER_DEFAULTS.timeoutMs, 1, UINT32_MAX),
+    idempotent,
+    onEpochBump: optionalFunction('producer onEpochBump', config.onEpochBump) ?? warnEpochBump,
+    deliveryTimeoutMs: int('producer deliveryTimeoutMs', config.deliveryTimeoutMs ?? PRODUCER_DEFAULTS.deliveryTimeoutMs, 1, UINT32_MAX),
+    adaptiveBatching: idempotent && config.lingerMs === undefined,
   };
+}
+
+function warnEpochBump(event: EpochBump): void {
+  process.emitWarning(`producer ${event.producerId}: ${event.topic}-${event.partition} moved to epoch ${event.epoch}: ${event.reason}`, { code: 'STRATA_PRODUCER_EPOCH_BUMP' });
 }
 
 function optionalFunction<F>(what: string, value: F | undefined): F | undefined {

@@ -9,6 +9,8 @@ import { MAX_FRAME_BYTES_DEFAULT, MAX_IN_FLIGHT_REQUESTS_DEFAULT } from './proto
 export const BATCH_SIZE_BYTES_MAX = MAX_BATCH_BYTES_CEILING;
 /** Produce requests in flight per broker connection; the broker reads at most this many at once. */
 export const PRODUCER_MAX_IN_FLIGHT_MAX = MAX_IN_FLIGHT_REQUESTS_DEFAULT;
+/** Batches per partition an idempotent producer keeps in flight: the five the partition leader remembers per producer. */
+export const IDEMPOTENT_MAX_IN_FLIGHT_MAX = 5;
 /** Retries of anything (a batch, a metadata or admin request). */
 export const RETRIES_MAX = 1000;
 /** Linger longer than a minute is a configuration mistake, not a batching strategy. */

@@ -21,6 +21,10 @@ class FakeBroker {
   maxConcurrentProduces = 0;
   private concurrentProduces = 0;
   responseDelayMs = 0;
+  /** InitProducerId answers so far (each a new id). */
+  initProducerIds = 0;
+  /** Partitions (`topic-partition`) that metadata reports without a leader. */
+  readonly leaderless = new Set<string>();
 
   constructor(topics: Record<string, number>) {
     for (const [name, count] of Object.entries(topics)) this.topics.set(name, Array.from({ length: count }, () => []));
@@ -36,6 +40,7 @@ class FakeBroker {
       request: async (apiKey: number, body: unknown) => {
         if (closed) throw new StrataError('NETWORK_EXCEPTION', 'closed');
         if (apiKey === API_KEYS.metadata) return this.metadata(body as { topics: string[] });
+        if (apiKey === API_KEYS.initProducerId) return { errorCode: 0, errorMessage: '', producerId: this.initProducerIds++, producerEpoch: 0 };
         if (apiKey === API_KEYS.produce) {
           this.concurrentProduces++;
           this.maxConcurrentProduces = Math.max(this.maxConcurrentProduces, this.concurrentProduces);
@@ -79,7 +84,7 @@ class FakeBroker {
         return {
           name,
           errorCode: 0,
-          partitions: partitions.map((_, partition) => ({ partition, errorCode: 0, leaderId: 1, leaderEpoch: 0, replicas: [1], isr: [1] })),
+          partitions: partitions.map((_, partition) => ({ partition, errorCode: 0, leaderId: this.leaderless.has(`${name}-${partition}`) ? -1 : 1, leaderEpoch: 0, replicas: [1], isr: [1] })),
         };
       }),
     };
@@ -204,6 +209,20 @@ describe('Producer against a fake broker', () => {
     expect(broker.produceRequests - before).toBe(3);
     // The producer still works afterwards.
     expect(await producer.send({ topic: 't', messages: [{ value: 'z', partition: 0 }] })).toEqual([{ topic: 't', partition: 0, offset: 0 }]);
+    await client.close();
+  });
+
+  it('fails a send to a partition without a leader after deliveryTimeoutMs, and still serves the others', async () => {
+    const broker = new FakeBroker({ t: 2 });
+    broker.leaderless.add('t-1');
+    const client = clientFor(broker);
+    const producer = client.producer({ acks: -1, lingerMs: 0, deliveryTimeoutMs: 300 });
+    const started = Date.now();
+    const stuck = await producer.send({ topic: 't', messages: [{ value: 'x', partition: 1 }] }).catch((e: unknown) => e);
+    expect((stuck as StrataError).errorName).toBe('REQUEST_TIMED_OUT');
+    expect((stuck as StrataError).message).toMatch(/not delivered within deliveryTimeoutMs \(300 ms\)/);
+    expect(Date.now() - started).toBeGreaterThanOrEqual(250);
+    expect(await producer.send({ topic: 't', messages: [{ value: 'y', partition: 0 }] })).toEqual([{ topic: 't', partition: 0, offset: 0 }]);
     await client.close();
   });
 

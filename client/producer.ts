@@ -8,12 +8,22 @@
  *   acks=0 the broker says nothing, so every offset is -1 and the promise resolves once the request
  *   is written to the socket.
  * - Per-partition order: messages of one partition are appended in send order and their batches are
- *   sent in order. When batches may be retried (`retries > 0` and acks != 0) at most one batch per
- *   partition is in flight (the accumulator mutes the partition), so a retried batch can never be
- *   overtaken by the next one. Different partitions still share requests and pipeline freely.
- * - At-least-once on retry: a batch that failed with a retriable error (or whose request was lost
- *   with the connection) is sent again, byte for byte; if the broker had appended it before the
- *   error, it is now in the log twice. Strata has no idempotent producer yet.
+ *   sent in order. Different partitions share requests and pipeline freely.
+ * - Idempotent (the default with acks all, as Kafka 3+; `producer-sequences.ts`): the producer gets
+ *   an id (InitProducerId) before its first batch; each batch carries the id, an epoch and the
+ *   sequence number of its first record, given when it is first drained. Up to `maxInFlight` (≤ 5)
+ *   batches per partition are in flight. A retry resends the same bytes; the leader answers a batch
+ *   it already has with the original offset, so a retry never duplicates. A batch the leader refused
+ *   as out of order because an earlier one is missing is requeued behind that one, in sequence
+ *   order, and retries go out only once the partition has nothing in flight, so the log order is
+ *   the send order. A sequence error the producer cannot repair bumps the partition's epoch (the
+ *   batch that caused it fails, never silently, and `onEpochBump` is told); see
+ *   `producer-sequences.ts` for which batches are re-sequenced and which fail.
+ * - `idempotent: false`: when batches may be retried (`retries > 0` and acks != 0) at most one batch
+ *   per partition is in flight (the accumulator mutes the partition), so a retried batch can never be
+ *   overtaken by the next one; at-least-once: a batch that failed with a retriable error (or whose
+ *   request was lost with the connection) is sent again, and if the broker had appended it before
+ *   the error, it is now in the log twice.
  * - A non-retriable error, or running out of retries, rejects the messages of that batch (and so
  *   their `send` calls) with a StrataError carrying the broker's code.
  *
@@ -26,6 +36,7 @@ import type { Cluster } from './cluster.js';
 import { parseProducerConfig, type ProducerConfig, type ResolvedProducerConfig } from './config.js';
 import { createStickyPartitioner, type Partitioner } from './partitioner.js';
 import { API_KEYS, ERRORS, StrataError, type ProduceRequest } from './protocol/index.js';
+import { ProducerSequences } from './producer-sequences.js';
 import { RecordAccumulator, estimateRecordBytes, type ProducerBatch } from './record-accumulator.js';
 import { backoffMs, isRetriable } from './retry.js';
 
@@ -74,6 +85,13 @@ export class Producer {
   private timer: NodeJS.Timeout | undefined;
   private closing = false;
   private isClosed = false;
+  /** An idempotent producer's id, epochs and sequences; undefined when not idempotent. */
+  private readonly sequences: ProducerSequences | undefined;
+  /** The InitProducerId in progress, if any. */
+  private initializing: Promise<void> | undefined;
+  private initFailures = 0;
+  /** Partition epoch bumps so far (idempotent producer), for tests and diagnostics. */
+  epochBumps = 0;
 
   constructor(cluster: Cluster, config: ProducerConfig = {}, internals: ProducerInternals = {}) {
     this.cluster = cluster;
@@ -84,8 +102,77 @@ export class Producer {
       batchSizeBytes: this.config.batchSize,
       lingerMs: this.config.lingerMs,
       bufferMemoryBytes: this.config.bufferMemory,
-      onePerPartitionInFlight: this.config.retries > 0 && this.config.acks !== 0,
+      onePerPartitionInFlight: this.config.idempotent || (this.config.retries > 0 && this.config.acks !== 0),
+      maxInFlightPerPartition: this.config.idempotent ? this.config.maxInFlight : 1,
+      sendWhileRoom: this.config.adaptiveBatching,
     });
+    this.sequences = this.config.idempotent ? new ProducerSequences(this.config.maxInFlight) : undefined;
+  }
+
+  /** The idempotent producer's id (-1 before the first InitProducerId, or when not idempotent). */
+  get producerId(): number {
+    return this.sequences?.producerId ?? -1;
+  }
+
+  /**
+   * Gets a producer id (InitProducerId from any broker, with the client's retries) and wakes the
+   * sender. On failure it tries again after a backoff while anything waits to be sent.
+   */
+  private initProducerId(): void {
+    if (this.initializing !== undefined || this.sequences === undefined) return;
+    const sequences = this.sequences;
+    this.initializing = this.cluster
+      .initProducerId()
+      .then(({ producerId, producerEpoch }) => {
+        sequences.reset(producerId, producerEpoch);
+        this.initFailures = 0;
+      })
+      .catch((error: unknown) => {
+        // No broker gave an id within the client's retries: fail nothing yet (a broker may come
+        // back), but do not spin: the next try waits a backoff.
+        this.initFailures += 1;
+        const failure = asError(error);
+        if (!isRetriable(failure) && !(failure instanceof StrataError && failure.errorName === 'NETWORK_EXCEPTION')) {
+          for (const batch of this.accumulator.abortQueued()) batch.reject(failure);
+        }
+        return new Promise<void>((resolve) => setTimeout(resolve, backoffMs(Math.min(this.initFailures, 10), this.cluster.config.retry)));
+      })
+      .finally(() => {
+        this.initializing = undefined;
+        this.wake();
+        this.notifyIfIdle();
+      });
+  }
+
+  /**
+   * Carries out the epoch bumps that wait for their partition's in-flight batches to come back:
+   * batches doomed by an earlier failure of unknown outcome fail first, then the rest of the
+   * partition's unacknowledged batches get new sequences under the new epoch.
+   */
+  private runPendingBumps(): void {
+    const sequences = this.sequences;
+    if (sequences === undefined) return;
+    for (const { topic, partition } of sequences.pendingBumps()) {
+      if (this.accumulator.inFlightOf(topic, partition) > 0) continue;
+      for (const batch of [...this.accumulator.queuedOf(topic, partition)]) {
+        if (batch.doomed === undefined) continue;
+        this.accumulator.removeQueued(batch);
+        sequences.settled(batch);
+        batch.reject(batch.doomed);
+      }
+      const epoch = sequences.bumpIfIdle(topic, partition, 0);
+      if (epoch === 'new-id') {
+        // 32767 bumps of one partition: start over with a new id (every partition at sequence 0).
+        sequences.reset(-1, 0);
+        this.initProducerId();
+        continue;
+      }
+      if (epoch !== undefined) this.epochBumps += 1;
+    }
+  }
+
+  private announceBump(batch: ProducerBatch, reason: string): void {
+    this.config.onEpochBump({ topic: batch.topic, partition: batch.partition, producerId: batch.producerId, epoch: batch.producerEpoch + 1, reason });
   }
 
   /** Sends messages to one topic; resolves with their offsets, in the order given, once acked. */
@@ -236,11 +323,23 @@ export class Producer {
 
   private runOnce(): void {
     const nowMs = this.now();
+    this.expireQueued(nowMs);
+    const sequences = this.sequences;
+    if (sequences !== undefined) {
+      if (!sequences.hasProducerId) {
+        // No id yet (or no broker gave one): nothing leaves; InitProducerId wakes the sender when it ends.
+        if (this.accumulator.hasQueued()) this.initProducerId();
+        this.notifyIfIdle();
+        return;
+      }
+      this.runPendingBumps();
+    }
     const flushing = this.flushes > 0 || this.closing;
     const metadata = this.cluster.metadata;
     const staleTopics = new Set<string>();
     const room = (nodeId: number) => (this.inFlightByNode.get(nodeId) ?? 0) < this.config.maxInFlight || this.config.acks === 0;
-    const canSend = (topic: string, partition: number): boolean => {
+    const canSend = (topic: string, partition: number, head?: ProducerBatch): boolean => {
+      if (sequences !== undefined && head !== undefined && !sequences.canSend(head)) return false;
       const leader = metadata.leaderOf(topic, partition);
       if (leader === undefined) {
         staleTopics.add(topic);
@@ -251,6 +350,7 @@ export class Producer {
     const drained = this.accumulator.drain(nowMs, flushing, canSend);
     const byNode = new Map<number, ProducerBatch[]>();
     for (const batch of drained) {
+      sequences?.assign(batch);
       const leader = metadata.leaderOf(batch.topic, batch.partition)!;
       let list = byNode.get(leader);
       if (list === undefined) byNode.set(leader, (list = []));
@@ -263,7 +363,10 @@ export class Producer {
     this.timer = undefined;
     // Partitions still queued whose leader is unknown (waiting on a backoff, say) need metadata too,
     // or nothing would wake the sender for them.
-    const next = this.accumulator.nextReadyInMs(this.now(), canSend);
+    const ready = this.accumulator.nextReadyInMs(this.now(), canSend);
+    const oldest = this.accumulator.oldestQueuedMs();
+    const expiry = oldest === undefined ? undefined : Math.max(0, oldest + this.config.deliveryTimeoutMs - this.now());
+    const next = ready === undefined ? expiry : expiry === undefined ? ready : Math.min(ready, expiry);
     for (const topic of staleTopics) this.refresh(topic);
     if (next !== undefined) this.timer = setTimeout(() => this.wake(), Math.max(1, next));
     this.notifyIfIdle();
@@ -295,7 +398,12 @@ export class Producer {
   }
 
   private encode(batch: ProducerBatch): Buffer {
-    batch.encoded ??= encodeBatchColumns(batch, { compression: this.config.compression });
+    batch.encoded ??= encodeBatchColumns(
+      batch,
+      batch.baseSequence < 0
+        ? { compression: this.config.compression }
+        : { compression: this.config.compression, producerId: batch.producerId, producerEpoch: batch.producerEpoch, baseSequence: batch.baseSequence },
+    );
     return batch.encoded;
   }
 
@@ -360,10 +468,50 @@ export class Producer {
     }
   }
 
+  /**
+   * Fails the queued batches older than `deliveryTimeoutMs` (Kafka's delivery.timeout.ms): a
+   * partition without a leader, or a retry backing off, must not hold its sends forever.
+   */
+  private expireQueued(nowMs: number): void {
+    const timeoutMs = this.config.deliveryTimeoutMs;
+    for (const batch of this.accumulator.queuedCreatedBy(nowMs - timeoutMs)) {
+      this.accumulator.removeQueued(batch);
+      const error = new StrataError(
+        'REQUEST_TIMED_OUT',
+        `${batch.count} record(s) for ${batch.topic}-${batch.partition} not delivered within deliveryTimeoutMs (${timeoutMs} ms)${batch.attempts === 0 ? ': the partition had no leader, or none could be reached' : ` after ${batch.attempts} attempt(s)`}.`,
+      );
+      this.failedForGood(batch, error);
+      batch.reject(batch.doomed ?? error);
+      this.sequences?.settled(batch);
+    }
+  }
+
+  /**
+   * A batch with a sequence failed for good, and its sequence with it: the partition needs a new
+   * epoch. A retriable error means its fate is unknown (it may be in the log); the batches sent
+   * after it may then be there too, and cannot be re-sequenced without risking a duplicate: they
+   * fail too.
+   */
+  private failedForGood(batch: ProducerBatch, error: Error): void {
+    const sequences = this.sequences;
+    if (sequences === undefined || batch.baseSequence < 0 || batch.doomed !== undefined) return;
+    const unknownOutcome = isRetriable(error);
+    if (unknownOutcome) {
+      const doom = new StrataError(
+        error instanceof StrataError ? error.errorName : 'UNKNOWN_SERVER_ERROR',
+        `An earlier batch of ${batch.topic}-${batch.partition} failed with an unknown outcome (${error.message}); this one, sent after it, fails too rather than risk a duplicate or a reordering.`,
+      );
+      for (const later of sequences.sentAfter(batch)) later.doomed = doom;
+    }
+    this.announceBump(batch, `a batch failed for good (${error.message})${unknownOutcome ? '; the batches sent after it fail too' : '; the batches after it are re-sent under the new epoch'}.`);
+    sequences.requestBump(batch.topic, batch.partition);
+  }
+
   /** A batch is done: resolve or reject it and free its memory. */
   private finish(batch: ProducerBatch, outcome: number | Error): void {
     if (typeof outcome === 'number') batch.resolve(outcome);
     else batch.reject(outcome);
+    this.sequences?.settled(batch);
     this.accumulator.complete(batch);
   }
 
@@ -371,10 +519,32 @@ export class Producer {
   private fail(batch: ProducerBatch, error: Error): void {
     const code = error instanceof StrataError ? error.code : ERRORS.UNKNOWN_SERVER_ERROR.code;
     if (error instanceof StrataError) this.cluster.onPartitionError(batch.topic, batch.partition, code, error.leaderHint);
+    const sequences = this.sequences;
+    if (sequences !== undefined && batch.baseSequence >= 0) {
+      if (batch.doomed !== undefined) {
+        this.finish(batch, batch.doomed);
+        return;
+      }
+      const sequenceError = code === ERRORS.OUT_OF_ORDER_SEQUENCE_NUMBER.code || code === ERRORS.UNKNOWN_PRODUCER_ID.code;
+      if (sequenceError && !this.cluster.closed && sequences.shouldRetryBehind(batch)) {
+        // Refused only because an earlier batch of the partition is missing: it goes again behind that one.
+        this.accumulator.requeue(batch, this.now());
+        return;
+      }
+      if (code === ERRORS.UNKNOWN_PRODUCER_ID.code && !this.cluster.closed) {
+        // The partition forgot this producer (its state expired): nothing of this batch or later
+        // ones is in the log, so they all go again under a new epoch from sequence 0 (KIP-360).
+        this.announceBump(batch, `${error.message} Re-sending from sequence 0.`);
+        sequences.requestBump(batch.topic, batch.partition);
+        this.accumulator.requeue(batch, this.now());
+        return;
+      }
+    }
     if (isRetriable(error) && batch.attempts <= this.config.retries && !this.cluster.closed) {
       this.accumulator.requeue(batch, this.now() + backoffMs(batch.attempts - 1, this.cluster.config.retry));
       return;
     }
+    this.failedForGood(batch, error);
     this.finish(batch, error);
   }
 }

@@ -8,16 +8,22 @@
  *
  *   - it is full (a later batch exists behind it, or it reached `batchSizeBytes`), or
  *   - it has waited `lingerMs` since its first record, or
+ *   - `sendWhileRoom` is set and its partition has fewer batches in flight than it may (adaptive
+ *     batching: at once while the pipe has room, accumulating behind it once it is full), or
  *   - the producer is flushing or closing,
  *
  * and it is not held back by a retry backoff (`notBeforeMs`) or by the partition being *muted*.
  *
- * Ordering: when the producer may retry (`retries > 0`) a partition is muted from the moment its
- * batch is drained until that batch completes, so at most one batch per partition is in flight and a
- * retried batch can never land behind the one that followed it (Kafka gets the same guarantee from
- * `max.in.flight.requests.per.connection=1` or idempotence). A batch to retry goes back to the head
- * of its queue. Without retries nothing is muted and several batches of a partition may be in flight
- * on the one connection to its leader, whose responses come back in order.
+ * Ordering: when the producer may retry (`retries > 0`) a partition is muted while
+ * `maxInFlightPerPartition` of its batches are in flight: one for a producer that is not idempotent,
+ * so a retried batch can never land behind the one that followed it (Kafka's
+ * `max.in.flight.requests.per.connection=1`); up to five for an idempotent producer, whose batches
+ * carry sequence numbers the leader checks. A batch to retry goes back into its queue in sequence
+ * order (at the head when it has none), and a retried batch with a sequence is drained only once
+ * nothing else of its partition is in flight, so retries go out in order, after the batches sent
+ * behind them have come back (the leader refused those as out of order, or they were appended).
+ * Without retries nothing is muted and several batches of a partition may be in flight on the one
+ * connection to its leader, whose responses come back in order.
  *
  * Records are kept column by column (`RecordColumns`: keys, values, timestamps, headers when any),
  * not as one object each: a record waits in a batch long enough for an object of its own to survive
@@ -77,6 +83,12 @@ export class ProducerBatch implements RecordColumns {
   notBeforeMs = 0;
   /** The encoded batch, kept for retries so a retry resends the same bytes. */
   encoded: Buffer | undefined = undefined;
+  /** An idempotent producer's sequence of the first record and epoch, set when first drained; -1 before (and always when not idempotent). */
+  baseSequence = -1;
+  producerEpoch = -1;
+  producerId = -1;
+  /** Set when an earlier batch of its partition failed with an unknown outcome: this one must fail too, not be re-sequenced. */
+  doomed: Error | undefined = undefined;
   /** Resolves to the base offset the leader assigned (-1 with acks=0); rejects with the final error. */
   readonly result: Promise<number>;
   private settle!: { resolve: (baseOffset: number) => void; reject: (error: Error) => void };
@@ -142,8 +154,12 @@ export interface RecordAccumulatorOptions {
   batchSizeBytes: number;
   lingerMs: number;
   bufferMemoryBytes: number;
-  /** Mute a partition while its batch is in flight (set when the producer retries). */
+  /** Mute a partition while its batches are in flight (set when the producer retries). */
   onePerPartitionInFlight: boolean;
+  /** With `onePerPartitionInFlight`: how many may be in flight (default 1; up to 5 for an idempotent producer). */
+  maxInFlightPerPartition?: number;
+  /** A head batch is ready without lingering while its partition has room in flight (see the top). */
+  sendWhileRoom?: boolean;
 }
 
 /** Where an appended record went: its batch and its index (offset delta) inside it. */
@@ -173,7 +189,9 @@ export class RecordAccumulator {
    */
   private lastBatch: ProducerBatch | undefined;
   private readonly queues = new Map<string, ProducerBatch[]>();
-  private readonly muted = new Set<string>();
+  /** Drained and not completed batches per partition (only with `onePerPartitionInFlight`). */
+  private readonly inFlightByPartition = new Map<string, number>();
+  private readonly perPartitionLimit: number;
   private readonly waiters: Waiter[] = [];
   private bufferedBytes = 0;
   /** Batches drained and not yet completed. */
@@ -186,6 +204,30 @@ export class RecordAccumulator {
       throw new RangeError(`bufferMemoryBytes ${options.bufferMemoryBytes} below batchSizeBytes ${options.batchSizeBytes}`);
     }
     this.options = options;
+    this.perPartitionLimit = options.onePerPartitionInFlight ? (options.maxInFlightPerPartition ?? 1) : Number.POSITIVE_INFINITY;
+    if (!(this.perPartitionLimit >= 1)) throw new RangeError(`maxInFlightPerPartition ${options.maxInFlightPerPartition}`);
+  }
+
+  /** Whether the partition has as many batches in flight as it may. */
+  private isMuted(key: string): boolean {
+    return (this.inFlightByPartition.get(key) ?? 0) >= this.perPartitionLimit;
+  }
+
+  /** Batches of the partition drained and not yet completed or requeued (counted only when muting applies). */
+  inFlightOf(topic: string, partition: number): number {
+    return this.inFlightByPartition.get(keyOf(topic, partition)) ?? 0;
+  }
+
+  /** A sequenced retry waits until nothing else of its partition is in flight. */
+  private held(key: string, head: ProducerBatch): boolean {
+    return head.baseSequence >= 0 && (this.inFlightByPartition.get(key) ?? 0) > 0;
+  }
+
+  private leaveFlight(key: string): void {
+    const n = this.inFlightByPartition.get(key);
+    if (n === undefined) return;
+    if (n <= 1) this.inFlightByPartition.delete(key);
+    else this.inFlightByPartition.set(key, n - 1);
   }
 
   /** Bytes reserved by records not yet completed. */
@@ -290,8 +332,8 @@ export class RecordAccumulator {
 
   private headIsReady(key: string, queue: readonly ProducerBatch[], nowMs: number, flushing: boolean): boolean {
     const head = queue[0];
-    if (head === undefined || this.muted.has(key) || head.notBeforeMs > nowMs) return false;
-    return flushing || this.isFull(queue, head) || nowMs - head.createdMs >= this.options.lingerMs;
+    if (head === undefined || this.isMuted(key) || this.held(key, head) || head.notBeforeMs > nowMs) return false;
+    return flushing || this.isFull(queue, head) || nowMs - head.createdMs >= this.options.lingerMs || this.options.sendWhileRoom === true;
   }
 
   /**
@@ -300,18 +342,18 @@ export class RecordAccumulator {
    * gives every ready batch it has; with muting on, one. Drained batches are closed and counted as
    * in flight until `complete` or `requeue`.
    */
-  drain(nowMs: number, flushing: boolean, canSend: (topic: string, partition: number) => boolean): ProducerBatch[] {
+  drain(nowMs: number, flushing: boolean, canSend: (topic: string, partition: number, head: ProducerBatch) => boolean): ProducerBatch[] {
     const drained: ProducerBatch[] = [];
     for (const [key, queue] of this.queues) {
-      while (this.headIsReady(key, queue, nowMs, flushing) && canSend(queue[0]!.topic, queue[0]!.partition)) {
+      while (this.headIsReady(key, queue, nowMs, flushing) && canSend(queue[0]!.topic, queue[0]!.partition, queue[0]!)) {
         const batch = queue.shift()!;
         batch.closed = true;
         batch.attempts++;
         drained.push(batch);
         this.inFlight++;
-        if (this.options.onePerPartitionInFlight) this.muted.add(key);
+        if (this.options.onePerPartitionInFlight) this.inFlightByPartition.set(key, (this.inFlightByPartition.get(key) ?? 0) + 1);
         if (queue.length === 0) this.queues.delete(key);
-        if (this.options.onePerPartitionInFlight || queue.length === 0) break;
+        if (queue.length === 0) break;
       }
     }
     return drained;
@@ -321,12 +363,12 @@ export class RecordAccumulator {
    * Milliseconds until the next batch of a partition `canSend` accepts may become ready by time
    * alone (linger or backoff expiring); undefined when none is waiting on time.
    */
-  nextReadyInMs(nowMs: number, canSend: (topic: string, partition: number) => boolean = () => true): number | undefined {
+  nextReadyInMs(nowMs: number, canSend: (topic: string, partition: number, head: ProducerBatch) => boolean = () => true): number | undefined {
     let next: number | undefined;
     for (const [key, queue] of this.queues) {
       const head = queue[0];
-      if (head === undefined || this.muted.has(key) || !canSend(head.topic, head.partition)) continue;
-      const lingerDone = this.isFull(queue, head) ? nowMs : head.createdMs + this.options.lingerMs;
+      if (head === undefined || this.isMuted(key) || this.held(key, head) || !canSend(head.topic, head.partition, head)) continue;
+      const lingerDone = this.isFull(queue, head) || this.options.sendWhileRoom === true ? nowMs : head.createdMs + this.options.lingerMs;
       const at = Math.max(lingerDone, head.notBeforeMs);
       const wait = Math.max(0, at - nowMs);
       if (next === undefined || wait < next) next = wait;
@@ -337,22 +379,61 @@ export class RecordAccumulator {
   /** A drained batch finished (acknowledged or failed for good): unmute its partition, free its memory. */
   complete(batch: ProducerBatch): void {
     this.inFlight--;
-    this.muted.delete(keyOf(batch.topic, batch.partition));
+    this.leaveFlight(keyOf(batch.topic, batch.partition));
     this.release(batch.sizeBytes - BATCH_OVERHEAD_BYTES);
   }
 
-  /** A drained batch failed retriably: back to the head of its partition's queue, not before `notBeforeMs`. */
+  /**
+   * A drained batch failed retriably: back into its partition's queue, not before `notBeforeMs`:
+   * at the head, or, with a sequence, before the first batch with a higher sequence or none.
+   */
   requeue(batch: ProducerBatch, notBeforeMs: number): void {
     this.inFlight--;
     const key = keyOf(batch.topic, batch.partition);
-    this.muted.delete(key);
+    this.leaveFlight(key);
     batch.notBeforeMs = notBeforeMs;
     let queue = this.queues.get(key);
     if (queue === undefined) {
       queue = [];
       this.queues.set(key, queue);
     }
-    queue.unshift(batch);
+    let at = 0;
+    if (batch.baseSequence >= 0) {
+      while (at < queue.length && queue[at]!.baseSequence >= 0 && queue[at]!.producerEpoch === batch.producerEpoch && queue[at]!.baseSequence < batch.baseSequence) at++;
+    }
+    queue.splice(at, 0, batch);
+  }
+
+  /** Takes a queued (not in-flight) batch out of its queue and frees its memory, for failing it. */
+  removeQueued(batch: ProducerBatch): void {
+    const key = keyOf(batch.topic, batch.partition);
+    const queue = this.queues.get(key);
+    const i = queue?.indexOf(batch) ?? -1;
+    if (queue === undefined || i < 0) return;
+    queue.splice(i, 1);
+    if (queue.length === 0) this.queues.delete(key);
+    if (this.lastBatch === batch) this.lastBatch = undefined;
+    batch.closed = true;
+    this.release(batch.sizeBytes - BATCH_OVERHEAD_BYTES);
+  }
+
+  /** Queued (not in-flight) batches created at or before `createdByMs`: past their delivery timeout. */
+  queuedCreatedBy(createdByMs: number): ProducerBatch[] {
+    const found: ProducerBatch[] = [];
+    for (const queue of this.queues.values()) for (const batch of queue) if (batch.createdMs <= createdByMs) found.push(batch);
+    return found;
+  }
+
+  /** The creation time of the oldest queued batch, if any. */
+  oldestQueuedMs(): number | undefined {
+    let oldest: number | undefined;
+    for (const queue of this.queues.values()) for (const batch of queue) if (oldest === undefined || batch.createdMs < oldest) oldest = batch.createdMs;
+    return oldest;
+  }
+
+  /** The queued (not in-flight) batches of a partition, oldest first (for re-sequencing after an epoch bump). */
+  queuedOf(topic: string, partition: number): readonly ProducerBatch[] {
+    return this.queues.get(keyOf(topic, partition)) ?? [];
   }
 
   /**

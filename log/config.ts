@@ -60,6 +60,12 @@ export interface LogConfig {
    * than this (Kafka `message.timestamp.after.max.ms`; default one hour, Kafka 4.0's).
    */
   readonly messageTimestampAfterMaxMs: number;
+  /**
+   * A producer id with no batch newer than this (by its batch timestamps) is forgotten by the
+   * partition's producer state (Kafka's broker setting `producer.id.expiration.ms`, default one day);
+   * its next batch must then start at sequence 0 (UNKNOWN_PRODUCER_ID otherwise).
+   */
+  readonly producerIdExpirationMs: number;
 }
 
 const DAY_MS = 24 * 60 * 60 * 1000;
@@ -78,6 +84,7 @@ export const DEFAULT_LOG_CONFIG: LogConfig = Object.freeze({
   flushIntervalMs: 1000,
   messageTimestampBeforeMaxMs: Number.MAX_SAFE_INTEGER,
   messageTimestampAfterMaxMs: MESSAGE_TIMESTAMP_AFTER_MAX_MS_DEFAULT,
+  producerIdExpirationMs: DAY_MS,
 });
 
 type Check = (value: unknown) => string | undefined;
@@ -104,6 +111,7 @@ const CHECKS: Readonly<Record<keyof LogConfig, Check>> = {
   flushIntervalMs: integerIn(1, Number.MAX_SAFE_INTEGER),
   messageTimestampBeforeMaxMs: integerIn(0, Number.MAX_SAFE_INTEGER),
   messageTimestampAfterMaxMs: integerIn(0, Number.MAX_SAFE_INTEGER),
+  producerIdExpirationMs: integerIn(1, Number.MAX_SAFE_INTEGER),
 };
 
 /**

@@ -16,7 +16,10 @@ export type LogErrorName =
   | 'UNSUPPORTED_COMPRESSION_TYPE'
   | 'KAFKA_STORAGE_ERROR'
   | 'LOG_CLOSED'
-  | 'INVALID_CONFIG';
+  | 'INVALID_CONFIG'
+  | 'OUT_OF_ORDER_SEQUENCE_NUMBER'
+  | 'INVALID_PRODUCER_EPOCH'
+  | 'UNKNOWN_PRODUCER_ID';
 
 /** Codes below 1000 are Kafka's own; Strata's additions start at 1000. */
 export interface LogErrorInfo {
@@ -67,6 +70,18 @@ export const LOG_ERRORS: Readonly<Record<LogErrorName, LogErrorInfo>> = Object.f
   INVALID_CONFIG: {
     code: 40, name: 'INVALID_CONFIG', retriable: false,
     message: 'The log configuration is invalid.',
+  },
+  OUT_OF_ORDER_SEQUENCE_NUMBER: {
+    code: 45, name: 'OUT_OF_ORDER_SEQUENCE_NUMBER', retriable: false,
+    message: 'The producer batch does not follow the last sequence number the partition has from this producer; nothing was appended.',
+  },
+  INVALID_PRODUCER_EPOCH: {
+    code: 47, name: 'INVALID_PRODUCER_EPOCH', retriable: false,
+    message: 'The producer epoch is older than the one the partition has for this producer id (a fenced instance).',
+  },
+  UNKNOWN_PRODUCER_ID: {
+    code: 59, name: 'UNKNOWN_PRODUCER_ID', retriable: false,
+    message: 'The partition has no state for this producer id (expired, or never written) and the batch does not start at sequence 0.',
   },
 });
 

@@ -34,10 +34,9 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { replaceFileAtomically } from './atomic-file.js';
 import { BatchField, readInt64 } from './batch-header.js';
+import { readFully, scanBatchHeaders } from './batch-scan.js';
 import { crc32c } from './crc32c.js';
-import { LogError } from './errors.js';
 import { invariant } from './invariant.js';
-import { LOG_OVERHEAD_BYTES } from './limits.js';
 import type { Segment } from './segment.js';
 import { asEpoch, asOffset, NO_EPOCH, type Epoch, type Offset } from './units.js';
 
@@ -284,55 +283,21 @@ function locate(segments: readonly Segment[], offset: Offset): { file: string; p
 
 /** Header bytes a scan needs: baseOffset, batchLength, partitionLeaderEpoch. */
 const EPOCH_HEADER_BYTES = BatchField.partitionLeaderEpoch + 4;
-/**
- * Bytes read at a time: a read costs ~10 µs of syscall on a busy machine but only ~0.1 µs per KiB
- * copied from the page cache, so large sequential reads beat one small read per header until batches
- * are larger than this (then their bodies are skipped).
- */
-const SCAN_WINDOW_BYTES = 1024 * 1024;
 
 /**
  * Calls `visit(epoch, baseOffset)` for the first batch in bytes [from, to) of the segment file `file`
- * and then for each batch whose epoch differs from the one before it. The file is read in 1 MiB
- * windows, each starting at the first header the previous one did not cover, so the bodies of batches
- * larger than a window are skipped and everything else is one sequential pass. The bytes must be
- * whole batches (recovery validated them, or a clean shutdown vouches for them); bytes that are not
- * are a CORRUPT_MESSAGE LogError, not a crash: a trusted segment may still rot on disk. Returns the
- * bytes read.
+ * and then for each batch whose epoch differs from the one before it (`batch-scan.ts` reads the
+ * headers). Returns the bytes read.
  */
 export function scanBatchEpochs(file: string, from: number, to: number, visit: (epoch: Epoch, baseOffset: Offset) => void): number {
-  if (from >= to) return 0;
-  const fd = fs.openSync(file, 'r');
-  try {
-    const window = Buffer.allocUnsafe(Math.min(SCAN_WINDOW_BYTES, to - from));
-    let windowStart = 0;
-    let windowEnd = 0;
-    let bytesRead = 0;
-    let position = from;
-    let previousEpoch: number | undefined;
-    while (position < to) {
-      if (position + EPOCH_HEADER_BYTES > windowEnd) {
-        const length = Math.min(window.length, to - position);
-        const n = readFully(fd, window, length, position);
-        if (n < EPOCH_HEADER_BYTES) throw new LogError('CORRUPT_MESSAGE', `${file}: no batch header at ${position}`);
-        windowStart = position;
-        windowEnd = position + n;
-        bytesRead += n;
-      }
-      const at = position - windowStart;
-      const size = LOG_OVERHEAD_BYTES + window.readInt32BE(at + BatchField.batchLength);
-      if (size <= EPOCH_HEADER_BYTES || position + size > to) throw new LogError('CORRUPT_MESSAGE', `${file}: bad batch length ${size} at ${position}`);
-      const epoch = window.readInt32BE(at + BatchField.partitionLeaderEpoch);
-      if (epoch !== previousEpoch) {
-        visit(asEpoch(epoch), asOffset(readInt64(window, at + BatchField.baseOffset)));
-        previousEpoch = epoch;
-      }
-      position += size;
+  let previousEpoch: number | undefined;
+  return scanBatchHeaders(file, from, to, EPOCH_HEADER_BYTES, (window, at) => {
+    const epoch = window.readInt32BE(at + BatchField.partitionLeaderEpoch);
+    if (epoch !== previousEpoch) {
+      visit(asEpoch(epoch), asOffset(readInt64(window, at + BatchField.baseOffset)));
+      previousEpoch = epoch;
     }
-    return bytesRead;
-  } finally {
-    fs.closeSync(fd);
-  }
+  });
 }
 
 /** The leader epoch of the batch at byte `position` of `file`. */
@@ -345,16 +310,6 @@ export function epochOfBatchAt(file: string, position: number): Epoch {
   } finally {
     fs.closeSync(fd);
   }
-}
-
-function readFully(fd: number, buffer: Buffer, length: number, position: number): number {
-  let done = 0;
-  while (done < length) {
-    const n = fs.readSync(fd, buffer, done, length - done, position + done);
-    if (n === 0) break;
-    done += n;
-  }
-  return done;
 }
 
 function isStrictlyIncreasing(entries: readonly EpochEntry[]): boolean {

@@ -5,6 +5,7 @@
  *   <dir>/00000000000000081234.log, .index, .timeindex   ...
  *   <dir>/log.checkpoint                                 recovery point + log start offset
  *   <dir>/leader-epoch-checkpoint                        each leader epoch's first offset (leader-epoch-cache.ts)
+ *   <dir>/00000000000000081234.snapshot                  producer state below that offset (producer-state-files.ts)
  *   <dir>/.clean-shutdown                                present only between a clean close and the next open
  *
  * Invariants (asserted): segments are sorted by base offset and each starts at or above the previous
@@ -21,6 +22,11 @@
  * epoch below the last one appended; stamp base offset and leader epoch in place (the CRC does not
  * cover them); write to the active segment with a synchronous page-cache write, rolling to a new
  * segment first when the active one is full or old.
+ * A leader also checks each producer batch's sequence against the producer state
+ * (`producer-state.ts`) in the same validate step: a duplicate of one of the producer's last five
+ * batches is answered with that batch's offsets and not written; a gap or an old epoch is refused.
+ * Every write, leader's or follower's, updates the producer state from the written headers; a
+ * truncation rebuilds it from a snapshot and the surviving headers.
  * Offsets are assigned in call order, synchronously. The returned promise resolves when the batch is as
  * durable as the flush policy promises: under `always`, after an fsync that covers it; one fsync covers
  * every append that arrived while the previous fsync ran (group commit).
@@ -45,7 +51,7 @@
  */
 import fs from 'node:fs';
 import path from 'node:path';
-import { BatchField, batchSizeAt, lastOffsetOf, readInt64, stampBatch } from './batch-header.js';
+import { BatchField, batchSizeAt, CONTROL_FLAG, lastOffsetOf, readInt64, stampBatch } from './batch-header.js';
 import { parseLogConfig, type LogConfig } from './config.js';
 import { fsyncDirectory, fsyncDirectoryAsync } from './directory.js';
 import { LogError } from './errors.js';
@@ -61,6 +67,14 @@ import {
 import { CLEANED_SUFFIX, compactLog, emptyCompactionResult, SegmentUncleanable, SWAP_SUFFIX, type CompactionResult } from './log-cleaner.js';
 import { readLogCheckpoint, writeLogCheckpoint } from './log-checkpoint.js';
 import { DescriptorPool } from './descriptor-pool.js';
+import { ProducerStateManager, type ProducerBatch, type ProducerBatchMetadata, type ProducerEntry } from './producer-state.js';
+import {
+  deleteAllProducerSnapshots,
+  deleteProducerSnapshotsAbove,
+  loadProducerState,
+  producerBatchAt,
+  writeProducerSnapshot,
+} from './producer-state-files.js';
 import { decodeBatch } from './record-batch.js';
 import { validateRecordBatch, type ValidationRules } from './record-validator.js';
 import type { LogEvents } from './log-events.js';
@@ -108,6 +122,8 @@ export interface AppendResult {
   lastOffset: Offset;
   /** Largest timestamp among the appended batches. */
   maxTimestamp: number;
+  /** Set when the batch was a producer's retry of one already in the log: these are that batch's offsets, nothing was written. */
+  duplicate?: true;
 }
 
 /** What `prepareLeaderAppend` stamped: the batches' last offset, their largest timestamp, the offsets they cover. */
@@ -115,6 +131,11 @@ export interface PreparedAppend {
   lastOffset: Offset;
   maxTimestamp: number;
   records: number;
+  /**
+   * Set when the batch is a producer's retry of one already in the log or proposed: nothing was
+   * stamped, nothing is to be proposed; these are that batch's offsets, to answer once committed.
+   */
+  duplicateOf?: { readonly baseOffset: Offset; readonly lastOffset: Offset };
 }
 
 export interface ReadOptions {
@@ -141,6 +162,9 @@ export interface RecoveryReport {
   /** How the leader-epoch cache was loaded (see `leader-epoch-cache.ts`) and what rebuilding it read. */
   leaderEpochCache: LeaderEpochCacheSource;
   leaderEpochBytesScanned: number;
+  /** The producer-state snapshot recovery started from (undefined: none, every segment scanned) and the header bytes replayed after it. */
+  producerStateSnapshot: Offset | undefined;
+  producerStateBytesScanned: number;
 }
 
 /** Who appends: a leader assigning offsets and stamping its epoch, or a follower copying batches as they are. */
@@ -155,6 +179,10 @@ interface AppendPlan {
   maxTimestamp: number;
   /** The epoch of the last batch, once appended. */
   lastEpoch: Epoch;
+  /** A leader's producer batch, checked in sequence (at most one per append). */
+  producerBatch: ProducerBatch | undefined;
+  /** The producer batch is a retry of this one, already in the log (or proposed): nothing to write. */
+  duplicateOf: ProducerBatchMetadata | undefined;
 }
 
 interface FlushWaiter {
@@ -186,6 +214,8 @@ export class Log {
   private compaction: Promise<unknown> | undefined;
   private stopFlushTimer: (() => void) | undefined;
   private readonly epochs: LeaderEpochCache;
+  /** Producer state of the batches below the log end (plus a Raft leader's proposed ones). */
+  private readonly producers: ProducerStateManager;
   private readonly flushListeners = new Set<(flushedOffset: Offset) => void>();
   readonly recovery: RecoveryReport;
 
@@ -197,6 +227,7 @@ export class Log {
     segments: Segment[],
     startOffset: Offset,
     epochs: LeaderEpochCache,
+    producers: ProducerStateManager,
     recovery: RecoveryReport,
   ) {
     this.dir = dir;
@@ -205,6 +236,7 @@ export class Log {
     this.segments = segments;
     this.startOffset = startOffset;
     this.epochs = epochs;
+    this.producers = producers;
     this.flushed = this.logEndOffset;
     this.recoveryPoint = this.logEndOffset;
     this.recovery = recovery;
@@ -235,6 +267,8 @@ export class Log {
       segmentsDeleted: 0,
       leaderEpochCache: 'file',
       leaderEpochBytesScanned: 0,
+      producerStateSnapshot: undefined,
+      producerStateBytesScanned: 0,
     };
     const segments: Segment[] = [];
     const recoveryPoint = clean ? Number.POSITIVE_INFINITY : (checkpoint?.recoveryPoint ?? 0);
@@ -279,12 +313,18 @@ export class Log {
     const epochs = loadLeaderEpochCache(dir, segments, startOffset, rescannedFrom ?? last.nextOffset);
     report.leaderEpochCache = epochs.source;
     report.leaderEpochBytesScanned = epochs.bytesScanned;
+    // Snapshots past what recovery kept describe batches that are gone.
+    deleteProducerSnapshotsAbove(dir, last.nextOffset);
+    const producers = new ProducerStateManager();
+    const producerLoad = loadProducerState(dir, segments, producers, last.nextOffset);
+    report.producerStateSnapshot = producerLoad.snapshotOffset;
+    report.producerStateBytesScanned = producerLoad.bytesScanned;
     // Make the recovered state durable before it is built upon, then retire the clean marker: from
     // here on a crash must lead to a recovery scan.
     // Sealing also writes the rebuilt indexes, which the next open trusts below the recovery point.
     if (!clean) for (const segment of segments) await segment.seal();
     fs.rmSync(marker, { force: true });
-    const log = new Log(dir, parsed, clock, options.timers ?? NODE_TIMERS, segments, startOffset, epochs.cache, report);
+    const log = new Log(dir, parsed, clock, options.timers ?? NODE_TIMERS, segments, startOffset, epochs.cache, producers, report);
     log.writeCheckpoint();
     log.pool = pool;
     if (options.onFailure !== undefined) log.onFailure = options.onFailure;
@@ -381,7 +421,12 @@ export class Log {
     const { baseOffset, leaderEpoch } = options;
     if (!Number.isSafeInteger(baseOffset) || baseOffset < 0) throw new LogError('OFFSET_OUT_OF_RANGE', `cannot prepare an append at offset ${baseOffset}`);
     const plan = this.planAppend(batches, { role: 'leader', leaderEpoch }, baseOffset);
+    if (plan.duplicateOf !== undefined) {
+      const { firstOffset, lastOffset, timestamp } = plan.duplicateOf;
+      return { lastOffset, maxTimestamp: timestamp, records: 0, duplicateOf: { baseOffset: firstOffset, lastOffset } };
+    }
     stampPlanned(batches, plan, leaderEpoch);
+    if (plan.producerBatch !== undefined) this.producers.addPending(plan.producerBatch);
     const lastOffset = plan.lastOffsets.at(-1) as Offset;
     return { lastOffset, maxTimestamp: plan.maxTimestamp, records: lastOffset - baseOffset + 1 };
   }
@@ -402,10 +447,15 @@ export class Log {
     try {
       this.assertWritable();
       const plan = this.planAppend(batches, appender, this.logEndOffset);
+      if (plan.duplicateOf !== undefined) {
+        const { firstOffset, lastOffset, timestamp } = plan.duplicateOf;
+        // Answered once the original is as durable as an append would be.
+        return this.durable({ baseOffset: firstOffset, lastOffset, maxTimestamp: timestamp, duplicate: true });
+      }
       if (appender.role === 'leader') stampPlanned(batches, plan, appender.leaderEpoch);
       this.writeBatches(batches, plan);
       invariant(plan.lastEpoch >= this.epochs.latestEpoch, () => `epoch went back from ${this.epochs.latestEpoch} to ${plan.lastEpoch}`);
-      this.recordEpochs(batches);
+      this.recordWritten(batches);
       return this.durable({ baseOffset: plan.baseOffset, lastOffset: plan.lastOffsets.at(-1) as Offset, maxTimestamp: plan.maxTimestamp });
     } catch (error) {
       return Promise.reject(this.appendFailed(error));
@@ -435,7 +485,7 @@ export class Log {
       if (appender.leaderEpoch < epoch) throw new LogError('FENCED_LEADER_EPOCH', `append with epoch ${appender.leaderEpoch}, the log has epoch ${epoch}`);
       epoch = appender.leaderEpoch;
     }
-    const plan: AppendPlan = { ends: [], lastOffsets: [], maxTimestamps: [], baseOffset, maxTimestamp: -1, lastEpoch: epoch };
+    const plan: AppendPlan = { ends: [], lastOffsets: [], maxTimestamps: [], baseOffset, maxTimestamp: -1, lastEpoch: epoch, producerBatch: undefined, duplicateOf: undefined };
     let next = baseOffset;
     let position = 0;
     while (position < batches.length) {
@@ -448,6 +498,23 @@ export class Log {
           throw new LogError('FENCED_LEADER_EPOCH', `replicated batch at offset ${header.baseOffset} has epoch ${header.partitionLeaderEpoch}, the log has epoch ${epoch}`);
         }
         epoch = header.partitionLeaderEpoch;
+      } else if (header.producerId >= 0) {
+        // Kafka's rule for Produce v3+: an idempotent batch travels alone, so that its answer (appended,
+        // or a duplicate with its original offsets) is the answer to the whole append.
+        if (position !== 0 || header.sizeBytes !== batches.length) {
+          throw new LogError('INVALID_RECORD', `a producer batch (producer id ${header.producerId}) must be the only batch of its append`);
+        }
+        const batch: ProducerBatch = {
+          producerId: header.producerId,
+          epoch: header.producerEpoch,
+          firstSeq: header.baseSequence,
+          lastOffsetDelta: header.lastOffsetDelta,
+          firstOffset: next,
+          timestamp: header.maxTimestamp,
+        };
+        const check = this.producers.check(batch);
+        if (check.kind === 'duplicate') plan.duplicateOf = check.batch;
+        else plan.producerBatch = batch;
       }
       position += header.sizeBytes;
       const lastOffset = asOffset(next + header.lastOffsetDelta);
@@ -534,6 +601,8 @@ export class Log {
     }
     if (offset >= this.logEndOffset) return;
     await this.sealing;
+    // Before the cut: a snapshot above the new end must never outlive it (the directory fsync below covers this).
+    deleteProducerSnapshotsAbove(this.dir, offset);
     while (this.segments.length > 1 && this.active.baseOffset >= offset) {
       (this.segments.pop() as Segment).delete();
     }
@@ -548,6 +617,7 @@ export class Log {
     this.recoveryPoint = asOffset(Math.min(this.recoveryPoint, end));
     this.startOffset = asOffset(Math.min(this.startOffset, end));
     this.epochs.truncateFromEnd(end);
+    this.rebuildProducerState(end);
     this.writeCheckpoint();
     const active = this.active;
     try {
@@ -582,6 +652,8 @@ export class Log {
       waiter.reject(new LogError('OFFSET_OUT_OF_RANGE', `offset ${waiter.lastOffset} was discarded by resetTo(${offset}) before it was flushed`));
     }
     try {
+      this.producers.clear(offset);
+      deleteAllProducerSnapshots(this.dir);
       this.epochs.clear();
       this.epochs.persist(this.dir);
       for (const segment of this.segments.splice(0).reverse()) segment.delete();
@@ -783,7 +855,12 @@ export class Log {
     }
     this.closed = true;
     const failed = this.failure !== undefined;
-    if (!failed) this.writeCheckpoint();
+    if (!failed) {
+      // The next open starts from this and scans nothing.
+      this.producers.discardPending();
+      writeProducerSnapshot(this.dir, this.producers.snapshot());
+      this.writeCheckpoint();
+    }
     for (const segment of this.segments) segment.close();
     if (!failed) {
       fs.writeFileSync(path.join(this.dir, CLEAN_SHUTDOWN_FILE), '');
@@ -894,8 +971,12 @@ export class Log {
     // descriptor of the same file flushes the same pages.
     this.events.segmentRolled?.({ baseOffset, previousBaseOffset: previous.baseOffset, previousSizeBytes: previous.sizeBytes });
     previous.deactivate();
+    // Taken now (it describes the log below its own end offset, at most `baseOffset`) and written
+    // once the segment below is sealed, so it never describes a batch that is not on disk.
+    const producerSnapshot = this.producers.snapshot();
     this.sealInBackground(previous, async () => {
       await fsyncDirectoryAsync(this.dir);
+      if (!this.closed && producerSnapshot.endOffset <= this.logEndOffset) writeProducerSnapshot(this.dir, producerSnapshot);
       // Seals run in order, so everything below the new segment is on disk now, whatever the policy.
       this.advanceFlushed(asOffset(Math.min(baseOffset, this.logEndOffset)));
       this.recoveryPoint = asOffset(Math.max(this.recoveryPoint, baseOffset));
@@ -924,15 +1005,57 @@ export class Log {
   }
 
   /**
-   * Tells the leader-epoch cache about the epochs of `batches`, just written (offsets and epochs
-   * stamped): a new epoch gets an entry at its first batch's base offset. In memory only; the file
-   * follows with the next checkpoint.
+   * Tells the leader-epoch cache and the producer state about `batches`, just written (offsets and
+   * epochs stamped): a new epoch gets an entry at its first batch's base offset; a producer batch
+   * becomes the producer's latest. In memory only; the epoch file follows with the next checkpoint,
+   * the producer state with the next snapshot.
    */
-  private recordEpochs(batches: Buffer): void {
+  private recordWritten(batches: Buffer): void {
     for (let position = 0; position < batches.length; position += batchSizeAt(batches, position)) {
       const epoch = asEpoch(batches.readInt32BE(position + BatchField.partitionLeaderEpoch));
-      this.epochs.assign(epoch, asOffset(readInt64(batches, position + BatchField.baseOffset)));
+      const baseOffset = asOffset(readInt64(batches, position + BatchField.baseOffset));
+      this.epochs.assign(epoch, baseOffset);
+      const control = (batches.readInt16BE(position + BatchField.attributes) & CONTROL_FLAG) !== 0;
+      if (!control && readInt64(batches, position + BatchField.producerId) >= 0) this.producers.record(producerBatchAt(batches, position));
+      else this.producers.advance(asOffset(lastOffsetOf(batches, position) + 1));
     }
+  }
+
+  /**
+   * After a cut to `end`: the producer state forgets what was cut. When no producer's cached batch
+   * lies above the cut, only the end moves; otherwise the state is reloaded from the newest snapshot
+   * at or below `end` and the headers after it (a producer's older batches, pushed out of its last
+   * five by the ones cut, come back).
+   */
+  private rebuildProducerState(end: Offset): void {
+    if (this.producers.unaffectedByTruncationTo(end)) this.producers.truncateEnd(end);
+    else loadProducerState(this.dir, this.segments, this.producers, end);
+  }
+
+  /**
+   * A Raft leader's proposed but unwritten batches are forgotten: its leadership ended, and they
+   * may never be written. Later checks see only what the log holds.
+   */
+  discardPreparedAppends(): void {
+    this.producers.discardPending();
+  }
+
+  /**
+   * Forgets producers whose last batch is older than `producerIdExpirationMs` by the log's clock
+   * (Kafka's producer id expiration); run by the broker with its cleanup pass. Returns how many.
+   */
+  removeExpiredProducers(): number {
+    this.assertOpen();
+    return this.producers.removeExpired(this.clock(), this.config.producerIdExpirationMs);
+  }
+
+  /** The producer state of `producerId` as written (tests, diagnostics). */
+  producerState(producerId: number): ProducerEntry | undefined {
+    return this.producers.entry(producerId);
+  }
+
+  get producerCount(): number {
+    return this.producers.producerCount;
   }
 
   /** After a log start move: entries below the start fold into one at it; none at or past the log end. */

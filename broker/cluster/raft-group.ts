@@ -8,7 +8,9 @@
  *   the offsets and leader epoch (= Raft term) they will have, proposed, and answered when `acks`
  *   says: -1 (all) once a majority holds them (the high watermark passed them), 1 once this leader
  *   has them as durably as the flush policy says. A wait longer than `timeoutMs` answers
- *   REQUEST_TIMED_OUT (the batch may still commit: the producer's retry can duplicate it).
+ *   REQUEST_TIMED_OUT (the batch may still commit: a non-idempotent producer's retry can duplicate
+ *   it). An idempotent producer's retry of a batch the log holds or this leader proposed is not
+ *   proposed again: it is answered with the original offsets once they are committed.
  * - who leads, at which epoch, how far each follower got (`followers()`), who is in sync.
  * - one log line with an `event` field, and a count in `BrokerStats`, per election started or won,
  *   leader stepping down and new leadership learned of; a count per term change.
@@ -71,6 +73,12 @@ interface PersistWaiter {
   readonly reject: (error: Error) => void;
 }
 
+/** A producer's retry of a batch in the log or proposed: answered once the high watermark passes it. */
+interface CommitWaiter {
+  readonly lastOffset: Offset;
+  readonly resolve: () => void;
+}
+
 export class RaftGroup {
   readonly group: string;
   readonly log: Log;
@@ -80,6 +88,7 @@ export class RaftGroup {
   private readonly host: RaftHost;
   private readonly logger: Logger;
   private persistWaiters: PersistWaiter[] = [];
+  private commitWaiters: CommitWaiter[] = [];
   /** Rejects each commit wait of this leadership: called when it ends (or the group closes). */
   private readonly commitAbandons = new Set<(error: Error) => void>();
   private closed = false;
@@ -116,7 +125,10 @@ export class RaftGroup {
       node: this.node,
       storage,
       transport: options.host.transportFor(options.group),
-      onCommitted: (from, to) => options.onCommitted?.(from, asOffset(Math.min(to, this.log.logEndOffset))),
+      onCommitted: (from, to) => {
+        options.onCommitted?.(from, asOffset(Math.min(to, this.log.logEndOffset)));
+        this.releaseCommitWaiters();
+      },
       // A new term is always persisted before it is acted on, so every term change passes here.
       onPersisted: (end) => {
         this.noticeTerm();
@@ -126,6 +138,8 @@ export class RaftGroup {
         this.noticeTerm();
         this.noticeSoftState(role, leader);
         if (role !== 'leader') {
+          // Proposals not yet written may never be: producer checks must see only the log.
+          this.log.discardPreparedAppends();
           const lost = new StrataError('NOT_LEADER_OR_FOLLOWER', `${this.group} lost its leadership; the batch may still be committed by the next leader`, { leaderHint: leader ?? -1 });
           this.rejectPersistWaiters(lost);
           this.abandonCommitWaits(lost);
@@ -238,6 +252,14 @@ export class RaftGroup {
     if (!this.isLeader || this.node.leadershipTransferee !== undefined) throw this.notLeader();
     const baseOffset = this.node.log.endOffset;
     const prepared = this.log.prepareLeaderAppend(batches, { baseOffset, leaderEpoch: this.node.term });
+    if (prepared.duplicateOf !== undefined) {
+      // A producer's retry of a batch this log holds or this leader proposed: answered with the
+      // original's offsets once it is committed, whatever `acks` (it may be an uncommitted entry of
+      // an earlier term, which only a commit in this term makes safe to acknowledge).
+      const original = prepared.duplicateOf;
+      await withTimeout(this.untilHighWatermarkPasses(original.lastOffset), timeoutMs, this.group);
+      return { baseOffset: original.baseOffset, lastOffset: original.lastOffset, maxTimestamp: prepared.maxTimestamp };
+    }
     const records = prepared.lastOffset - baseOffset + 1;
     const committed = this.untilCommitted(batches, records);
     const result = { baseOffset, lastOffset: prepared.lastOffset, maxTimestamp: prepared.maxTimestamp };
@@ -280,7 +302,31 @@ export class RaftGroup {
       .finally(() => this.commitAbandons.delete(abandon!));
   }
 
+  /** Resolves once the high watermark is above `lastOffset`; rejected like a commit wait when this leadership ends. */
+  private untilHighWatermarkPasses(lastOffset: Offset): Promise<void> {
+    if (this.highWatermark > lastOffset) return Promise.resolve();
+    let abandon: ((error: Error) => void) | undefined;
+    const committed = new Promise<void>((resolve, reject) => {
+      abandon = reject;
+      this.commitWaiters.push({ lastOffset, resolve });
+    });
+    this.commitAbandons.add(abandon!);
+    return committed.finally(() => this.commitAbandons.delete(abandon!));
+  }
+
+  private releaseCommitWaiters(): void {
+    if (this.commitWaiters.length === 0) return;
+    const hw = this.highWatermark;
+    const still: CommitWaiter[] = [];
+    for (const waiter of this.commitWaiters) {
+      if (waiter.lastOffset < hw) waiter.resolve();
+      else still.push(waiter);
+    }
+    this.commitWaiters = still;
+  }
+
   private abandonCommitWaits(error: Error): void {
+    this.commitWaiters = [];
     for (const abandon of [...this.commitAbandons]) abandon(error);
     this.commitAbandons.clear();
   }

@@ -18,7 +18,12 @@
  * waits until a majority of the partition's replicas holds it (on a standalone broker the same as
  * acks 1). acks 0 is never answered (Kafka's rule); its failures are only logged. `timeout_ms`
  * bounds the replication wait: past it the answer is REQUEST_TIMED_OUT, and the batch may still be
- * committed (a retry can then duplicate it).
+ * committed (a retry can then duplicate it, unless the producer is idempotent).
+ *
+ * Idempotent producers (batches with a producer id, `log/producer-state.ts`): a retry of one of the
+ * producer's last five batches answers with the original base offset and appends nothing;
+ * OUT_OF_ORDER_SEQUENCE_NUMBER, INVALID_PRODUCER_EPOCH and UNKNOWN_PRODUCER_ID refuse the partition's
+ * batch (nothing appended), as INVALID_RECORD does a producer batch that is not alone.
  */
 import type { ProducePartitionResult, ProduceRequest, ProduceResponse } from '../../client/protocol/index.js';
 import { LogError } from '../../log/index.js';

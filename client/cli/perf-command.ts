@@ -4,6 +4,7 @@
  *
  *   strata perf produce --topic T --records N --record-size BYTES [--acks 0|1|all] [--compression lz4|none]
  *                       [--throughput RECORDS_PER_SEC] [--batch-size BYTES] [--linger-ms MS] [--warmup-records W]
+ *                       [--idempotent true|false]
  *   strata perf consume --topic T --records N [--timeout-ms T]
  *
  * perf produce sends N keyless records of BYTES random letters (one payload for all, as Kafka's tool
@@ -17,7 +18,8 @@
  * i/R seconds after the start, one record per send, so latencies are those of a steady load rather
  * than of a saturated one. When the producer cannot keep up the window fills and the rate falls
  * below R (the summary prints the rate achieved). `--batch-size` and `--linger-ms` set the
- * producer's `batchSize` and `lingerMs` (like Kafka's `--producer-props batch.size=… linger.ms=…`).
+ * producer's `batchSize` and `lingerMs` (like Kafka's `--producer-props batch.size=… linger.ms=…`);
+ * `--idempotent false` turns the idempotent producer off (on by default with acks all).
  * `--warmup-records W` (Kafka's, KIP-1052) sends the first W of the N records as a warm-up — the
  * JIT compiling the hot paths, connections opening, the first batches — and reports rate and
  * latencies of the other N - W only, timed from the send of record W.
@@ -57,6 +59,7 @@ import { formatByteRate, formatCount, formatRecordRate, formatSeconds } from './
 export const PERF_USAGE = [
   '  strata perf produce --topic T --records N --record-size BYTES [--acks 0|1|all] [--compression lz4|none]',
   '                      [--throughput RECORDS_PER_SEC] [--batch-size BYTES] [--linger-ms MS] [--warmup-records W]',
+  '                      [--idempotent true|false]',
   '                      [--timeout-ms T]',
   '  strata perf consume --topic T --records N [--timeout-ms T]',
 ].join('\n');
@@ -80,6 +83,7 @@ export async function runPerfCommand(argv: readonly string[], context: CommandCo
       'batch-size': { type: 'string' },
       'linger-ms': { type: 'string' },
       'warmup-records': { type: 'string' },
+      idempotent: { type: 'string' },
     },
   });
   const [verb, ...rest] = positionals;
@@ -100,6 +104,7 @@ export async function runPerfCommand(argv: readonly string[], context: CommandCo
     const batchSize = integerFlag('batch-size', values['batch-size'], 1, PERF_BATCH_BYTES_MAX);
     const lingerMs = integerFlag('linger-ms', values['linger-ms'], 0, PERF_LINGER_MS_MAX);
     const warmupRecords = integerFlag('warmup-records', values['warmup-records'], 0, records - 1) ?? 0;
+    const idempotent = values.idempotent === undefined ? undefined : choiceFlag('idempotent', values.idempotent, ['true', 'false'], 'true') === 'true';
     return perfProduce(context, {
       topic,
       records,
@@ -109,11 +114,12 @@ export async function runPerfCommand(argv: readonly string[], context: CommandCo
       ...(throughput === undefined ? {} : { throughput }),
       ...(batchSize === undefined ? {} : { batchSize }),
       ...(lingerMs === undefined ? {} : { lingerMs }),
+      ...(idempotent === undefined ? {} : { idempotent }),
       warmupRecords,
       waitMs,
     });
   }
-  for (const flag of ['record-size', 'acks', 'compression', 'throughput', 'batch-size', 'linger-ms', 'warmup-records'] as const) {
+  for (const flag of ['record-size', 'acks', 'compression', 'throughput', 'batch-size', 'linger-ms', 'warmup-records', 'idempotent'] as const) {
     if (values[flag] !== undefined) throw new UsageError(`--${flag} does not apply to perf consume`);
   }
   const timeoutMs = integerFlag('timeout-ms', values['timeout-ms'], 1, IDLE_TIMEOUT_MS_MAX) ?? PERF_CONSUME_TIMEOUT_MS_DEFAULT;
@@ -148,6 +154,8 @@ interface PerfProduceOptions {
   waitMs: number;
   batchSize?: number;
   lingerMs?: number;
+  /** The producer's `idempotent`; its default when absent. */
+  idempotent?: boolean;
 }
 
 /** The producer's default batch size (client/config.ts), for sizing the window when --batch-size is absent. */
@@ -178,6 +186,7 @@ async function perfProduce(context: CommandContext, options: PerfProduceOptions)
       bufferMemory: Math.max(PRODUCER_BUFFER_BYTES_DEFAULT, 2 * windowBytes),
       ...(options.batchSize === undefined ? {} : { batchSize: options.batchSize }),
       ...(options.lingerMs === undefined ? {} : { lingerMs: options.lingerMs }),
+      ...(options.idempotent === undefined ? {} : { idempotent: options.idempotent }),
     });
     const window = new SendWindow(windowRecords, windowBytes);
     // Paced runs send one record at a time, as Kafka's tool does, so no record waits for others.
@@ -248,6 +257,7 @@ async function perfProduce(context: CommandContext, options: PerfProduceOptions)
       ...(throughput === undefined ? [] : [`throughput=${throughput}/s`]),
       ...(options.batchSize === undefined ? [] : [`batch-size=${options.batchSize}`]),
       ...(options.lingerMs === undefined ? [] : [`linger-ms=${options.lingerMs}`]),
+      ...(options.idempotent === undefined ? [] : [`idempotent=${options.idempotent}`]),
       ...(options.warmupRecords === 0 ? [] : [`after ${options.warmupRecords} warm-up records`]),
     ].join(', ');
     context.stdout.write(

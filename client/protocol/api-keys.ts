@@ -14,6 +14,7 @@ export const API_KEYS = {
   apiVersions: 18,
   createTopics: 19,
   deleteTopics: 20,
+  initProducerId: 22,
   describeConfigs: 32,
   deleteGroups: 42,
   alterPartition: 56,

@@ -15,6 +15,7 @@ import { DELETE_TOPICS_API, type DeleteTopicsRequest, type DeleteTopicsResponse 
 import { DESCRIBE_CONFIGS_API, type DescribeConfigsRequest, type DescribeConfigsResponse } from './apis/describe-configs.js';
 import { DELETE_GROUPS_API, type DeleteGroupsRequest, type DeleteGroupsResponse } from './apis/delete-groups.js';
 import { FETCH_API, type FetchRequest, type FetchResponse } from './apis/fetch.js';
+import { INIT_PRODUCER_ID_API, type InitProducerIdRequest, type InitProducerIdResponse } from './apis/init-producer-id.js';
 import { FIND_COORDINATOR_API, type FindCoordinatorRequest, type FindCoordinatorResponse } from './apis/find-coordinator.js';
 import { LIST_GROUPS_API, type ListGroupsRequest, type ListGroupsResponse } from './apis/list-groups.js';
 import { LIST_OFFSETS_API, type ListOffsetsRequest, type ListOffsetsResponse } from './apis/list-offsets.js';
@@ -37,6 +38,7 @@ export interface RequestTypes {
   18: ApiVersionsRequest;
   19: CreateTopicsRequest;
   20: DeleteTopicsRequest;
+  22: InitProducerIdRequest;
   32: DescribeConfigsRequest;
   42: DeleteGroupsRequest;
   56: AlterPartitionRequest;
@@ -58,6 +60,7 @@ export interface ResponseTypes {
   18: ApiVersionsResponse;
   19: CreateTopicsResponse;
   20: DeleteTopicsResponse;
+  22: InitProducerIdResponse;
   32: DescribeConfigsResponse;
   42: DeleteGroupsResponse;
   56: AlterPartitionResponse;
@@ -84,6 +87,7 @@ export const API_REGISTRY: { readonly [K in ApiKey]: ApiEntry<K> } = Object.free
   [API_KEYS.apiVersions]: API_VERSIONS_API as ApiEntry<18>,
   [API_KEYS.createTopics]: CREATE_TOPICS_API as ApiEntry<19>,
   [API_KEYS.deleteTopics]: DELETE_TOPICS_API as ApiEntry<20>,
+  [API_KEYS.initProducerId]: INIT_PRODUCER_ID_API as ApiEntry<22>,
   [API_KEYS.describeConfigs]: DESCRIBE_CONFIGS_API as ApiEntry<32>,
   [API_KEYS.deleteGroups]: DELETE_GROUPS_API as ApiEntry<42>,
   [API_KEYS.alterPartition]: ALTER_PARTITION_API as ApiEntry<56>,

@@ -44,6 +44,7 @@ describe('ERRORS', () => {
       ['UNSUPPORTED_VERSION', 35, false], ['TOPIC_ALREADY_EXISTS', 36, false], ['INVALID_PARTITIONS', 37, false],
       ['INVALID_REPLICATION_FACTOR', 38, false], ['INVALID_CONFIG', 40, false], ['NOT_CONTROLLER', 41, true],
       ['INVALID_REQUEST', 42, false], ['KAFKA_STORAGE_ERROR', 56, true],
+      ['OUT_OF_ORDER_SEQUENCE_NUMBER', 45, false], ['INVALID_PRODUCER_EPOCH', 47, false], ['UNKNOWN_PRODUCER_ID', 59, false],
     ];
     for (const [name, code, retriable] of kafka) {
       expect(ERRORS[name]).toMatchObject({ code, retriable });

@@ -108,6 +108,7 @@ const requests: { [K in ApiKey]: fc.Arbitrary<RequestOf<K>> } = {
     )).map(([head, body]) => ({ ...head, ...body }))),
   }),
   1001: fc.record({ nodeId: int32, host: text, port: int32, httpHost: text, httpPort: int32 }),
+  22: fc.record({ transactionalId: text, transactionTimeoutMs: int32, producerId: int64, producerEpoch: int32 }),
   56: fc.record({ brokerId: int32, partitions: list(fc.record({ topic: text, topicId: text, partition: int32, leaderEpoch: int32, isr: list(int32) })) }),
 };
 
@@ -179,6 +180,7 @@ const responses: { [K in ApiKey]: fc.Arbitrary<ResponseOf<K>> } = {
   }),
   1000: fc.constant({}),
   1001: fc.record({ errorCode: int32, errorMessage: text, controllerId: int32 }),
+  22: fc.record({ errorCode: int32, errorMessage: text, producerId: int64, producerEpoch: int32 }),
   56: fc.record({ errorCode: int32, errorMessage: text, controllerId: int32, partitions: list(fc.record({ topic: text, partition: int32, errorCode: int32, errorMessage: text })) }),
 };
 

@@ -38,6 +38,7 @@ export {
 } from './apis/consumer-group-heartbeat.js';
 export { CREATE_TOPICS_SCHEMA, type CreateTopicsRequest, type CreateTopicsResponse } from './apis/create-topics.js';
 export { DELETE_TOPICS_SCHEMA, type DeleteTopicsRequest, type DeleteTopicsResponse } from './apis/delete-topics.js';
+export { INIT_PRODUCER_ID_SCHEMA, type InitProducerIdRequest, type InitProducerIdResponse } from './apis/init-producer-id.js';
 export { isInternalTopic, OFFSETS_TOPIC } from './internal-topics.js';
 export { DESCRIBE_CONFIGS_SCHEMA, type DescribeConfigsRequest, type DescribeConfigsResponse } from './apis/describe-configs.js';
 export { DELETE_GROUPS_SCHEMA, type DeleteGroupsRequest, type DeleteGroupsResponse } from './apis/delete-groups.js';

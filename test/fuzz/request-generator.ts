@@ -168,6 +168,14 @@ const GENERATORS: Generators = {
   [API_KEYS.deleteTopics]: (rng) => ({
     body: { topics: list(rng, 0, 2, () => rng.pick([...FUZZ_CREATED_TOPICS, '', 'no-such-topic'])), timeoutMs: rng.pick([0, 1000, 5000]) },
   }),
+  [API_KEYS.initProducerId]: (rng) => ({
+    body: {
+      transactionalId: rng.chance(0.8) ? '' : rng.word(1, 12),
+      transactionTimeoutMs: rng.pick([0, 60_000, -1, 2 ** 31 - 1]),
+      producerId: rng.chance(0.6) ? -1 : rng.pick([0, 1024, 2 ** 53 - 1, -2]),
+      producerEpoch: rng.chance(0.6) ? -1 : rng.pick([0, 1, 32_767, 32_768, -2]),
+    },
+  }),
   [API_KEYS.describeConfigs]: (rng, target) => ({ body: { topics: list(rng, 0, 4, () => topicName(rng, target)) } }),
   [API_KEYS.deleteGroups]: (rng, target) => ({ body: { groupIds: list(rng, 0, 3, () => groupId(rng, target)) } }),
   [API_KEYS.consumerGroupHeartbeat]: (rng, target) => ({
