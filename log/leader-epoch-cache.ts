@@ -227,13 +227,13 @@ export function loadLeaderEpochCache(dir: string, segments: readonly Segment[], 
     cache.truncateFromStart(logStartOffset);
     cache.truncateFromEnd(scanFrom);
     if (agreesWithLog(cache, segments, logStartOffset, scanFrom)) {
-      const bytesScanned = scanSegments(cache, segments.filter((s) => s.baseOffset >= scanFrom));
+      const bytesScanned = scanSegments(cache, segments.filter((s) => s.baseOffset >= scanFrom), logStartOffset);
       load = { cache, source: bytesScanned === 0 ? 'file' : 'file+tail', bytesScanned };
     }
   }
   if (load === undefined) {
     const cache = new LeaderEpochCache([], { unwritten: true });
-    load = { cache, source: 'rebuilt', bytesScanned: scanSegments(cache, segments) };
+    load = { cache, source: 'rebuilt', bytesScanned: scanSegments(cache, segments, logStartOffset) };
   }
   load.cache.truncateFromStart(logStartOffset);
   load.cache.truncateFromEnd(logEndOffset);
@@ -241,17 +241,20 @@ export function loadLeaderEpochCache(dir: string, segments: readonly Segment[], 
 }
 
 /**
- * Adds the epochs of every batch in `segments` to `cache`. Lenient where `assign` asserts: a batch
- * whose epoch is not above the latest is skipped, so a log written before epochs were enforced to
- * grow still opens (its cache then keeps each epoch's first rise).
+ * Adds the epochs of every batch in `segments` that ends at or above `logStartOffset` to `cache`.
+ * Batches wholly below the log start are left out: they are no longer part of the log, and a later
+ * batch may carry a lower epoch than theirs (a log truncated below its start, then appended to).
+ * Lenient where `assign` asserts: a batch whose epoch is not above the latest is skipped, so a log
+ * written before epochs were enforced to grow still opens (its cache then keeps each epoch's first rise).
  */
-function scanSegments(cache: LeaderEpochCache, segments: readonly Segment[]): number {
+function scanSegments(cache: LeaderEpochCache, segments: readonly Segment[], logStartOffset: Offset): number {
   let bytesScanned = 0;
   for (const segment of segments) {
-    bytesScanned += scanBatchEpochs(segment.logFile, 0, segment.sizeBytes, (epoch, baseOffset) => {
+    const visit = (epoch: Epoch, baseOffset: Offset) => {
       const latest = cache.entries.at(-1);
       if (latest === undefined || (epoch > latest.epoch && baseOffset > latest.startOffset)) cache.assign(epoch, baseOffset);
-    });
+    };
+    bytesScanned += scanBatchEpochs(segment.logFile, 0, segment.sizeBytes, visit, logStartOffset);
   }
   return bytesScanned;
 }
@@ -281,17 +284,18 @@ function locate(segments: readonly Segment[], offset: Offset): { file: string; p
   return undefined;
 }
 
-/** Header bytes a scan needs: baseOffset, batchLength, partitionLeaderEpoch. */
-const EPOCH_HEADER_BYTES = BatchField.partitionLeaderEpoch + 4;
+/** Header bytes a scan needs: baseOffset, batchLength, partitionLeaderEpoch, up to lastOffsetDelta. */
+const EPOCH_HEADER_BYTES = BatchField.lastOffsetDelta + 4;
 
 /**
  * Calls `visit(epoch, baseOffset)` for the first batch in bytes [from, to) of the segment file `file`
  * and then for each batch whose epoch differs from the one before it (`batch-scan.ts` reads the
- * headers). Returns the bytes read.
+ * headers), leaving out batches that end below `fromOffset`. Returns the bytes read.
  */
-export function scanBatchEpochs(file: string, from: number, to: number, visit: (epoch: Epoch, baseOffset: Offset) => void): number {
+export function scanBatchEpochs(file: string, from: number, to: number, visit: (epoch: Epoch, baseOffset: Offset) => void, fromOffset = 0): number {
   let previousEpoch: number | undefined;
   return scanBatchHeaders(file, from, to, EPOCH_HEADER_BYTES, (window, at) => {
+    if (readInt64(window, at + BatchField.baseOffset) + window.readInt32BE(at + BatchField.lastOffsetDelta) < fromOffset) return;
     const epoch = window.readInt32BE(at + BatchField.partitionLeaderEpoch);
     if (epoch !== previousEpoch) {
       visit(asEpoch(epoch), asOffset(readInt64(window, at + BatchField.baseOffset)));

@@ -209,6 +209,28 @@ describe('the leader-epoch cache of a live log', () => {
     );
   });
 
+  // Found by the property above (seed -1366368660): the rebuild took the epoch of a batch the log
+  // had cut away below its start, and then skipped the lower epoch that followed it.
+  it('leaves batches wholly below the log start out of a rebuild after an unclean stop', async () => {
+    const dir = tempDir();
+    const log = await Log.open(dir, CONFIG);
+    await log.append(records(1, 'a'), { leaderEpoch: asEpoch(2) });
+    await log.appendAsFollower(stamped(1, 1, 2, 'f'));
+    await log.deleteRecordsBefore(asOffset(1));
+    await log.truncateTo(asOffset(1)); // offset 0 (epoch 2) stays in the segment, below the log start
+    await log.append(records(1, 'b'), { leaderEpoch: asEpoch(0) });
+    expect(log.leaderEpochs).toEqual([{ epoch: 0, startOffset: 1 }]);
+    const copy = killCopy(dir);
+    await log.close();
+    const reopened = await Log.open(copy, CONFIG);
+    try {
+      expect(reopened.recovery.clean).toBe(false);
+      expect(reopened.leaderEpochs).toEqual([{ epoch: 0, startOffset: 1 }]);
+    } finally {
+      await reopened.close();
+    }
+  });
+
   it('is rebuilt from the batch headers when its file is missing, damaged or stale', async () => {
     const dir = tempDir();
     let log = await Log.open(dir, CONFIG);
