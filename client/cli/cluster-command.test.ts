@@ -24,8 +24,8 @@ describe('parseClusterCommand', () => {
   });
 
   it('reads status', () => {
-    expect(parseClusterCommand(['status'])).toEqual({ verb: 'status', http: ['127.0.0.1:7481'], json: false });
-    expect(parseClusterCommand(['status', '--http', 'a:1,b:2', '--json'])).toEqual({ verb: 'status', http: ['a:1', 'b:2'], json: true });
+    expect(parseClusterCommand(['status'])).toEqual({ verb: 'status', http: ['127.0.0.1:7481'], json: false, answerTimeoutMs: 2000 });
+    expect(parseClusterCommand(['status', '--http', 'a:1,b:2', '--json', '--timeout-ms', '500'])).toEqual({ verb: 'status', http: ['a:1', 'b:2'], json: true, answerTimeoutMs: 500 });
   });
 
   it('rejects bad usage with one line naming the problem', () => {
