@@ -587,7 +587,9 @@ export class Admin {
 function topicError(result: { name: string; errorCode: number; errorMessage: string }): StrataError {
   const generic = errorByCode(result.errorCode)?.message ?? '';
   const detail = result.errorMessage.startsWith(generic) ? result.errorMessage.slice(generic.length).trim() : result.errorMessage;
-  return StrataError.fromCode(result.errorCode, detail === '' ? `Topic '${result.name}'.` : `Topic '${result.name}': ${detail}`);
+  if (detail === '') return StrataError.fromCode(result.errorCode, `Topic '${result.name}'.`);
+  // The topic named once: the broker's detail usually quotes it already.
+  return StrataError.fromCode(result.errorCode, detail.includes(`'${result.name}'`) ? detail : `Topic '${result.name}': ${detail}`);
 }
 
 /**

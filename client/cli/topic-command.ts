@@ -141,7 +141,7 @@ export function describeTable(topic: TopicDescription): string {
   const rows = topic.partitions.map((p) => [p.partition, p.leader, p.replicas.join(','), p.isr.join(','), p.logStartOffset, p.highWatermark, p.logEndOffset].map(String));
   const configs = Object.entries(topic.configs).map(([key, value]) => `${key}=${value}`);
   return [
-    `topic ${topic.name}: ${topic.partitions.length} partitions, replication factor ${replicationFactor}`,
+    `topic ${topic.name}: ${topic.partitions.length} partition${topic.partitions.length === 1 ? '' : 's'}, replication factor ${replicationFactor}`,
     ...columns(header, rows),
     `configs: ${configs.length === 0 ? "none (the broker's defaults)" : configs.join(', ')}`,
   ].join('\n');
