@@ -15,9 +15,11 @@
  * Logs go to stderr, so stdout stays that one line: short pretty lines (pino-pretty) when stderr is
  * a terminal, JSON lines otherwise; `--log-format` or `STRATA_LOG_FORMAT` decides instead. Bad flags
  * or config, a port already in use (`port 127.0.0.1:7401 is already in use (another broker?)`), an
- * unusable data directory (`data directory /x is not writable: …`), or any other failure to start: one line on stderr (the stack at `--log-level debug`), exit 1. The
- * signal handlers are installed before the broker starts: a signal during startup stops the broker
- * cleanly as soon as it is up (without printing the ready line), exit 0.
+ * unusable data directory (`data directory /x is not writable: …`), or any other failure to start:
+ * one line on stderr (the stack at `--log-level debug`), exit 1. The signal handlers are installed
+ * before the broker starts: a signal during startup stops the broker cleanly as soon as it is up
+ * (without printing the ready line), exit 0. Nothing in startup may block the event loop for long,
+ * or those handlers never run (`data-dir.ts` says why the data directory is made by hand).
  */
 import fs from 'node:fs';
 import path from 'node:path';
