@@ -1,9 +1,10 @@
 // Method: starts the real `strata broker start` (broker/cli.ts through tsx) with bad startup input
 // (unusable data directories, bad flags, a bad config file) and checks that each process ends by
 // itself within a deadline, exit 1, with exactly one line on stderr naming what is wrong and nothing
-// on stdout. A process still running at the deadline is killed and fails the test with its output.
-// `/proc` and `/sys` are Linux's: a path under `/proc` cannot be created (Node's recursive mkdir
-// never returned there), and `/sys/kernel` is a directory that takes no new file, even for root.
+// on stdout; then `strata cluster up` on an unusable data directory, which must end likewise with
+// its brokers' lines. A process still running at the deadline is killed and fails the test with its
+// output. `/proc` and `/sys` are Linux's: a path under `/proc` cannot be created (Node's recursive
+// mkdir never returned there), and `/sys/kernel` is a directory that takes no new file, even for root.
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -33,7 +34,11 @@ interface Ended {
 }
 
 async function brokerStart(args: readonly string[]): Promise<Ended> {
-  const child = children.spawn(['broker', 'start', '--listen', '127.0.0.1:0', '--http', '127.0.0.1:0', ...args]);
+  return runToEnd(['broker', 'start', '--listen', '127.0.0.1:0', '--http', '127.0.0.1:0', ...args], EXIT_DEADLINE_MS);
+}
+
+async function runToEnd(args: readonly string[], deadlineMs: number): Promise<Ended> {
+  const child = children.spawn(args);
   let stdout = '';
   let stderr = '';
   child.stdout.setEncoding('utf8').on('data', (chunk: string) => (stdout += chunk));
@@ -45,8 +50,8 @@ async function brokerStart(args: readonly string[]): Promise<Ended> {
       new Promise<never>((_, reject) => {
         timer = setTimeout(() => {
           child.kill('SIGKILL');
-          reject(new Error(`still running after ${EXIT_DEADLINE_MS} ms: broker start ${args.join(' ')}; stdout: ${stdout}; stderr: ${stderr}`));
-        }, EXIT_DEADLINE_MS);
+          reject(new Error(`still running after ${deadlineMs} ms: strata ${args.join(' ')}; stdout: ${stdout}; stderr: ${stderr}`));
+        }, deadlineMs);
       }),
     ]);
   } finally {
@@ -78,4 +83,13 @@ describe('strata broker start with bad startup input', () => {
     const ended = await brokerStart(args());
     expectOneLine(ended, typeof expected === 'function' ? expected() : expected);
   }, EXIT_DEADLINE_MS + 5000);
+
+  it('cluster up with a data dir under /proc: every broker says why, the command exits 1', async () => {
+    // Three brokers start (tsx, on a loaded machine) before each fails: a longer deadline.
+    const deadlineMs = 2 * EXIT_DEADLINE_MS;
+    const ended = await runToEnd(['cluster', 'up', '--nodes', '3', '--data', '/proc/strata-nope', '--base-port', '0', '--timeout-ms', String(deadlineMs)], deadlineMs);
+    expect(ended.code, ended.stderr).toBe(1);
+    expect(ended.stderr).toMatch(/^\[node \d\] strata: data directory \/proc\/strata-nope\/node-\d cannot be created: \/proc\/strata-nope: no such file or directory \(ENOENT\)$/m);
+    expect(ended.stderr).toMatch(/\nstrata: cluster did not come up: broker \d \(127\.0\.0\.1:\d+\) exited with code 1 before it was ready\n$/);
+  }, 2 * EXIT_DEADLINE_MS + 5000);
 });
