@@ -37,6 +37,12 @@ export class Progress {
   pendingSnapshotEnd: Offset = asOffset(0);
   /** Heard from since the last check-quorum round. */
   recentActive = false;
+  /**
+   * Answered since the last check-quorum round, and in the round before: unlike `recentActive`, which a
+   * new leader presumes true, these say only what was heard, and together never blink off at a round's start.
+   */
+  heardThisRound = false;
+  heardLastRound = false;
   /** Heartbeat answers in a row, in replicate with data outstanding, during which `matchEnd` did not move. */
   stalledHeartbeats = 0;
   readonly inflights: Inflights;

@@ -111,6 +111,12 @@ export class RaftNode<P> {
     return this.currentRole === 'leader' ? this.progress.get(id) : undefined;
   }
 
+  /** Leader only: itself and the peers it heard from within the last one or two election timeouts. */
+  activeVoters(): NodeId[] {
+    if (this.currentRole !== 'leader') return [];
+    return [this.id, ...[...this.progress].filter(([, pr]) => pr.heardThisRound || pr.heardLastRound).map(([id]) => id)];
+  }
+
   // ---- inputs ----------------------------------------------------------------------------------
 
   tick(): void {
@@ -333,6 +339,10 @@ export class RaftNode<P> {
         }
         for (const pr of this.progress.values()) pr.recentActive = false;
       }
+      for (const pr of this.progress.values()) {
+        pr.heardLastRound = pr.heardThisRound;
+        pr.heardThisRound = false;
+      }
       // A transfer that did not finish within an election timeout is abandoned.
       this.transferee = undefined;
     }
@@ -378,6 +388,7 @@ export class RaftNode<P> {
         const pr = this.progress.get(m.from);
         if (pr === undefined) return;
         pr.recentActive = true;
+        pr.heardThisRound = true;
         if (!m.success) {
           let next = asOffset(m.hintOffset + 1);
           if (m.hintOffset >= this.log.startOffset - 1 && m.hintOffset >= 0) {
@@ -407,6 +418,7 @@ export class RaftNode<P> {
         const pr = this.progress.get(m.from);
         if (pr === undefined) return;
         pr.recentActive = true;
+        pr.heardThisRound = true;
         pr.probeSent = false;
         // A lost reset-to-log-start is retried from the heartbeat, as a lost probe is; lost pipelined
         // appends are presumed after a few heartbeats without progress.

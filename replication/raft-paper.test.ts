@@ -127,6 +127,32 @@ describe('Raft, sentence by sentence', () => {
     expect(c.node(1).propose('late').ok).toBe(false);
   });
 
+  it('check-quorum: the leader knows which voters it heard from lately, without blinking at a round start', () => {
+    const c = new LocalCluster(3);
+    c.elect(1);
+    expect(c.node(1).activeVoters().sort()).toEqual([1, 2, 3]);
+    c.drop = (m) => m.to === 3 || m.from === 3;
+    const seen: number[][] = [];
+    for (let i = 0; i < 30; i++) {
+      c.tick(1);
+      seen.push(c.node(1).activeVoters().sort());
+      c.deliver();
+      seen.push(c.node(1).activeVoters().sort());
+    }
+    // Node 2 answers every heartbeat, so it never drops out, even at the tick a round resets.
+    expect(seen.every((voters) => voters.includes(1) && voters.includes(2))).toBe(true);
+    // Node 3 is gone after at most two election timeouts.
+    expect(seen.at(-1)).toEqual([1, 2]);
+    expect(c.node(2).activeVoters()).toEqual([]);
+  });
+
+  it('a new leader counts a voter as active only once it has answered', () => {
+    const c = new LocalCluster(3);
+    c.drop = (m) => m.to === 3 || m.from === 3;
+    c.elect(1);
+    expect(c.node(1).activeVoters().sort()).toEqual([1, 2]);
+  });
+
   it('a new leader appends an entry of its own term at once (the leader-change entry)', () => {
     const c = new LocalCluster(3);
     c.elect(2);

@@ -77,10 +77,9 @@ it('a controller killed -9 is replaced: topics are still created and described, 
     );
     expect((await running.clusterView(successor))?.metadataTerm).toBeGreaterThan(controllerTerm);
 
-    // Replication factor 3 with one broker down: each partition's group has a live majority. (The
-    // controller places replicas on every registered broker, the dead one included — not only on
-    // live ones as broker/cluster/README.md says — so a factor of 2 would leave the partitions
-    // placed on the dead broker without a leader. When placement learns liveness, this becomes 2.)
+    // Replication factor 3 with one broker down: the controller gives the two live brokers the first
+    // replicas (they lead) and the dead one the last, to catch up when it returns; each partition's
+    // group has a live majority.
     // Attempts that fail retriably (the client still learning the new controller) are retried until
     // the deadline, which counts from the kill.
     let lastError = 'none';

@@ -8,6 +8,7 @@ import { silentLogger, startCluster, type EmbeddedCluster } from '../broker/inde
 import { Client, type ConsumerMessage } from '../client/index.js';
 import { describeVerdict, WriteHistory } from '../replication/index.js';
 import { ChildProcesses, runStrata } from './fixtures/strata-process.js';
+import { waitUntil } from './fixtures/wait-until.js';
 
 let cluster: EmbeddedCluster | undefined;
 let client: Client | undefined;
@@ -208,10 +209,3 @@ async function waitForNewController(cluster: EmbeddedCluster, old: number): Prom
   return found;
 }
 
-async function waitUntil(condition: () => boolean, what: string, timeoutMs = 20_000): Promise<void> {
-  const deadline = performance.now() + timeoutMs;
-  while (!condition()) {
-    if (performance.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 20));
-  }
-}

@@ -5,6 +5,7 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { silentLogger, startCluster, type EmbeddedCluster } from '../broker/index.js';
 import { Client } from '../client/index.js';
+import { waitUntil } from './fixtures/wait-until.js';
 
 let cluster: EmbeddedCluster | undefined;
 const clients: Client[] = [];
@@ -14,14 +15,6 @@ afterEach(async () => {
   await cluster?.close();
   cluster = undefined;
 });
-
-async function waitUntil(condition: () => boolean | Promise<boolean>, what: string, timeoutMs = 30_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!(await condition())) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 50));
-  }
-}
 
 describe('partition leader reports', () => {
   it('a broker that hosts no copy of a partition names its real leader', async () => {

@@ -9,6 +9,7 @@ import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { silentLogger, startCluster, type EmbeddedCluster } from '../broker/index.js';
 import { Client } from '../client/index.js';
+import { waitUntil } from './fixtures/wait-until.js';
 
 let cluster: EmbeddedCluster | undefined;
 let client: Client | undefined;
@@ -20,14 +21,6 @@ afterEach(async () => {
   if (root !== undefined) fs.rmSync(root, { recursive: true, force: true });
   client = cluster = root = undefined;
 });
-
-async function waitUntil(condition: () => boolean, what: string, timeoutMs = 30_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!condition()) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 20));
-  }
-}
 
 const snapshotsOf = (dir: string, nodeId: number): string[] =>
   fs.readdirSync(path.join(dir, `node-${nodeId}`, '__cluster_metadata-0')).filter((name) => name.endsWith('.checkpoint'));

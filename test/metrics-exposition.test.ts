@@ -9,6 +9,7 @@ import { silentLogger, startBroker, startCluster, type Broker, type EmbeddedClus
 import { Client } from '../client/index.js';
 import { API_KEYS, Connection } from '../client/protocol/index.js';
 import { encodeBatch } from '../log/index.js';
+import { waitUntil as waitFor } from './fixtures/wait-until.js';
 
 const LOCAL = { host: '127.0.0.1', port: 0 };
 const brokers: Broker[] = [];
@@ -100,14 +101,6 @@ async function sendUnknownApi(broker: Broker): Promise<void> {
     socket.write(Buffer.concat([length, payload]));
   });
   socket.destroy();
-}
-
-async function waitFor(condition: () => Promise<boolean>, what: string, timeoutMs = 15_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!(await condition())) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 50));
-  }
 }
 
 describe('/metrics exposition (prom-client, read by a Prometheus parser)', () => {

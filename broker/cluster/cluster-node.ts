@@ -197,7 +197,7 @@ export class ClusterNode implements ClusterReplication {
     this.quorum.assertController();
     const image = this.quorum.image;
     const planned = planCreateTopic(image, request, {
-      liveBrokers: image.brokers().map((b) => b.nodeId),
+      liveBrokers: this.quorum.activeVoters(),
       defaultReplicationFactor: Math.min(3, this.options.peers.length),
       defaultConfigs: this.options.defaultTopicConfigs,
       newTopicId: randomUUID,

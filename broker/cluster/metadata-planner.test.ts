@@ -110,11 +110,27 @@ describe('planCreateTopic', () => {
     expect(error).toEqual({ name: 'INVALID_REPLICATION_FACTOR', message: 'replication factor 3 is larger than the 2 registered brokers' });
   });
 
-  it('refuses more replicas than live brokers, naming the live ones', () => {
-    const error = errorOf(planCreateTopic(threeBrokers(), request(), options({ liveBrokers: [2, 3, 7] })));
+  it('with a broker down, gives the live brokers the first replicas and the down one the last', () => {
+    const record = recordOf(planCreateTopic(threeBrokers(), request({ partitions: 6 }), options({ liveBrokers: [2, 3, 7] }))) as CreateTopicRecord;
+    for (const { replicas } of record.partitions) {
+      expect(new Set(replicas).size).toBe(3);
+      expect(replicas[2]).toBe(1);
+    }
+  });
+
+  it('never places a single replica on a broker that is down', () => {
+    const image = imageWith(broker(1), broker(2), broker(3), broker(4));
+    const record = recordOf(planCreateTopic(image, request({ partitions: 8, replicationFactor: 1 }), options({ liveBrokers: [1, 3, 4] }))) as CreateTopicRecord;
+    expect(record.partitions.flatMap((p) => p.replicas)).not.toContain(2);
+    const two = recordOf(planCreateTopic(image, request({ partitions: 8, replicationFactor: 2 }), options({ liveBrokers: [1, 3, 4] }))) as CreateTopicRecord;
+    expect(two.partitions.flatMap((p) => p.replicas)).not.toContain(2);
+  });
+
+  it('refuses replicas a majority of which could not be live, naming the live brokers', () => {
+    const error = errorOf(planCreateTopic(threeBrokers(), request(), options({ liveBrokers: [3, 7] })));
     expect(error).toEqual({
       name: 'INVALID_REPLICATION_FACTOR',
-      message: 'replication factor 3 needs 3 live brokers; only 2 of the 3 registered brokers are live (2, 3)',
+      message: 'replication factor 3 needs a majority of 2 live brokers; only 1 of the 3 registered brokers are live (3)',
     });
   });
 

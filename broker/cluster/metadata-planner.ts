@@ -100,11 +100,15 @@ export function planCreateTopic(image: MetadataImage, request: TopicCreation, op
   if (replicationFactor > registered.length) {
     return refuse('INVALID_REPLICATION_FACTOR', `replication factor ${replicationFactor} is larger than the ${registered.length} registered brokers`);
   }
+  // A partition is writable once a majority of its replicas is up: with fewer live brokers than
+  // replicas, the live ones take the first replicas (the preferred leaders) and the rest go to
+  // brokers that are down, which catch up when they return. Below a majority nothing could be written.
   const live = registered.filter((id) => options.liveBrokers.includes(id));
-  if (replicationFactor > live.length) {
+  const majority = Math.floor(replicationFactor / 2) + 1;
+  if (live.length < majority) {
     return refuse(
       'INVALID_REPLICATION_FACTOR',
-      `replication factor ${replicationFactor} needs ${replicationFactor} live brokers; only ${live.length} of the ${registered.length} registered brokers are live (${live.join(', ') || 'none'})`,
+      `replication factor ${replicationFactor} needs a majority of ${majority} live brokers; only ${live.length} of the ${registered.length} registered brokers are live (${live.join(', ') || 'none'})`,
     );
   }
   let configs: TopicConfigs;
@@ -114,7 +118,12 @@ export function planCreateTopic(image: MetadataImage, request: TopicCreation, op
   } catch (error) {
     return refusal(error);
   }
-  const placement = placeReplicas(live, request.partitions, replicationFactor, partitionsPlaced(image));
+  const start = partitionsPlaced(image);
+  const down = registered.filter((id) => !live.includes(id));
+  const placement = placeReplicas(live, request.partitions, Math.min(replicationFactor, live.length), start).map((replicas, p) => {
+    for (let j = 0; replicas.length < replicationFactor; j++) replicas.push(down[(p + start + j) % down.length]!);
+    return replicas;
+  });
   return { record: createTopicRecord(image, request.name, placement, configs, options.newTopicId) };
 }
 

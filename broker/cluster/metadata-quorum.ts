@@ -127,6 +127,11 @@ export class MetadataQuorum {
     return this.group.isLeader;
   }
 
+  /** On the controller: the voters it heard from lately (itself included); elsewhere none. */
+  activeVoters(): NodeId[] {
+    return this.group.node.activeVoters();
+  }
+
   get raftGroup(): RaftGroup {
     return this.group;
   }

@@ -42,6 +42,7 @@ async function main(): Promise<number> {
   console.log(`chaos: seed ${seed}, ${rounds} rounds of kill -9 of a random broker of 3, ${partitions} partitions, ${writers} writers (replay: npm run chaos -- --seed ${seed} --rounds ${rounds})`);
 
   const startedMs = Date.now();
+  const failovers: number[] = [];
   let cluster: ClusterProcesses | undefined;
   const interrupted = () => {
     // Brokers are children of this process: kill them rather than leave them running.
@@ -60,10 +61,15 @@ async function main(): Promise<number> {
       writers,
       victims: 'random',
       onRound: (r) => {
-        const led = r.ledPartitions.length === 0 ? 'a follower only' : `leader of ${r.ledPartitions.join(', ')}`;
+        if (r.ledPartitions.length > 0) failovers.push(r.failoverMs);
+        const led = r.ledPartitions.length === 0 ? 'a follower only' : `leader of ${r.ledPartitions.join(', ')}, first write acknowledged on a new leader after ${r.failoverMs} ms`;
         console.log(`  round ${r.round + 1}/${rounds}: killed broker ${r.victim} (${led}), restarted, caught up; ${r.acknowledged} writes acknowledged, ${((Date.now() - startedMs) / 1000).toFixed(0)} s`);
       },
     });
+    if (failovers.length > 0) {
+      const sorted = [...failovers].sort((a, b) => a - b);
+      console.log(`failover (kill -9 of a leader → first acks=all write acknowledged by its successor), ${sorted.length} rounds: min ${sorted[0]} ms, median ${sorted[Math.floor(sorted.length / 2)]} ms, max ${sorted.at(-1)} ms`);
+    }
     const passed = verdict.lost.length === 0 && verdict.unexpected.length === 0 && verdict.reordered.length === 0;
     console.log(`${passed ? 'passed' : 'FAILED'}: seed ${seed}, ${rounds} rounds in ${((Date.now() - startedMs) / 1000).toFixed(1)} s; ${describeVerdict(verdict)}; send errors ${JSON.stringify(errorCounts)}`);
     if (!passed) console.error(cluster.describe());
