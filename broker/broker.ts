@@ -20,6 +20,7 @@ import { performance } from 'node:perf_hooks';
 import { BrokerStats } from './broker-stats.js';
 import { ClusterNode, type ClusterStatus } from './cluster/cluster-node.js';
 import { parseBrokerConfig, type BrokerConfig, type HostPort } from './config.js';
+import { prepareDataDir } from './data-dir.js';
 import { FetchPurgatory } from './delayed-fetch.js';
 import { GroupCoordinator } from './group/group-coordinator.js';
 import { HttpServer } from './http-server.js';
@@ -86,6 +87,8 @@ export async function startBroker(options: BrokerOptions = {}): Promise<Broker> 
   const temporaryDir = configInput.dataDir === undefined ? fs.mkdtempSync(path.join(os.tmpdir(), 'strata-broker-')) : undefined;
   try {
     const config = parseBrokerConfig({ ...configInput, listen: configInput.listen ?? EMBEDDED_LISTEN, dataDir: configInput.dataDir ?? temporaryDir });
+    // Before any component opens a file there: an unusable directory fails here, in one line.
+    prepareDataDir(config.dataDir);
     const logger = brokerLogger(givenLogger ?? createLogger({ level: 'warn', destination: process.stderr }), config.nodeId);
     const stats = new BrokerStats();
     const fetches = new FetchPurgatory(config.maxPendingFetches);

@@ -7,7 +7,7 @@
  * |---|---|
  * | `GET /v1/health` | 200 `{ status: 'ok', nodeId, uptimeMs }` |
  * | `GET /v1/topics` | 200 `{ topics: [{ name, topicId, partitions, configs }] }`, by name |
- * | `POST /v1/topics` | body `{ name, partitions? = 1, replicationFactor? = 1, configs? }` → 201 the topic; 400 / 409 |
+ * | `POST /v1/topics` | body `{ name, partitions? = 1, replicationFactor? = the broker's default, configs? }` → 201 the topic; 400 / 409 |
  * | `GET /v1/topics/:name` | 200 `{ name, topicId, configs, partitions: [{ partition, leader, leaderEpoch, replicas, isr, logStartOffset, highWatermark, logEndOffset, sizeBytes, status ('online' or 'failed'), uncleanable }] }`; 404 |
  * | `DELETE /v1/topics/:name` | 204; 404 |
  * | `GET /v1/groups` | 200 `{ groups: [{ groupId, state, members }] }`: the groups this broker coordinates, by id |
@@ -189,7 +189,7 @@ function routes(app: FastifyInstance, options: HttpServerOptions): void {
       const topic = await partitions.createTopic({
         name: body.name,
         partitions: body.partitions ?? 1,
-        replicationFactor: body.replicationFactor ?? 1,
+        replicationFactor: body.replicationFactor ?? -1,
         configs: body.configs ?? {},
       });
       return reply.code(201).send(topicSummary(topic));

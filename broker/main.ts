@@ -14,10 +14,12 @@
  *
  * Logs go to stderr, so stdout stays that one line: short pretty lines (pino-pretty) when stderr is
  * a terminal, JSON lines otherwise; `--log-format` or `STRATA_LOG_FORMAT` decides instead. Bad flags
- * or config, a port already in use (`port 127.0.0.1:7401 is already in use (another broker?)`), or
- * any other failure to start: one line on stderr (the stack at `--log-level debug`), exit 1. The
- * signal handlers are installed before the broker starts: a signal during startup stops the broker
- * cleanly as soon as it is up (without printing the ready line), exit 0.
+ * or config, a port already in use (`port 127.0.0.1:7401 is already in use (another broker?)`), an
+ * unusable data directory (`data directory /x is not writable: …`), or any other failure to start:
+ * one line on stderr (the stack at `--log-level debug`), exit 1. The signal handlers are installed
+ * before the broker starts: a signal during startup stops the broker cleanly as soon as it is up
+ * (without printing the ready line), exit 0. Nothing in startup may block the event loop for long,
+ * or those handlers never run (`data-dir.ts` says why the data directory is made by hand).
  */
 import fs from 'node:fs';
 import path from 'node:path';
@@ -26,6 +28,7 @@ import { parseArgs } from 'node:util';
 import { pino } from 'pino';
 import { InvariantViolation } from '../log/index.js';
 import { AddressInUseError } from './address-in-use.js';
+import { DataDirError } from './data-dir.js';
 import { startBroker, type Broker } from './broker.js';
 import { parseBrokerConfig, parseHostPort, parsePeers, type BrokerConfig } from './config.js';
 import { chooseLogFormat, createLogger, type LogFormat } from './logger.js';
@@ -53,7 +56,7 @@ export function configFromArgs(argv: readonly string[], env: NodeJS.ProcessEnv =
   if (words.length !== 1 || words[0] !== 'start') throw new Error(`unknown command '${positionals.join(' ')}'\n${USAGE}`);
   let input: Record<string, unknown> = {};
   if (values.config !== undefined) {
-    const parsed: unknown = JSON.parse(fs.readFileSync(values.config, 'utf8'));
+    const parsed = readConfigFile(values.config);
     if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed)) throw new Error(`${values.config} must hold a JSON object`);
     input = { ...(parsed as Record<string, unknown>) };
     // A relative data dir in a config file is relative to the file.
@@ -68,8 +71,29 @@ export function configFromArgs(argv: readonly string[], env: NodeJS.ProcessEnv =
   if (values.http !== undefined) input['http'] = parseHostPort(values.http, '--http');
   if (values.peers !== undefined) input['peers'] = parsePeers(values.peers, '--peers');
   if (input['dataDir'] === undefined) throw new Error(`a data directory is required: --data DIR or "dataDir" in --config\n${USAGE}`);
+  const logLevel = values['log-level'];
+  if (!LOG_LEVELS.includes(logLevel)) throw new Error(`--log-level must be one of ${LOG_LEVELS.join(', ')}, got '${logLevel}'`);
   const logFormat = chooseLogFormat(process.stderr, values['log-format'] ?? env['STRATA_LOG_FORMAT']);
-  return { config: parseBrokerConfig(input), logLevel: values['log-level'], logFormat };
+  return { config: parseBrokerConfig(input), logLevel, logFormat };
+}
+
+/** pino's levels, and `silent`. */
+const LOG_LEVELS: readonly string[] = [...Object.keys(pino.levels.values), 'silent'];
+
+/** The `--config` file's JSON, or an error naming the file and what is wrong with it. */
+function readConfigFile(file: string): unknown {
+  let text: string;
+  try {
+    text = fs.readFileSync(file, 'utf8');
+  } catch (error) {
+    const code = (error as { code?: unknown }).code;
+    throw new Error(`--config ${file}: ${code === 'ENOENT' ? 'no such file' : error instanceof Error ? error.message : String(error)}`);
+  }
+  try {
+    return JSON.parse(text);
+  } catch (error) {
+    throw new Error(`--config ${file} is not valid JSON: ${error instanceof Error ? error.message : String(error)}`);
+  }
 }
 
 export async function main(argv: readonly string[]): Promise<void> {
@@ -118,8 +142,8 @@ export async function main(argv: readonly string[]): Promise<void> {
   try {
     broker = await startBroker({ ...parsed.config, logger });
   } catch (error) {
-    // A taken port is the user's to fix, told in one line; anything else is logged with its stack too.
-    if (error instanceof AddressInUseError) {
+    // A taken port or an unusable data directory is the user's to fix, told in one line.
+    if (error instanceof AddressInUseError || error instanceof DataDirError) {
       process.stderr.write(`strata: ${error.message}\n`);
       process.exitCode = 1;
       return;

@@ -340,7 +340,8 @@ export class PartitionManager {
     if (!Number.isSafeInteger(request.partitions) || request.partitions < 1 || request.partitions > MAX_PARTITIONS_PER_TOPIC) {
       throw new StrataError('INVALID_PARTITIONS', `partitions must be from 1 to ${MAX_PARTITIONS_PER_TOPIC}, got ${request.partitions}`);
     }
-    if (request.replicationFactor !== 1) {
+    // -1 asks for the broker's default, which on a broker of its own is 1.
+    if (request.replicationFactor !== 1 && request.replicationFactor !== -1) {
       throw new StrataError('INVALID_REPLICATION_FACTOR', `replication factor must be 1 on this single-node broker, got ${request.replicationFactor}`);
     }
     if (store.get(request.name) !== undefined) throw new StrataError('TOPIC_ALREADY_EXISTS', `topic '${request.name}' already exists`);

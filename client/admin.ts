@@ -44,7 +44,10 @@ import { sleep, withRetry } from './retry.js';
 export interface ITopicConfig {
   topic: string;
   numPartitions: number;
-  /** Default 1. */
+  /**
+   * Default -1: the broker's default, as Kafka's `default.replication.factor` (3 in a cluster of three
+   * or more brokers, every broker in a smaller one, 1 on a standalone broker).
+   */
   replicationFactor?: number;
   /** Kafka's names: `segment.bytes`, `retention.ms`, `cleanup.policy`, `flush.policy`... */
   configs?: { [name: string]: string };
@@ -187,7 +190,7 @@ export class Admin {
       topics: options.topics.map((t) => ({
         name: t.topic,
         partitions: t.numPartitions,
-        replicationFactor: t.replicationFactor ?? 1,
+        replicationFactor: t.replicationFactor ?? -1,
         configs: { ...(t.configs ?? {}) },
       })),
       timeoutMs,
@@ -584,7 +587,9 @@ export class Admin {
 function topicError(result: { name: string; errorCode: number; errorMessage: string }): StrataError {
   const generic = errorByCode(result.errorCode)?.message ?? '';
   const detail = result.errorMessage.startsWith(generic) ? result.errorMessage.slice(generic.length).trim() : result.errorMessage;
-  return StrataError.fromCode(result.errorCode, detail === '' ? `Topic '${result.name}'.` : `Topic '${result.name}': ${detail}`);
+  if (detail === '') return StrataError.fromCode(result.errorCode, `Topic '${result.name}'.`);
+  // The topic named once: the broker's detail usually quotes it already.
+  return StrataError.fromCode(result.errorCode, detail.includes(`'${result.name}'`) ? detail : `Topic '${result.name}': ${detail}`);
 }
 
 /**

@@ -44,6 +44,7 @@ describe('strata topic', () => {
     expect(JSON.parse(listJson.stdout)).not.toContain('__consumer_offsets');
     expect(lines(listInternal.stdout)).toEqual(expect.arrayContaining(['cli-topic', '__consumer_offsets']));
     expect(JSON.parse(listInternalJson.stdout)).toEqual(expect.arrayContaining(['cli-topic', '__consumer_offsets']));
+    expect(lines(plainTable.stdout)[0]).toBe('topic cli-plain: 1 partition, replication factor 1');
     expect(lines(plainTable.stdout).at(-1)).toBe("configs: none (the broker's defaults)");
 
     expect(table.status).toBe(0);

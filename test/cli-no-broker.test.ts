@@ -1,6 +1,7 @@
 // Method: runs the real `strata` client commands as child processes against a port nothing listens
 // on (bound to port 0, then closed) and checks that each fails within its --timeout-ms (plus the
 // start-up time of a tsx process) with one line on stderr naming the address, and a non-zero exit.
+import http from 'node:http';
 import net from 'node:net';
 import { afterAll, describe, expect, it } from 'vitest';
 import { ChildProcesses, expectOneLineError, runStrata } from './fixtures/strata-process.js';
@@ -39,6 +40,10 @@ describe('strata without a broker', () => {
       ['consume', 'orders', '--group', 'g1'],
       ['group', 'list'],
       ['group', 'describe', 'g1'],
+      ['topic', 'create', 'orders'],
+      ['topic', 'delete', 'orders'],
+      ['group', 'delete', 'g1'],
+      ['group', 'reset-offsets', 'g1', '--topic', 'orders', '--to-earliest'],
     ];
     const runs = [];
     for (let i = 0; i < commands.length; i += WAVE) {
@@ -55,5 +60,20 @@ describe('strata without a broker', () => {
       expectOneLineError(run, new RegExp(`^strata: cannot reach broker 127\\.0\\.0\\.1:${port} within ${WAIT_MS} ms \\(connect ECONNREFUSED`));
       expect(elapsedMs, args.join(' ')).toBeLessThan(WAIT_MS + START_SLACK_MS);
     }
-  }, 120_000);
+  }, 180_000);
+
+  it('cluster status fails within --timeout-ms when the HTTP listener accepts and never answers, naming it', async () => {
+    const silent = http.createServer(() => undefined);
+    await new Promise<void>((resolve) => silent.listen(0, '127.0.0.1', resolve));
+    const { port } = silent.address() as net.AddressInfo;
+    try {
+      const startedMs = performance.now();
+      const run = await runStrata(children, port, ['cluster', 'status', '--http', `127.0.0.1:${port}`, '--timeout-ms', String(WAIT_MS)]);
+      expectOneLineError(run, new RegExp(`^strata: no broker answered GET /v1/cluster: 127\\.0\\.0\\.1:${port}: no answer within ${WAIT_MS} ms\n$`));
+      expect(performance.now() - startedMs).toBeLessThan(WAIT_MS + START_SLACK_MS);
+    } finally {
+      silent.closeAllConnections();
+      await new Promise<void>((resolve) => silent.close(() => resolve()));
+    }
+  }, 60_000);
 });

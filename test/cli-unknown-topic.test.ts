@@ -26,6 +26,8 @@ describe('a topic that does not exist', () => {
       expect(run.stdout, commands[i]!.join(' ')).toBe('');
       expectOneLineError(run, /^strata: UNKNOWN_TOPIC_OR_PARTITION: .*Topic 'nosuch' does not exist\.\n$/);
     });
+    // Named once, not "Topic 'nosuch': topic 'nosuch' does not exist".
+    expectOneLineError(await cli.strata(['topic', 'delete', 'nosuch']), /^strata: UNKNOWN_TOPIC_OR_PARTITION: [^']*topic 'nosuch' does not exist\n$/);
   }, 60_000);
 
   it('is answered at once by the client, without retries', async () => {

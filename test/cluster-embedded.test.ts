@@ -7,6 +7,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { silentLogger, startCluster, type EmbeddedCluster } from '../broker/index.js';
 import { Client, type ConsumerMessage } from '../client/index.js';
 import { describeVerdict, WriteHistory } from '../replication/index.js';
+import { ChildProcesses, runStrata } from './fixtures/strata-process.js';
 import { waitUntil } from './fixtures/wait-until.js';
 
 let cluster: EmbeddedCluster | undefined;
@@ -170,6 +171,18 @@ describe('three-broker cluster', () => {
     await createTopic(client, 'admin-a', 3);
     const admin = client.admin();
     try {
+      // Without a replication factor, the admin client and `strata topic create` get the cluster's
+      // default, 3 on three brokers, as the README promises (both once asked for 1).
+      await admin.createTopics({ topics: [{ topic: 'admin-default', numPartitions: 2 }] });
+      const children = new ChildProcesses();
+      try {
+        const created = await runStrata(children, cluster.broker(cluster.nodeIds[0]!)!.address.port, ['topic', 'create', 'cli-default']);
+        expect(created.status, created.stderr).toBe(0);
+      } finally {
+        children.killAll();
+      }
+      const defaults = await client.cluster.refreshMetadata(['admin-default', 'cli-default']);
+      expect(defaults.topics.map((t) => [t.name, t.partitions.map((p) => p.replicas.length)])).toEqual([['admin-default', [3, 3]], ['cli-default', [3]]]);
       const topics = await admin.listTopics();
       expect(topics).toContain('admin-a');
       const metadata = await client.cluster.refreshMetadata(['admin-a']);

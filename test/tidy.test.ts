@@ -78,9 +78,8 @@ describe('codebase layout', () => {
   });
 
   it('has docs that link only files inside the repository', () => {
-    const docs = ['README.md', 'ARCHITECTURE.md', ...FOLDERS.flatMap((folder) => markdownFiles(path.join(root, folder)).map((f) => path.relative(root, f)))];
     const problems: string[] = [];
-    for (const doc of docs) {
+    for (const doc of docFiles()) {
       const text = fs.readFileSync(path.join(root, doc), 'utf8');
       if (text.includes('../shared')) problems.push(`${doc}: mentions ../shared, which a clone does not have`);
       for (const match of text.matchAll(/\]\(([^)#\s]+)(?:#[^)]*)?\)/g)) {
@@ -92,7 +91,28 @@ describe('codebase layout', () => {
     }
     expect(problems).toEqual([]);
   });
+
+  it('has shell blocks that run as written: no | meaning "or", no [optional] flags', () => {
+    const problems: string[] = [];
+    for (const doc of docFiles()) {
+      const text = fs.readFileSync(path.join(root, doc), 'utf8');
+      for (const block of text.matchAll(/```(?:sh|bash|shell|console)\n([\s\S]*?)```/g)) {
+        for (const line of block[1]!.split('\n')) {
+          const code = line.trimStart().startsWith('#') ? '' : line.split(/\s#/)[0]!;
+          // A pipe has spaces around it; `a|b` (in a comment too) is the synopsis's "or".
+          if (/[^\s|]\|[^\s|]/.test(line)) problems.push(`${doc}: '|' meaning "or": ${line.trim()}`);
+          if (/\s\[-/.test(code)) problems.push(`${doc}: an [optional] flag a shell would pass as it is: ${line.trim()}`);
+        }
+      }
+    }
+    expect(problems).toEqual([]);
+  });
 });
+
+/** README.md, ARCHITECTURE.md and every Markdown file in the folders. */
+function docFiles(): string[] {
+  return ['README.md', 'ARCHITECTURE.md', ...FOLDERS.flatMap((folder) => markdownFiles(path.join(root, folder)).map((f) => path.relative(root, f)))];
+}
 
 function markdownFiles(dir: string): string[] {
   if (!fs.existsSync(dir)) return [];

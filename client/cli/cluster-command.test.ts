@@ -24,8 +24,14 @@ describe('parseClusterCommand', () => {
   });
 
   it('reads status', () => {
-    expect(parseClusterCommand(['status'])).toEqual({ verb: 'status', http: ['127.0.0.1:7481'], json: false });
-    expect(parseClusterCommand(['status', '--http', 'a:1,b:2', '--json'])).toEqual({ verb: 'status', http: ['a:1', 'b:2'], json: true });
+    expect(parseClusterCommand(['status'])).toEqual({ verb: 'status', http: ['127.0.0.1:7481'], json: false, internal: false, answerTimeoutMs: 2000 });
+    expect(parseClusterCommand(['status', '--http', 'a:1,b:2', '--json', '--internal', '--timeout-ms', '500'])).toEqual({
+      verb: 'status',
+      http: ['a:1', 'b:2'],
+      json: true,
+      internal: true,
+      answerTimeoutMs: 500,
+    });
   });
 
   it('rejects bad usage with one line naming the problem', () => {
@@ -41,6 +47,7 @@ describe('parseClusterCommand', () => {
       [['up', '--log-level', 'loud'], /--log-level must be fatal or error or warn or info or debug or trace or silent/],
       [['up', '--json'], /--json does not apply to 'cluster up'/],
       [['status', '--nodes', '3'], /--nodes does not apply to 'cluster status'/],
+      [['up', '--internal'], /--internal does not apply to 'cluster up'/],
       [['status', '--http', 'nope'], /--http must be HOST:PORT\[,HOST:PORT\.\.\.\], got 'nope'/],
     ];
     for (const [argv, pattern] of cases) expect(() => parseClusterCommand(argv), argv.join(' ')).toThrow(pattern);

@@ -2,7 +2,7 @@
  * `strata cluster up | status`:
  *
  *   strata cluster up [--nodes N] [--data DIR] [--base-port PORT] [--host HOST] [--log-level LEVEL] [--timeout-ms T]
- *   strata cluster status [--http HOST:PORT[,HOST:PORT...]] [--json]
+ *   strata cluster status [--http HOST:PORT[,HOST:PORT...]] [--json] [--internal] [--timeout-ms T]
  *
  * `up` runs N brokers (default 3) of one cluster on this machine as child processes of this command
  * (`cluster-supervisor.ts`), broker i as `strata broker start --node-id i --peers 1@…,2@…,…
@@ -17,27 +17,30 @@
  * 127.0.0.1:7481, broker 1 of a default `cluster up`), then every broker it lists, and prints the
  * brokers (up or down), the metadata leader and term, and each partition's leader, replicas, in-sync
  * replicas, high watermark and follower lag (`cluster-status.ts`). `--json` prints the same as one
- * object. A broker that does not answer within 2 s shows as down. The protocol's `--bootstrap` is not
+ * object. Partitions of internal topics (`__consumer_offsets`) are left out unless `--internal`, as
+ * with `topic list`. A broker that does not answer within `--timeout-ms` (default 2 s) shows as down; when the
+ * first cannot be asked either, the command fails with one line naming the addresses. The protocol's `--bootstrap` is not
  * used: the status is served by the HTTP listeners.
  *
  * Parsing is separate from running, so the rules are tested without brokers.
  */
 import path from 'node:path';
 import { parseArgs } from 'node:util';
-import { collectClusterStatus, formatClusterStatus } from './cluster-status.js';
+import { BROKER_ANSWER_TIMEOUT_MS, collectClusterStatus, formatClusterStatus, withoutInternalTopics } from './cluster-status.js';
 import { bootstrapList, CLUSTER_NODES_MAX, formatHostPort, HTTP_PORT_OFFSET, planCluster, type ClusterNodePlan } from './cluster-plan.js';
 import { ClusterStartError, ClusterSupervisor, indentedTail } from './cluster-supervisor.js';
 import { choiceFlag, CommandFailure, expectPositionals, integerFlag, parseBootstrap, UsageError, type CommandContext } from './command-context.js';
 import { allocateFreePorts } from './free-ports.js';
+import { BROKER_WAIT_MS_MAX } from './limits.js';
 
 export const CLUSTER_USAGE = [
   '  strata cluster up [--nodes N] [--data DIR] [--base-port PORT] [--host HOST] [--log-level LEVEL] [--timeout-ms T]',
   '                    (N brokers of one cluster on this machine until Ctrl-C; --base-port 0: free ports)',
-  '  strata cluster status [--http HOST:PORT[,HOST:PORT...]] [--json]',
+  '  strata cluster status [--http HOST:PORT[,HOST:PORT...]] [--json] [--internal] [--timeout-ms T]',
 ].join('\n');
 
 const UP_USAGE = 'strata cluster up [--nodes N] [--data DIR] [--base-port PORT] [--host HOST] [--log-level LEVEL] [--timeout-ms T]';
-const STATUS_USAGE = 'strata cluster status [--http HOST:PORT[,HOST:PORT...]] [--json]';
+const STATUS_USAGE = 'strata cluster status [--http HOST:PORT[,HOST:PORT...]] [--json] [--internal] [--timeout-ms T]';
 
 export const CLUSTER_UP_DEFAULTS = Object.freeze({
   nodes: 3,
@@ -54,7 +57,7 @@ const DEFAULT_STATUS_HTTP = '127.0.0.1:7481';
 
 export type ClusterCommand =
   | { verb: 'up'; nodes: number; dataDir: string; basePort: number; host: string; logLevel: string; startTimeoutMs: number }
-  | { verb: 'status'; http: string[]; json: boolean };
+  | { verb: 'status'; http: string[]; json: boolean; internal: boolean; answerTimeoutMs: number };
 
 /** Reads `strata cluster …`'s arguments; throws UsageError for anything it does not accept. */
 export function parseClusterCommand(argv: readonly string[]): ClusterCommand {
@@ -71,14 +74,15 @@ export function parseClusterCommand(argv: readonly string[]): ClusterCommand {
       'timeout-ms': { type: 'string' },
       http: { type: 'string' },
       json: { type: 'boolean' },
+      internal: { type: 'boolean' },
     },
   });
   const [verb, ...rest] = positionals;
   const onlyFor = (flag: keyof typeof values, forVerb: string) => {
     if (values[flag] !== undefined && verb !== forVerb) throw new UsageError(`--${flag} does not apply to 'cluster ${verb ?? ''}'`);
   };
-  for (const flag of ['nodes', 'data', 'base-port', 'host', 'log-level', 'timeout-ms'] as const) onlyFor(flag, 'up');
-  for (const flag of ['http', 'json'] as const) onlyFor(flag, 'status');
+  for (const flag of ['nodes', 'data', 'base-port', 'host', 'log-level'] as const) onlyFor(flag, 'up');
+  for (const flag of ['http', 'json', 'internal'] as const) onlyFor(flag, 'status');
   switch (verb) {
     case 'up': {
       expectPositionals(rest, 0, UP_USAGE);
@@ -100,7 +104,8 @@ export function parseClusterCommand(argv: readonly string[]): ClusterCommand {
       } catch {
         throw new UsageError(`--http must be HOST:PORT[,HOST:PORT...], got '${values.http}'`);
       }
-      return { verb, http, json: values.json === true };
+      const answerTimeoutMs = integerFlag('timeout-ms', values['timeout-ms'], 1, BROKER_WAIT_MS_MAX) ?? BROKER_ANSWER_TIMEOUT_MS;
+      return { verb, http, json: values.json === true, internal: values.internal === true, answerTimeoutMs };
     }
     default:
       throw new UsageError(`unknown command 'cluster ${positionals.join(' ')}'; try up or status`);
@@ -110,8 +115,9 @@ export function parseClusterCommand(argv: readonly string[]): ClusterCommand {
 export async function runClusterCommand(argv: readonly string[], context: CommandContext): Promise<void> {
   const command = parseClusterCommand(argv);
   if (command.verb === 'status') {
-    const status = await collectClusterStatus(command.http);
-    context.stdout.write(`${command.json ? JSON.stringify(status) : formatClusterStatus(status)}\n`);
+    const everything = await collectClusterStatus(command.http, command.answerTimeoutMs);
+    const { status, hidden } = command.internal ? { status: everything, hidden: 0 } : withoutInternalTopics(everything);
+    context.stdout.write(`${command.json ? JSON.stringify(status) : formatClusterStatus(status, hidden)}\n`);
     return;
   }
   const { nodes, host, basePort, dataDir } = command;

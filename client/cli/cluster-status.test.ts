@@ -5,7 +5,7 @@
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
-import { collectClusterStatus, formatClusterStatus, summarizeCluster, type BrokerAnswer } from './cluster-status.js';
+import { collectClusterStatus, formatClusterStatus, summarizeCluster, withoutInternalTopics, type BrokerAnswer } from './cluster-status.js';
 import { parseClusterView, type ClusterView } from './cluster-view.js';
 import { allocateFreePorts } from './free-ports.js';
 
@@ -93,6 +93,20 @@ describe('summarizeCluster and formatClusterStatus', () => {
     const partition1 = status.partitions.find((p) => p.partition === 1)!;
     expect(partition1).toMatchObject({ leader: 2, isr: null, reportedBy: 1 });
     expect(formatClusterStatus(status).split('\n').at(-1)).toBe('orders  1          2       1      2,3,1     ?    7               7        ?');
+  });
+
+  it('leaves out internal topics when asked, and says how many partitions it left out', () => {
+    const offsets = { ...view1.partitions[0]!, topic: '__consumer_offsets' };
+    const withOffsets: ClusterView = { ...view1, partitions: [...view1.partitions, offsets, { ...offsets, partition: 1 }] };
+    const everything = summarizeCluster(withOffsets, new Map<number, BrokerAnswer>([[1, { view: withOffsets }]]));
+    expect(everything.partitions.map((p) => p.topic)).toContain('__consumer_offsets');
+    const { status, hidden } = withoutInternalTopics(everything);
+    expect(hidden).toBe(2);
+    expect(status.partitions.map((p) => `${p.topic}-${p.partition}`)).toEqual(['orders-0', 'orders-1']);
+    const text = formatClusterStatus(status, hidden);
+    expect(text).not.toContain('__consumer_offsets');
+    expect(text.split('\n').slice(-2)).toEqual(['', '(2 partitions of internal topics not shown; --internal shows them)']);
+    expect(formatClusterStatus(everything)).toContain('__consumer_offsets');
   });
 
   it('says when there is no metadata leader or no partition', () => {

@@ -13,6 +13,7 @@
  *     replicas are unknown (null; `?` in the table);
  *   - in-sync replicas are the leader plus the followers whose lag is 0, as the leader reports them.
  */
+import { isInternalTopic } from '../index.js';
 import { columns } from './text-columns.js';
 import { fetchClusterView, type ClusterPartition, type ClusterView } from './cluster-view.js';
 
@@ -110,8 +111,24 @@ function better(candidate: ClusterPartition, held: ClusterPartition): boolean {
   return candidate.leaderEpoch > held.leaderEpoch;
 }
 
-/** For people: the metadata leader, a row per broker, then a row per partition. */
-export function formatClusterStatus(status: ClusterStatus): string {
+/**
+ * The status without the partitions of internal topics (`__consumer_offsets`: 50 partitions that would
+ * bury a new cluster's own), and how many were left out. Pure.
+ */
+export function withoutInternalTopics(status: ClusterStatus): { status: ClusterStatus; hidden: number } {
+  const partitions = status.partitions.filter((p) => !isInternalTopic(p.topic));
+  return { status: { ...status, partitions }, hidden: status.partitions.length - partitions.length };
+}
+
+/**
+ * For people: the metadata leader, a row per broker, then a row per partition; `hiddenInternal`
+ * partitions of internal topics left out are said in a last line.
+ */
+export function formatClusterStatus(status: ClusterStatus, hiddenInternal = 0): string {
+  return [formatStatusTables(status), ...(hiddenInternal === 0 ? [] : ['', `(${hiddenInternal} partitions of internal topics not shown; --internal shows them)`])].join('\n');
+}
+
+function formatStatusTables(status: ClusterStatus): string {
   const up = status.brokers.filter((b) => b.state === 'up').length;
   const leader = status.metadataLeader === null ? 'none' : String(status.metadataLeader);
   const lines = [`cluster: ${status.brokers.length} broker${status.brokers.length === 1 ? '' : 's'}, ${up} up; metadata leader ${leader} (term ${status.metadataTerm})`, ''];

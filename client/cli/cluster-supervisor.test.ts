@@ -20,6 +20,7 @@ const args = process.argv.slice(2);
 const flag = (name) => args[args.indexOf(name) + 1];
 const nodeId = Number(flag('--node-id'));
 const dataDir = flag('--data');
+fs.mkdirSync(dataDir, { recursive: true }); // as a real broker makes its own data dir
 const behaviorFile = path.join(dataDir, 'behavior');
 const behavior = fs.existsSync(behaviorFile) ? fs.readFileSync(behaviorFile, 'utf8').trim() : 'normal';
 fs.writeFileSync(path.join(dataDir, 'args.json'), JSON.stringify(args));

@@ -15,7 +15,6 @@
  * The clock and the sleep between polls are injected.
  */
 import { spawn, type ChildProcessByStdio } from 'node:child_process';
-import fs from 'node:fs';
 import type { Readable } from 'node:stream';
 import { fetchClusterView } from './cluster-view.js';
 import { brokerStartArgs, formatHostPort, type ClusterNodePlan } from './cluster-plan.js';
@@ -91,8 +90,9 @@ export class ClusterSupervisor {
   async start(): Promise<{ metadataLeader: number } | 'stopped'> {
     if (this.brokers.length > 0) throw new Error('ClusterSupervisor.start called twice');
     const { plans, logLevel, strataCommand } = this.options;
-    // Every data dir first: a failure here must leave no broker running.
-    for (const plan of plans) fs.mkdirSync(plan.dataDir, { recursive: true });
+    // Each broker makes its own data dir (`strata broker start` says in one line why it cannot); a
+    // broker that exits fails the start below, which stops the others. No mkdir here: Node's
+    // recursive mkdir never returns under /proc, and would block this process's signal handlers.
     for (const plan of plans) this.brokers.push(this.spawnBroker(plan, [...strataCommand.slice(1), ...brokerStartArgs(plan, plans, logLevel)]));
     const deadline = this.now() + this.options.startTimeoutMs;
     let lastProbe = 'no broker asked yet';

@@ -9,6 +9,9 @@
  * Every verb takes `--timeout-ms T`: how long to wait for a broker to answer (default 30 s) before
  * failing with one line naming it.
  *
+ * Without `--replication-factor` the broker's default applies (3 in a cluster of three brokers, 1 on
+ * a standalone broker), as with Kafka's `kafka-topics.sh`.
+ *
  * Creating a topic that exists is an error here (TOPIC_ALREADY_EXISTS), unlike the library's
  * `createTopics`, which reports it as `false`: a script that creates a topic wants to know. Names and
  * configs are checked by the broker, so the CLI and every other client follow one rule.
@@ -31,6 +34,9 @@ export const TOPIC_USAGE = [
   '  strata topic describe NAME [--format table|json]',
   '  strata topic delete NAME',
 ].join('\n');
+
+/** Without `--replication-factor`: the broker's default (3 in a cluster of three, 1 standalone), as Kafka's -1. */
+const REPLICATION_FACTOR_BROKER_DEFAULT = -1;
 
 /** Partitions of one topic, at most; the broker has its own limit too. */
 const PARTITIONS_MAX = 10_000;
@@ -64,7 +70,7 @@ export async function runTopicCommand(argv: readonly string[], context: CommandC
     case 'create': {
       const [name] = expectPositionals(rest, 1, 'strata topic create NAME [--partitions N] [--replication-factor R] [--config key=value]...');
       const numPartitions = integerFlag('partitions', values.partitions, 1, PARTITIONS_MAX) ?? 1;
-      const replicationFactor = integerFlag('replication-factor', values['replication-factor'], 1, 2 ** 15 - 1) ?? 1;
+      const replicationFactor = integerFlag('replication-factor', values['replication-factor'], 1, 2 ** 15 - 1) ?? REPLICATION_FACTOR_BROKER_DEFAULT;
       const configs = parseConfigs(values.config ?? []);
       return createTopic(context, { topic: name!, numPartitions, replicationFactor, configs }, waitMs);
     }
@@ -135,7 +141,7 @@ export function describeTable(topic: TopicDescription): string {
   const rows = topic.partitions.map((p) => [p.partition, p.leader, p.replicas.join(','), p.isr.join(','), p.logStartOffset, p.highWatermark, p.logEndOffset].map(String));
   const configs = Object.entries(topic.configs).map(([key, value]) => `${key}=${value}`);
   return [
-    `topic ${topic.name}: ${topic.partitions.length} partitions, replication factor ${replicationFactor}`,
+    `topic ${topic.name}: ${topic.partitions.length} partition${topic.partitions.length === 1 ? '' : 's'}, replication factor ${replicationFactor}`,
     ...columns(header, rows),
     `configs: ${configs.length === 0 ? "none (the broker's defaults)" : configs.join(', ')}`,
   ].join('\n');

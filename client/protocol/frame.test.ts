@@ -65,7 +65,7 @@ const requests: { [K in ApiKey]: fc.Arbitrary<RequestOf<K>> } = {
   3: fc.record({ topics: list(text), allTopics: fc.boolean() }),
   18: fc.constant({}),
   19: fc.record({
-    topics: list(fc.record({ name: text, partitions: uint32, replicationFactor: uint32, configs })),
+    topics: list(fc.record({ name: text, partitions: uint32, replicationFactor: int32, configs })),
     timeoutMs: uint32,
     validateOnly: fc.boolean(),
   }),
