@@ -124,6 +124,17 @@ export class RaftNode<P> {
     else this.tickElection();
   }
 
+  /**
+   * A follower that knows no leader campaigns within `ticks` ticks instead of a whole election
+   * timeout (a new group's preferred leader: no one has led yet, so waiting only delays the first
+   * election). Hearing from a leader meanwhile resets the timer as usual.
+   */
+  expediteElection(ticks: number): void {
+    invariant(Number.isSafeInteger(ticks) && ticks >= 1, `expediteElection(${ticks})`);
+    if (this.currentRole === 'leader' || this.leaderId !== undefined) return;
+    this.electionElapsed = Math.max(this.electionElapsed, this.randomizedElectionTimeout - ticks);
+  }
+
   /** Starts an election now (pre-vote first when enabled), as an election timeout would. */
   campaign(): void {
     if (this.currentRole !== 'leader') this.hup(this.config.preVote ? 'pre-election' : 'election');

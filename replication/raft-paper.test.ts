@@ -146,6 +146,21 @@ describe('Raft, sentence by sentence', () => {
     expect(c.node(2).activeVoters()).toEqual([]);
   });
 
+  it('a follower that knows no leader and is told to expedite campaigns within those ticks; a leader heard meanwhile cancels it', () => {
+    const c = new LocalCluster(3);
+    c.node(2).expediteElection(2);
+    c.tick(2, 2);
+    expect(c.node(2).role).not.toBe('follower');
+    c.deliver();
+    expect(c.node(2).role).toBe('leader');
+
+    const d = new LocalCluster(3);
+    d.elect(1);
+    d.node(3).expediteElection(2);
+    d.tick(3, 2);
+    expect(d.node(3).role).toBe('follower');
+  });
+
   it('a new leader counts a voter as active only once it has answered', () => {
     const c = new LocalCluster(3);
     c.drop = (m) => m.to === 3 || m.from === 3;
