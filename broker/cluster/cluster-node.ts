@@ -116,7 +116,7 @@ export class ClusterNode implements ClusterReplication {
   static async open(options: ClusterNodeOptions): Promise<ClusterNode> {
     const random = options.random ?? new Prng(randomInt(2 ** 31));
     const others = new Map(options.peers.filter((p) => p.nodeId !== options.nodeId).map((p) => [p.nodeId, { host: p.host, port: p.port }]));
-    const links = new PeerLinks({ nodeId: options.nodeId, peers: others, logger: options.logger.child({ component: 'peer-links' }) });
+    const links = new PeerLinks({ nodeId: options.nodeId, peers: others, logger: options.logger });
     let node: ClusterNode | undefined;
     const host = new RaftHost({
       nodeId: options.nodeId,
