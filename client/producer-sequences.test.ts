@@ -10,11 +10,8 @@ function setup(): { acc: RecordAccumulator; seq: ProducerSequences; drain: () =>
   const acc = new RecordAccumulator({ batchSizeBytes: 200, lingerMs: 0, bufferMemoryBytes: 1_000_000, onePerPartitionInFlight: true, maxInFlightPerPartition: 5 });
   const seq = new ProducerSequences(5);
   seq.reset(42, 0);
-  const drain = () => {
-    const drained = acc.drain(0, true, (_t, _p, head) => seq.canSend(head));
-    for (const batch of drained) seq.assign(batch);
-    return drained;
-  };
+  // As the producer does: each batch gets its sequence as it leaves, before the next is offered.
+  const drain = () => acc.drain(0, true, (_t, _p, head) => seq.canSend(head), (batch) => seq.assign(batch));
   return { acc, seq, drain };
 }
 
@@ -27,6 +24,23 @@ function fill(acc: RecordAccumulator, n: number): void {
 }
 
 describe('ProducerSequences with the accumulator', () => {
+  it('counts the batches of one drain pass against the window, though in-flight room is larger', () => {
+    const { acc, seq, drain } = setup();
+    fill(acc, 4);
+    const first = drain();
+    expect(first).toHaveLength(4);
+    // The oldest is unanswered; the three after it are answered: one in flight, a window of four.
+    for (const batch of first.slice(1)) {
+      seq.settled(batch);
+      acc.complete(batch);
+    }
+    fill(acc, 6);
+    // Four more could be in flight, but the leader keeps five batches: a retry of the oldest must
+    // still find itself among them, so only one more may go.
+    expect(drain().map((b) => b.baseSequence)).toEqual([8]);
+    expect(drain()).toEqual([]);
+  });
+
   it('gives consecutive sequences and keeps at most five batches after the oldest unsettled one', () => {
     const { acc, seq, drain } = setup();
     fill(acc, 8);

@@ -347,10 +347,10 @@ export class Producer {
       }
       return room(leader);
     };
-    const drained = this.accumulator.drain(nowMs, flushing, canSend);
+    // A batch gets its sequence as it is drained, so the window check of the next one counts it.
+    const drained = this.accumulator.drain(nowMs, flushing, canSend, sequences === undefined ? undefined : (batch) => sequences.assign(batch));
     const byNode = new Map<number, ProducerBatch[]>();
     for (const batch of drained) {
-      sequences?.assign(batch);
       const leader = metadata.leaderOf(batch.topic, batch.partition)!;
       let list = byNode.get(leader);
       if (list === undefined) byNode.set(leader, (list = []));

@@ -340,9 +340,11 @@ export class RecordAccumulator {
    * Removes and returns the ready head batches of the partitions `canSend` accepts (their leader is
    * known and its connection has room), oldest partition queue first. With muting off, a partition
    * gives every ready batch it has; with muting on, one. Drained batches are closed and counted as
-   * in flight until `complete` or `requeue`.
+   * in flight until `complete` or `requeue`. `onDrain` sees each batch as it leaves, before the next
+   * head is offered to `canSend`, so a decision that depends on what was sent (an idempotent
+   * producer's window of sequences) counts the batches of this same pass.
    */
-  drain(nowMs: number, flushing: boolean, canSend: (topic: string, partition: number, head: ProducerBatch) => boolean): ProducerBatch[] {
+  drain(nowMs: number, flushing: boolean, canSend: (topic: string, partition: number, head: ProducerBatch) => boolean, onDrain?: (batch: ProducerBatch) => void): ProducerBatch[] {
     const drained: ProducerBatch[] = [];
     for (const [key, queue] of this.queues) {
       while (this.headIsReady(key, queue, nowMs, flushing) && canSend(queue[0]!.topic, queue[0]!.partition, queue[0]!)) {
@@ -350,6 +352,7 @@ export class RecordAccumulator {
         batch.closed = true;
         batch.attempts++;
         drained.push(batch);
+        onDrain?.(batch);
         this.inFlight++;
         if (this.options.onePerPartitionInFlight) this.inFlightByPartition.set(key, (this.inFlightByPartition.get(key) ?? 0) + 1);
         if (queue.length === 0) this.queues.delete(key);
