@@ -5,7 +5,8 @@
 // topic must be created and described through it, and writes must go on, to the old topic and the new
 // one. The killed broker is restarted on its ports and data dir and must rejoin: the same controller
 // and term as the others, and caught up as a follower. Both topics are read back and judged by
-// replication/history-checker: no ok write lost or moved, nothing unexpected, writers in order.
+// replication/history-checker: no ok write lost or moved, nothing unexpected, nothing written twice,
+// writers in order.
 import { afterEach, expect, it } from 'vitest';
 import { Client } from '../client/index.js';
 import { describeVerdict, WriteHistory } from '../replication/index.js';
@@ -152,6 +153,7 @@ it('a controller killed -9 is replaced: topics are still created and described, 
       expect(verdict.lost, context).toEqual([]);
       expect(verdict.unexpected, context).toEqual([]);
       expect(verdict.reordered, context).toEqual([]);
+      expect(verdict.duplicated, context).toEqual([]);
       expect(verdict.ok, context).toBeGreaterThanOrEqual(minimum);
     }
   } finally {

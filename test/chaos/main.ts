@@ -70,7 +70,7 @@ async function main(): Promise<number> {
       const sorted = [...failovers].sort((a, b) => a - b);
       console.log(`failover (kill -9 of a leader → first acks=all write acknowledged by its successor), ${sorted.length} rounds: min ${sorted[0]} ms, median ${sorted[Math.floor(sorted.length / 2)]} ms, max ${sorted.at(-1)} ms`);
     }
-    const passed = verdict.lost.length === 0 && verdict.unexpected.length === 0 && verdict.reordered.length === 0;
+    const passed = verdict.lost.length === 0 && verdict.unexpected.length === 0 && verdict.reordered.length === 0 && verdict.duplicated.length === 0;
     console.log(`${passed ? 'passed' : 'FAILED'}: seed ${seed}, ${rounds} rounds in ${((Date.now() - startedMs) / 1000).toFixed(1)} s; ${describeVerdict(verdict)}; send errors ${JSON.stringify(errorCounts)}`);
     if (!passed) console.error(cluster.describe());
     return passed ? 0 : 1;
