@@ -6,6 +6,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { silentLogger, startBroker, type Broker, type BrokerOptions } from '../broker/index.js';
 import { API_KEYS, Connection, ERRORS } from '../client/protocol/index.js';
 import { encodeBatch } from '../log/index.js';
+import { sendUnknownApi } from './fixtures/unknown-api.js';
 
 const LOCAL = { host: '127.0.0.1', port: 0 };
 
@@ -58,22 +59,6 @@ async function connect(broker: Broker): Promise<Connection> {
   const connection = await Connection.connect({ host: broker.address.host, port: broker.address.port, clientId: 'http-test' });
   connections.push(connection);
   return connection;
-}
-
-/** One request frame with api key 99 (unknown): the broker answers UNSUPPORTED_VERSION in the header. */
-async function sendUnknownApi(broker: Broker): Promise<void> {
-  const clientId = Buffer.from('raw');
-  const header = Buffer.from([0x08, 99, 0x10, 0, 0x18, 1, 0x22, clientId.length, ...clientId]);
-  const payload = Buffer.concat([Buffer.from([header.length]), header]);
-  const length = Buffer.alloc(4);
-  length.writeUInt32BE(payload.length);
-  const socket = net.connect(broker.address.port, broker.address.host);
-  await new Promise<void>((resolve, reject) => {
-    socket.once('error', reject);
-    socket.once('data', () => resolve());
-    socket.write(Buffer.concat([length, payload]));
-  });
-  socket.destroy();
 }
 
 interface Sample {
@@ -299,7 +284,7 @@ describe('broker HTTP server: /metrics', () => {
       timeoutMs: 5000,
       topics: [{ name: 'metered', partitions: [{ partition: 1, records: encodeBatch([{ value: Buffer.from('x') }, { value: Buffer.from('y') }]) }] }],
     });
-    await sendUnknownApi(broker);
+    await sendUnknownApi(broker.address);
 
     const after = await scrape(broker);
     expect(sample(after, 'strata_requests_total', { api: 'Metadata' })).toBe(4);

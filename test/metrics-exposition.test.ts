@@ -2,7 +2,6 @@
 // text-format parser (parse-prometheus-text-format, prom2json's output shape), never a regex. Traffic
 // goes over the wire protocol; each assertion compares two scrapes, or a scrape with the log itself.
 // A three-broker embedded cluster shows the Raft families and follower lag from the leader's progress.
-import net from 'node:net';
 import parsePrometheusTextFormat, { type ParsedFamily } from 'parse-prometheus-text-format';
 import { afterEach, describe, expect, it } from 'vitest';
 import { silentLogger, startBroker, startCluster, type Broker, type EmbeddedCluster } from '../broker/index.js';
@@ -10,6 +9,7 @@ import { Client } from '../client/index.js';
 import { API_KEYS, Connection } from '../client/protocol/index.js';
 import { encodeBatch } from '../log/index.js';
 import { waitUntil as waitFor } from './fixtures/wait-until.js';
+import { sendUnknownApi } from './fixtures/unknown-api.js';
 
 const LOCAL = { host: '127.0.0.1', port: 0 };
 const brokers: Broker[] = [];
@@ -87,22 +87,6 @@ async function connect(broker: Broker): Promise<Connection> {
   return connection;
 }
 
-/** A request with an api key no broker serves: answered UNSUPPORTED_VERSION (35) in the response header. */
-async function sendUnknownApi(broker: Broker): Promise<void> {
-  const clientId = Buffer.from('raw');
-  const header = Buffer.from([0x08, 99, 0x10, 0, 0x18, 1, 0x22, clientId.length, ...clientId]);
-  const payload = Buffer.concat([Buffer.from([header.length]), header]);
-  const length = Buffer.alloc(4);
-  length.writeUInt32BE(payload.length);
-  const socket = net.connect(broker.address.port, broker.address.host);
-  await new Promise<void>((resolve, reject) => {
-    socket.once('error', reject);
-    socket.once('data', () => resolve());
-    socket.write(Buffer.concat([length, payload]));
-  });
-  socket.destroy();
-}
-
 describe('/metrics exposition (prom-client, read by a Prometheus parser)', () => {
   it('counts requests, errors by code and bytes per topic with the traffic; partition gauges equal the log; histograms are cumulative', async () => {
     const broker = await start();
@@ -129,8 +113,8 @@ describe('/metrics exposition (prom-client, read by a Prometheus parser)', () =>
       maxBytes: 1 << 20,
       topics: [{ name: 'metered', partitions: [{ partition: 0, fetchOffset: 0, partitionMaxBytes: 1 << 20 }] }],
     });
-    await sendUnknownApi(broker);
-    await sendUnknownApi(broker);
+    await sendUnknownApi(broker.address);
+    await sendUnknownApi(broker.address);
     const after = await scrape(broker);
 
     const grew = (name: string, labels: Record<string, string> = {}): number => value(after, name, labels) - value(before, name, labels);
