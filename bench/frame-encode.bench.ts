@@ -42,6 +42,7 @@ function fetchResponse(batches: number): FetchResponse {
       name: 'perf',
       partitions: Array.from({ length: batches }, (_, partition) => ({
         partition, errorCode: 0, highWatermark: 123_456_789, logStartOffset: 0, records: Buffer.alloc(BATCH_BYTES, partition + 1), leaderHint: -1,
+        lastStableOffset: 123_456_789, abortedTransactions: [],
       })),
     }],
   };

@@ -23,6 +23,15 @@ import { handleOffsetCommit } from './handlers/offset-commit.js';
 import { handleOffsetFetch } from './handlers/offset-fetch.js';
 import { handleProduce } from './handlers/produce.js';
 import { handleRaftMessages } from './handlers/raft-messages.js';
+import {
+  handleAddOffsetsToTxn,
+  handleAddPartitionsToTxn,
+  handleDescribeTransactions,
+  handleEndTxn,
+  handleListTransactions,
+  handleTxnOffsetCommit,
+  handleWriteTxnMarkers,
+} from './handlers/transactions-not-served.js';
 import type { RequestContext } from './request-context.js';
 
 /** Serves one request; resolves to the response body, or undefined when the request is not answered. */
@@ -41,6 +50,13 @@ export const HANDLERS: { readonly [K in ApiKey]: Handler<K> } = Object.freeze({
   [API_KEYS.createTopics]: handleCreateTopics,
   [API_KEYS.deleteTopics]: handleDeleteTopics,
   [API_KEYS.initProducerId]: handleInitProducerId,
+  [API_KEYS.addPartitionsToTxn]: handleAddPartitionsToTxn,
+  [API_KEYS.addOffsetsToTxn]: handleAddOffsetsToTxn,
+  [API_KEYS.endTxn]: handleEndTxn,
+  [API_KEYS.writeTxnMarkers]: handleWriteTxnMarkers,
+  [API_KEYS.txnOffsetCommit]: handleTxnOffsetCommit,
+  [API_KEYS.describeTransactions]: handleDescribeTransactions,
+  [API_KEYS.listTransactions]: handleListTransactions,
   [API_KEYS.describeConfigs]: handleDescribeConfigs,
   [API_KEYS.deleteGroups]: handleDeleteGroups,
   [API_KEYS.consumerGroupHeartbeat]: handleConsumerGroupHeartbeat,

@@ -4,4 +4,4 @@
  * read back as state. Kafka refuses the same operations on its internal topics. The list lives in
  * the protocol (`client/protocol/internal-topics.ts`), where clients find it too.
  */
-export { isInternalTopic, OFFSETS_TOPIC } from '../client/protocol/index.js';
+export { isInternalTopic, OFFSETS_TOPIC, TRANSACTION_STATE_TOPIC } from '../client/protocol/index.js';

@@ -240,7 +240,7 @@ describe('fetch amplification', () => {
   it('never encodes a frame whose length does not fit what a receiver accepts', () => {
     // Referenced, not copied: three views of one lazily allocated buffer make a 2.25 GiB answer.
     const big = Buffer.allocUnsafe(768 * MiB);
-    const partition = (index: number) => ({ partition: index, errorCode: 0, highWatermark: 1, logStartOffset: 0, records: big, leaderHint: -1 });
+    const partition = (index: number) => ({ partition: index, errorCode: 0, highWatermark: 1, logStartOffset: 0, records: big, leaderHint: -1, lastStableOffset: 1, abortedTransactions: [] });
     expect(() =>
       encodeResponseFrameChunks({ correlationId: 1, errorCode: 0 }, API_KEYS.fetch, { topics: [{ name: 't', partitions: [partition(0), partition(1), partition(2)] }] }),
     ).toThrow(FrameTooLargeError);

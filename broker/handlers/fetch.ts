@@ -153,6 +153,8 @@ async function readOnce(request: FetchRequest, maxBytes: number, duplicates: Map
           logStartOffset: partition.logStartOffset,
           records: read.bytes,
           leaderHint: -1,
+          lastStableOffset: partition.highWatermark,
+          abortedTransactions: [],
         });
       } catch (error) {
         hasError = true;
@@ -166,5 +168,5 @@ async function readOnce(request: FetchRequest, maxBytes: number, duplicates: Map
 }
 
 function failed(index: number, error: { errorCode: number; leaderHint: number }): FetchPartitionResult {
-  return { partition: index, errorCode: error.errorCode, highWatermark: -1, logStartOffset: -1, records: Buffer.alloc(0), leaderHint: error.leaderHint };
+  return { partition: index, errorCode: error.errorCode, highWatermark: -1, logStartOffset: -1, records: Buffer.alloc(0), leaderHint: error.leaderHint, lastStableOffset: -1, abortedTransactions: [] };
 }

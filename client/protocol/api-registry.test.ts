@@ -17,7 +17,7 @@ import {
 
 describe('API_REGISTRY', () => {
   it('registers every API key under its own key, with versions', () => {
-    expect(API_KEY_LIST).toEqual([0, 1, 2, 3, 8, 9, 10, 16, 18, 19, 20, 22, 32, 42, 56, 68, 69, 1000, 1001]);
+    expect(API_KEY_LIST).toEqual([0, 1, 2, 3, 8, 9, 10, 16, 18, 19, 20, 22, 24, 25, 26, 27, 28, 32, 42, 56, 65, 66, 68, 69, 1000, 1001]);
     for (const key of Object.values(API_KEYS)) {
       const api = API_REGISTRY[key];
       expect(api.key).toBe(key);
@@ -35,14 +35,16 @@ describe('API_REGISTRY', () => {
     expect(isSupportedVersion(0, 0)).toBe(true);
     expect(isSupportedVersion(0, 1)).toBe(false);
     expect(isSupportedVersion(99, 0)).toBe(false);
+    // Version 1 of Fetch, ListOffsets, FindCoordinator and InitProducerId added transactions' fields.
+    const atVersion1 = new Set<number>([API_KEYS.fetch, API_KEYS.listOffsets, API_KEYS.findCoordinator, API_KEYS.initProducerId]);
     expect(apiVersionsOfRegistry().apis).toEqual(
-      API_KEY_LIST.map((apiKey) => ({ apiKey, minVersion: 0, maxVersion: 0 })));
+      API_KEY_LIST.map((apiKey) => ({ apiKey, minVersion: 0, maxVersion: atVersion1.has(apiKey) ? 1 : 0 })));
   });
 
   it('decodes a 4 MiB fetch response without copying the records', () => {
     const records = Buffer.alloc(4 * 1024 * 1024, 0xab);
     const body = {
-      topics: [{ name: 't', partitions: [{ partition: 0, errorCode: 0, highWatermark: 2 ** 53 - 1, logStartOffset: 0, records, leaderHint: -1 }] }],
+      topics: [{ name: 't', partitions: [{ partition: 0, errorCode: 0, highWatermark: 2 ** 53 - 1, logStartOffset: 0, records, leaderHint: -1, lastStableOffset: 0, abortedTransactions: [] }] }],
     };
     const bytes = encodeResponseBody(API_KEYS.fetch, body);
     const decoded = decodeResponseBody(API_KEYS.fetch, bytes).topics[0]!.partitions[0]!;

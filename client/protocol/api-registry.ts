@@ -24,6 +24,13 @@ import { OFFSET_COMMIT_API, type OffsetCommitRequest, type OffsetCommitResponse 
 import { OFFSET_FETCH_API, type OffsetFetchRequest, type OffsetFetchResponse } from './apis/offset-fetch.js';
 import { PRODUCE_API, type ProduceRequest, type ProduceResponse } from './apis/produce.js';
 import { RAFT_MESSAGES_API, type RaftMessagesRequest, type RaftMessagesResponse } from './apis/raft-messages.js';
+import { ADD_OFFSETS_TO_TXN_API, type AddOffsetsToTxnRequest, type AddOffsetsToTxnResponse } from './apis/add-offsets-to-txn.js';
+import { ADD_PARTITIONS_TO_TXN_API, type AddPartitionsToTxnRequest, type AddPartitionsToTxnResponse } from './apis/add-partitions-to-txn.js';
+import { DESCRIBE_TRANSACTIONS_API, type DescribeTransactionsRequest, type DescribeTransactionsResponse } from './apis/describe-transactions.js';
+import { END_TXN_API, type EndTxnRequest, type EndTxnResponse } from './apis/end-txn.js';
+import { LIST_TRANSACTIONS_API, type ListTransactionsRequest, type ListTransactionsResponse } from './apis/list-transactions.js';
+import { TXN_OFFSET_COMMIT_API, type TxnOffsetCommitRequest, type TxnOffsetCommitResponse } from './apis/txn-offset-commit.js';
+import { WRITE_TXN_MARKERS_API, type WriteTxnMarkersRequest, type WriteTxnMarkersResponse } from './apis/write-txn-markers.js';
 import { Reader, Writer } from './message-codec.js';
 
 export interface RequestTypes {
@@ -39,9 +46,16 @@ export interface RequestTypes {
   19: CreateTopicsRequest;
   20: DeleteTopicsRequest;
   22: InitProducerIdRequest;
+  24: AddPartitionsToTxnRequest;
+  25: AddOffsetsToTxnRequest;
+  26: EndTxnRequest;
+  27: WriteTxnMarkersRequest;
+  28: TxnOffsetCommitRequest;
   32: DescribeConfigsRequest;
   42: DeleteGroupsRequest;
   56: AlterPartitionRequest;
+  65: DescribeTransactionsRequest;
+  66: ListTransactionsRequest;
   68: ConsumerGroupHeartbeatRequest;
   69: ConsumerGroupDescribeRequest;
   1000: RaftMessagesRequest;
@@ -61,9 +75,16 @@ export interface ResponseTypes {
   19: CreateTopicsResponse;
   20: DeleteTopicsResponse;
   22: InitProducerIdResponse;
+  24: AddPartitionsToTxnResponse;
+  25: AddOffsetsToTxnResponse;
+  26: EndTxnResponse;
+  27: WriteTxnMarkersResponse;
+  28: TxnOffsetCommitResponse;
   32: DescribeConfigsResponse;
   42: DeleteGroupsResponse;
   56: AlterPartitionResponse;
+  65: DescribeTransactionsResponse;
+  66: ListTransactionsResponse;
   68: ConsumerGroupHeartbeatResponse;
   69: ConsumerGroupDescribeResponse;
   1000: RaftMessagesResponse;
@@ -88,9 +109,16 @@ export const API_REGISTRY: { readonly [K in ApiKey]: ApiEntry<K> } = Object.free
   [API_KEYS.createTopics]: CREATE_TOPICS_API as ApiEntry<19>,
   [API_KEYS.deleteTopics]: DELETE_TOPICS_API as ApiEntry<20>,
   [API_KEYS.initProducerId]: INIT_PRODUCER_ID_API as ApiEntry<22>,
+  [API_KEYS.addPartitionsToTxn]: ADD_PARTITIONS_TO_TXN_API as ApiEntry<24>,
+  [API_KEYS.addOffsetsToTxn]: ADD_OFFSETS_TO_TXN_API as ApiEntry<25>,
+  [API_KEYS.endTxn]: END_TXN_API as ApiEntry<26>,
+  [API_KEYS.writeTxnMarkers]: WRITE_TXN_MARKERS_API as ApiEntry<27>,
+  [API_KEYS.txnOffsetCommit]: TXN_OFFSET_COMMIT_API as ApiEntry<28>,
   [API_KEYS.describeConfigs]: DESCRIBE_CONFIGS_API as ApiEntry<32>,
   [API_KEYS.deleteGroups]: DELETE_GROUPS_API as ApiEntry<42>,
   [API_KEYS.alterPartition]: ALTER_PARTITION_API as ApiEntry<56>,
+  [API_KEYS.describeTransactions]: DESCRIBE_TRANSACTIONS_API as ApiEntry<65>,
+  [API_KEYS.listTransactions]: LIST_TRANSACTIONS_API as ApiEntry<66>,
   [API_KEYS.consumerGroupHeartbeat]: CONSUMER_GROUP_HEARTBEAT_API as ApiEntry<68>,
   [API_KEYS.consumerGroupDescribe]: CONSUMER_GROUP_DESCRIBE_API as ApiEntry<69>,
   [API_KEYS.raftMessages]: RAFT_MESSAGES_API as ApiEntry<1000>,

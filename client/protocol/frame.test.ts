@@ -53,7 +53,7 @@ const requests: { [K in ApiKey]: fc.Arbitrary<RequestOf<K>> } = {
     topics: list(fc.record({ name: text, partitions: list(fc.record({ partition: uint32, records })) })),
   }),
   1: fc.record({
-    maxWaitMs: uint32, minBytes: uint32, maxBytes: uint32,
+    maxWaitMs: uint32, minBytes: uint32, maxBytes: uint32, isolationLevel: fc.constantFrom(0, 1),
     topics: list(fc.record({
       name: text,
       partitions: list(fc.record({ partition: uint32, fetchOffset: int64, partitionMaxBytes: uint32 })),
@@ -61,6 +61,7 @@ const requests: { [K in ApiKey]: fc.Arbitrary<RequestOf<K>> } = {
   }),
   2: fc.record({
     topics: list(fc.record({ name: text, partitions: list(fc.record({ partition: uint32, timestamp: int64 })) })),
+    isolationLevel: fc.constantFrom(0, 1),
   }),
   3: fc.record({ topics: list(text), allTopics: fc.boolean() }),
   18: fc.constant({}),
@@ -109,6 +110,16 @@ const requests: { [K in ApiKey]: fc.Arbitrary<RequestOf<K>> } = {
   }),
   1001: fc.record({ nodeId: int32, host: text, port: int32, httpHost: text, httpPort: int32 }),
   22: fc.record({ transactionalId: text, transactionTimeoutMs: int32, producerId: int64, producerEpoch: int32 }),
+  24: fc.record({ transactionalId: text, producerId: int64, producerEpoch: int32, topics: list(fc.record({ name: text, partitions: list(uint32, 8) })) }),
+  25: fc.record({ transactionalId: text, producerId: int64, producerEpoch: int32, groupId: text }),
+  26: fc.record({ transactionalId: text, producerId: int64, producerEpoch: int32, committed: fc.boolean() }),
+  27: fc.record({ markers: list(fc.record({ producerId: int64, producerEpoch: int32, committed: fc.boolean(), coordinatorEpoch: int32, topics: list(fc.record({ name: text, partitions: list(uint32, 8) })) })) }),
+  28: fc.record({
+    transactionalId: text, groupId: text, producerId: int64, producerEpoch: int32, memberId: text, memberEpoch: int32,
+    topics: list(fc.record({ name: text, partitions: list(fc.record({ partition: uint32, committedOffset: int64, committedMetadata: text })) })),
+  }),
+  65: fc.record({ transactionalIds: list(text) }),
+  66: fc.record({ stateFilters: list(text), producerIdFilters: list(int64) }),
   56: fc.record({ brokerId: int32, partitions: list(fc.record({ topic: text, topicId: text, partition: int32, leaderEpoch: int32, isr: list(int32) })) }),
 };
 
@@ -128,7 +139,8 @@ const responses: { [K in ApiKey]: fc.Arbitrary<ResponseOf<K>> } = {
       name: text,
       partitions: list(fc.record({
         partition: uint32, errorCode: int32, highWatermark: int64,
-        logStartOffset: int64, records, leaderHint: int32,
+        logStartOffset: int64, records, leaderHint: int32, lastStableOffset: int64,
+        abortedTransactions: list(fc.record({ producerId: int64, firstOffset: int64 })),
       })),
     })),
   }),
@@ -181,6 +193,18 @@ const responses: { [K in ApiKey]: fc.Arbitrary<ResponseOf<K>> } = {
   1000: fc.constant({}),
   1001: fc.record({ errorCode: int32, errorMessage: text, controllerId: int32 }),
   22: fc.record({ errorCode: int32, errorMessage: text, producerId: int64, producerEpoch: int32 }),
+  24: fc.record({ errorCode: int32, errorMessage: text, topics: list(fc.record({ name: text, partitions: list(fc.record({ partition: uint32, errorCode: int32, errorMessage: text })) })) }),
+  25: fc.record({ errorCode: int32, errorMessage: text }),
+  26: fc.record({ errorCode: int32, errorMessage: text }),
+  27: fc.record({ markers: list(fc.record({ producerId: int64, topics: list(fc.record({ name: text, partitions: list(fc.record({ partition: uint32, errorCode: int32, errorMessage: text })) })) })) }),
+  28: fc.record({ errorCode: int32, errorMessage: text, topics: list(fc.record({ name: text, partitions: list(fc.record({ partition: uint32, errorCode: int32, errorMessage: text })) })) }),
+  65: fc.record({ transactionStates: list(fc.record({
+    errorCode: int32, errorMessage: text, transactionalId: text, state: text, transactionTimeoutMs: int32,
+    transactionStartTimeMs: int64, producerId: int64, producerEpoch: int32, topics: list(fc.record({ name: text, partitions: list(uint32, 8) })),
+  })) }),
+  66: fc.record({ errorCode: int32, errorMessage: text, transactionStates: list(fc.record({
+    transactionalId: text, producerId: int64, state: text, transactionStartTimeMs: int64, transactionTimeoutMs: int32,
+  })) }),
   56: fc.record({ errorCode: int32, errorMessage: text, controllerId: int32, partitions: list(fc.record({ topic: text, partition: int32, errorCode: int32, errorMessage: text })) }),
 };
 
@@ -370,6 +394,7 @@ const edgeResponses: { [K in ApiKey]?: fc.Arbitrary<ResponseOf<K>> } = {
       name: text,
       partitions: list(fc.record({
         partition: uint32, errorCode: int32, highWatermark: int64, logStartOffset: int64, records: edgeRecords, leaderHint: int32,
+        lastStableOffset: int64, abortedTransactions: fc.constant([]),
       }), 3),
     }), 3),
   }),

@@ -39,12 +39,39 @@ export {
 export { CREATE_TOPICS_SCHEMA, type CreateTopicsRequest, type CreateTopicsResponse } from './apis/create-topics.js';
 export { DELETE_TOPICS_SCHEMA, type DeleteTopicsRequest, type DeleteTopicsResponse } from './apis/delete-topics.js';
 export { INIT_PRODUCER_ID_SCHEMA, type InitProducerIdRequest, type InitProducerIdResponse } from './apis/init-producer-id.js';
-export { isInternalTopic, OFFSETS_TOPIC } from './internal-topics.js';
+export { isInternalTopic, OFFSETS_TOPIC, TRANSACTION_STATE_TOPIC } from './internal-topics.js';
 export { DESCRIBE_CONFIGS_SCHEMA, type DescribeConfigsRequest, type DescribeConfigsResponse } from './apis/describe-configs.js';
 export { DELETE_GROUPS_SCHEMA, type DeleteGroupsRequest, type DeleteGroupsResponse } from './apis/delete-groups.js';
-export { FETCH_SCHEMA, type FetchPartitionResult, type FetchRequest, type FetchResponse } from './apis/fetch.js';
+export {
+  FETCH_SCHEMA,
+  ISOLATION_READ_COMMITTED,
+  ISOLATION_READ_UNCOMMITTED,
+  type AbortedTransaction,
+  type FetchPartitionResult,
+  type FetchRequest,
+  type FetchResponse,
+} from './apis/fetch.js';
+export { ADD_OFFSETS_TO_TXN_SCHEMA, type AddOffsetsToTxnRequest, type AddOffsetsToTxnResponse } from './apis/add-offsets-to-txn.js';
+export {
+  ADD_PARTITIONS_TO_TXN_SCHEMA,
+  type AddPartitionsToTxnRequest,
+  type AddPartitionsToTxnResponse,
+  type TxnPartitionResult,
+  type TxnTopicPartitions,
+} from './apis/add-partitions-to-txn.js';
+export {
+  DESCRIBE_TRANSACTIONS_SCHEMA,
+  type DescribedTransaction,
+  type DescribeTransactionsRequest,
+  type DescribeTransactionsResponse,
+} from './apis/describe-transactions.js';
+export { END_TXN_SCHEMA, type EndTxnRequest, type EndTxnResponse } from './apis/end-txn.js';
+export { LIST_TRANSACTIONS_SCHEMA, type ListedTransaction, type ListTransactionsRequest, type ListTransactionsResponse } from './apis/list-transactions.js';
+export { TXN_OFFSET_COMMIT_SCHEMA, type TxnOffsetCommitRequest, type TxnOffsetCommitResponse } from './apis/txn-offset-commit.js';
+export { WRITE_TXN_MARKERS_SCHEMA, type TxnMarker, type WriteTxnMarkersRequest, type WriteTxnMarkersResponse } from './apis/write-txn-markers.js';
 export {
   COORDINATOR_KEY_TYPE_GROUP,
+  COORDINATOR_KEY_TYPE_TRANSACTION,
   FIND_COORDINATOR_SCHEMA,
   type FindCoordinatorRequest,
   type FindCoordinatorResponse,

@@ -8,7 +8,10 @@
 /** Committed offsets of consumer groups (the broker's `group/offsets-topic.ts` owns its record format). */
 export const OFFSETS_TOPIC = '__consumer_offsets';
 
-const INTERNAL_TOPICS: ReadonlySet<string> = new Set([OFFSETS_TOPIC]);
+/** Transaction coordinators' state, one record per transactional id (the broker's `txn/transaction-state-topic.ts` owns its format). */
+export const TRANSACTION_STATE_TOPIC = '__transaction_state';
+
+const INTERNAL_TOPICS: ReadonlySet<string> = new Set([OFFSETS_TOPIC, TRANSACTION_STATE_TOPIC]);
 
 export function isInternalTopic(name: string): boolean {
   return INTERNAL_TOPICS.has(name);

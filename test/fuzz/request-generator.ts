@@ -68,6 +68,19 @@ function groupId(rng: FuzzRandom, target: FuzzTarget): string {
   return rng.chance(0.85) ? rng.pick(target.fuzzGroups) : rng.pick(['', 'g'.repeat(300), rng.word(1, 10)]);
 }
 
+function transactionalId(rng: FuzzRandom): string {
+  return rng.chance(0.8) ? rng.pick(['fz-txn-a', 'fz-txn-b']) : rng.pick(['', 't'.repeat(300), rng.word(1, 10)]);
+}
+
+/** The transactional id, producer id and epoch every transaction request carries: mostly plausible, sometimes not. */
+function txnIdentity(rng: FuzzRandom): { transactionalId: string; producerId: number; producerEpoch: number } {
+  return {
+    transactionalId: transactionalId(rng),
+    producerId: rng.chance(0.5) ? rng.below(4) * 1024 : rng.pick([-1, 2 ** 53 - 1, -(2 ** 53 - 1)]),
+    producerEpoch: rng.chance(0.7) ? rng.below(3) : rng.pick([-1, 32_767, 32_768, 2 ** 31 - 1]),
+  };
+}
+
 function batchFor(rng: FuzzRandom, target: FuzzTarget): FuzzBatch {
   if (rng.chance(0.75)) return malformedBatch(rng, target.nowMs);
   return validBatch(rng, target.nowMs);
@@ -174,6 +187,41 @@ const GENERATORS: Generators = {
       transactionTimeoutMs: rng.pick([0, 60_000, -1, 2 ** 31 - 1]),
       producerId: rng.chance(0.6) ? -1 : rng.pick([0, 1024, 2 ** 53 - 1, -2]),
       producerEpoch: rng.chance(0.6) ? -1 : rng.pick([0, 1, 32_767, 32_768, -2]),
+    },
+  }),
+  [API_KEYS.addPartitionsToTxn]: (rng, target) => ({
+    body: { ...txnIdentity(rng), topics: list(rng, 0, 3, () => ({ name: topicName(rng, target), partitions: list(rng, 0, 3, () => partition(rng, target)) })) },
+  }),
+  [API_KEYS.addOffsetsToTxn]: (rng, target) => ({ body: { ...txnIdentity(rng), groupId: groupId(rng, target) } }),
+  [API_KEYS.endTxn]: (rng) => ({ body: { ...txnIdentity(rng), committed: rng.chance(0.5) } }),
+  // Inter-broker: a client's markers must be refused without touching a partition.
+  [API_KEYS.writeTxnMarkers]: (rng, target) => ({
+    body: {
+      markers: list(rng, 0, 2, () => ({
+        ...txnIdentity(rng),
+        committed: rng.chance(0.5),
+        coordinatorEpoch: rng.pick([0, 1, -1, 2 ** 31 - 1]),
+        topics: list(rng, 0, 2, () => ({ name: topicName(rng, target), partitions: list(rng, 0, 3, () => partition(rng, target)) })),
+      })),
+    },
+  }),
+  [API_KEYS.txnOffsetCommit]: (rng, target) => ({
+    body: {
+      ...txnIdentity(rng),
+      groupId: groupId(rng, target),
+      memberId: rng.chance(0.7) ? '' : rng.word(1, 20),
+      memberEpoch: rng.pick([-1, 0, 1, 2 ** 31 - 1]),
+      topics: list(rng, 0, 3, () => ({
+        name: topicName(rng, target),
+        partitions: list(rng, 1, 3, () => ({ partition: partition(rng, target), committedOffset: offset(rng), committedMetadata: rng.word(0, 10) })),
+      })),
+    },
+  }),
+  [API_KEYS.describeTransactions]: (rng) => ({ body: { transactionalIds: list(rng, 0, 3, () => transactionalId(rng)) } }),
+  [API_KEYS.listTransactions]: (rng) => ({
+    body: {
+      stateFilters: list(rng, 0, 2, () => rng.pick(['Ongoing', 'Empty', 'CompleteCommit', 'nonsense', ''])),
+      producerIdFilters: list(rng, 0, 2, () => rng.pick([0, 1024, -1, 2 ** 53 - 1])),
     },
   }),
   [API_KEYS.describeConfigs]: (rng, target) => ({ body: { topics: list(rng, 0, 4, () => topicName(rng, target)) } }),

@@ -3,10 +3,12 @@
  *
  * History:
  * - version 0: introduced.
+ * - version 1: key type 1, a transactional id: the leader of the `__transaction_state` partition
+ *   the id hashes to (the same rule over that topic's partitions).
  *
  * A group's coordinator is the leader of the partition of `__consumer_offsets` that the group id
- * hashes to (Kafka's rule: `abs(javaStringHashCode(groupId)) % partitions`). `keyType` 0 is a group
- * (the only type today; transactions will add 1). Each key answers on its own: `nodeId`, `host` and
+ * hashes to (Kafka's rule: `abs(javaStringHashCode(groupId)) % partitions`). `keyType` 0 is a group,
+ * 1 a transactional id. Each key answers on its own: `nodeId`, `host` and
  * `port` of the coordinator, or an error (COORDINATOR_NOT_AVAILABLE while the offsets partition has
  * no leader, INVALID_GROUP_ID for an empty id).
  */
@@ -25,6 +27,7 @@ message Coordinator             { string key = 1; int32 error_code = 2; string e
 `;
 
 export const COORDINATOR_KEY_TYPE_GROUP = 0;
+export const COORDINATOR_KEY_TYPE_TRANSACTION = 1;
 
 export interface FindCoordinatorRequest {
   keyType: number;
@@ -48,7 +51,7 @@ export const FIND_COORDINATOR_API = defineApi<FindCoordinatorRequest, FindCoordi
   key: API_KEYS.findCoordinator,
   name: 'FindCoordinator',
   minVersion: 0,
-  maxVersion: 0,
+  maxVersion: 1,
   schema: FIND_COORDINATOR_SCHEMA,
   package: 'strata.find_coordinator',
 });

@@ -4,12 +4,15 @@
  * History:
  * - version 0: introduced, with Kafka's v3+ fields (KIP-360: `producerId`/`producerEpoch` of the
  *   caller's current identity, so it can ask for an epoch bump instead of a new id).
+ * - version 1: a `transactionalId` is served: the request goes to the id's transaction coordinator
+ *   (FindCoordinator key type 1), which keeps one producer id per transactional id and bumps its
+ *   epoch on every InitProducerId, fencing the previous instance (its open transaction is aborted
+ *   first; CONCURRENT_TRANSACTIONS while that abort completes: retry).
  *
  * Kafka's fields (InitProducerIdRequest.json / InitProducerIdResponse.json): `transactionalId`
  * (nullable there; '' here means none: an idempotent producer), `transactionTimeoutMs`, `producerId`
  * and `producerEpoch` (-1 and -1 for a new producer). The answer is `producerId` and
- * `producerEpoch`, or an error (INVALID_REQUEST for a transactional id: transactions are not served
- * yet). A producer that names its current id and epoch gets the same id at epoch + 1 (a new id once
+ * `producerEpoch`, or an error. A producer that names its current id and epoch gets the same id at epoch + 1 (a new id once
  * the epoch would pass 32767): it starts its sequences again at 0, which every partition accepts from
  * a higher epoch. Ids are unique across the cluster: each broker hands out
  * `counter * 1024 + nodeId` from blocks it reserves on disk before use (`broker/producer-id-manager.ts`).
@@ -49,7 +52,7 @@ export const INIT_PRODUCER_ID_API = defineApi<InitProducerIdRequest, InitProduce
   key: API_KEYS.initProducerId,
   name: 'InitProducerId',
   minVersion: 0,
-  maxVersion: 0,
+  maxVersion: 1,
   schema: INIT_PRODUCER_ID_SCHEMA,
   package: 'strata.init_producer_id',
 });

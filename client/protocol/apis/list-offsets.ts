@@ -4,6 +4,8 @@
  *
  * History:
  * - version 0: introduced.
+ * - version 1: `isolationLevel`: with read_committed (1), latest (-1) is the last stable offset
+ *   (below any open transaction) instead of the high watermark, as Kafka answers.
  *
  * For a timestamp with no record at or after it, `offset` is the log end offset and `timestamp` -1.
  * `leaderHint` is -1 when unknown.
@@ -15,7 +17,7 @@ export const LIST_OFFSETS_SCHEMA = `
 syntax = "proto3";
 package strata.list_offsets;
 
-message ListOffsetsRequest  { repeated Topic topics = 1; }
+message ListOffsetsRequest  { repeated Topic topics = 1; uint32 isolation_level = 2; }
 message Topic               { string name = 1; repeated Partition partitions = 2; }
 message Partition           { uint32 partition = 1; int64 timestamp = 2; }
 
@@ -34,6 +36,8 @@ export interface ListOffsetsRequest {
     name: string;
     partitions: Array<{ partition: number; timestamp: number }>;
   }>;
+  /** 0 read_uncommitted (the default when absent), 1 read_committed (Fetch's ISOLATION_* values). */
+  isolationLevel?: number;
 }
 
 export interface ListOffsetsPartitionResult {
@@ -52,7 +56,7 @@ export const LIST_OFFSETS_API = defineApi<ListOffsetsRequest, ListOffsetsRespons
   key: API_KEYS.listOffsets,
   name: 'ListOffsets',
   minVersion: 0,
-  maxVersion: 0,
+  maxVersion: 1,
   schema: LIST_OFFSETS_SCHEMA,
   package: 'strata.list_offsets',
 });
