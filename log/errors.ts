@@ -19,7 +19,8 @@ export type LogErrorName =
   | 'INVALID_CONFIG'
   | 'OUT_OF_ORDER_SEQUENCE_NUMBER'
   | 'INVALID_PRODUCER_EPOCH'
-  | 'UNKNOWN_PRODUCER_ID';
+  | 'UNKNOWN_PRODUCER_ID'
+  | 'INVALID_TXN_STATE';
 
 /** Codes below 1000 are Kafka's own; Strata's additions start at 1000. */
 export interface LogErrorInfo {
@@ -82,6 +83,10 @@ export const LOG_ERRORS: Readonly<Record<LogErrorName, LogErrorInfo>> = Object.f
   UNKNOWN_PRODUCER_ID: {
     code: 59, name: 'UNKNOWN_PRODUCER_ID', retriable: false,
     message: 'The partition has no state for this producer id (expired, or never written) and the batch does not start at sequence 0.',
+  },
+  INVALID_TXN_STATE: {
+    code: 48, name: 'INVALID_TXN_STATE', retriable: false,
+    message: 'The batch does not fit the producer\'s transaction state (a non-transactional batch while its transaction is open); nothing was appended.',
   },
 });
 

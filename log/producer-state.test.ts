@@ -19,7 +19,7 @@ import {
 import { asOffset } from './units.js';
 
 function batch(producerId: number, epoch: number, firstSeq: number, records: number, firstOffset: number, timestamp = 1000): ProducerBatch {
-  return { producerId, epoch, firstSeq, lastOffsetDelta: records - 1, firstOffset: asOffset(firstOffset), timestamp };
+  return { producerId, epoch, firstSeq, lastOffsetDelta: records - 1, firstOffset: asOffset(firstOffset), timestamp, transactional: false };
 }
 
 function errorName(fn: () => unknown): string | undefined {
@@ -136,13 +136,13 @@ describe('ProducerStateManager against a model', () => {
   it('checks a leader batch against the pending ones before them, and forgets them on discard or write', () => {
     const state = new ProducerStateManager();
     state.record(batch(1, 0, 0, 2, 0));
-    state.addPending(batch(1, 0, 2, 2, 2));
+    state.addPending({ batch: batch(1, 0, 2, 2, 2) });
     // The second in-flight batch follows the first, not yet written.
     expect(state.check(batch(1, 0, 4, 1, 4)).kind).toBe('append');
     expect(state.check(batch(1, 0, 2, 2, 4))).toMatchObject({ kind: 'duplicate', batch: { firstOffset: 2 } });
     state.discardPending();
     expect(errorName(() => state.check(batch(1, 0, 4, 1, 2)))).toBe('OUT_OF_ORDER_SEQUENCE_NUMBER');
-    state.addPending(batch(1, 0, 2, 2, 2));
+    state.addPending({ batch: batch(1, 0, 2, 2, 2) });
     // Another leader's batch lands at offset 2: the proposal is gone.
     state.advance(asOffset(3));
     expect(state.pendingCount).toBe(0);
