@@ -269,6 +269,29 @@ describe('recovery and truncation', () => {
     await log.close();
   });
 
+  it('ignores a snapshot of the format before transactions and rebuilds the state from the log', async () => {
+    const dir = tempDir();
+    const log = await Log.open(dir, CONFIG, { clock });
+    await log.append(txnBatch(1, 0, 0, 2));
+    await log.append(marker(1, 0, false), { origin: 'coordinator' });
+    await log.append(txnBatch(1, 0, 2, 1));
+    const before = txnView(log);
+    await log.close();
+    const snapshots = fs.readdirSync(dir).filter((name) => name.endsWith('.snapshot'));
+    expect(snapshots.length).toBeGreaterThan(0);
+    for (const name of snapshots) {
+      const bytes = fs.readFileSync(path.join(dir, name));
+      bytes.writeInt16BE(1, 0);
+      fs.writeFileSync(path.join(dir, name), bytes);
+    }
+    const reopened = await Log.open(dir, CONFIG, { clock });
+    expect(reopened.recovery.producerStateSnapshot).toBeUndefined();
+    expect(reopened.recovery.producerStateBytesScanned).toBeGreaterThan(0);
+    expect(txnView(reopened)).toEqual(before);
+    expect(reopened.producerState(1)).toMatchObject({ epoch: 0, currentTxnFirstOffset: 3, batches: [{ firstSeq: 0 }, { firstSeq: 2 }] });
+    await reopened.close();
+  });
+
   it('truncation below a marker reopens its transaction and drops its aborted entry', async () => {
     const log = await Log.open(tempDir(), CONFIG, { clock });
     await log.append(txnBatch(1, 0, 0, 2)); // 0-1
