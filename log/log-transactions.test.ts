@@ -175,6 +175,25 @@ describe('the append path with transactions', () => {
   });
 });
 
+describe('a Raft leader\'s proposals', () => {
+  it('checks a batch against a marker proposed before it, and the follower write builds the state', async () => {
+    const log = await Log.open(tempDir(), CONFIG, { clock });
+    const epoch = asEpoch(2);
+    const first = txnBatch(1, 0, 0, 2);
+    log.prepareLeaderAppend(first, { baseOffset: asOffset(0), leaderEpoch: epoch });
+    // The coordinator bumps the producer's epoch with its abort; the old instance is fenced at once.
+    const abort = marker(1, 1, false);
+    expect(log.prepareLeaderAppend(abort, { baseOffset: asOffset(2), leaderEpoch: epoch, origin: 'coordinator' })).toMatchObject({ lastOffset: 2, records: 1 });
+    expect(() => log.prepareLeaderAppend(txnBatch(1, 0, 2, 1), { baseOffset: asOffset(3), leaderEpoch: epoch })).toThrow(/epoch/);
+    expect(() => log.prepareLeaderAppend(marker(1, 0, true), { baseOffset: asOffset(3), leaderEpoch: epoch, origin: 'coordinator' })).toThrow(/epoch/);
+    await log.appendAsFollower(first);
+    await log.appendAsFollower(abort);
+    expect(txnView(log)).toEqual({ firstUnstableOffset: undefined, ongoing: [], aborted: [{ producerId: 1, firstOffset: 0 }] });
+    expect(log.producerState(1)).toMatchObject({ epoch: 1, batches: [] });
+    await log.close();
+  });
+});
+
 describe('transaction state off the leader path', () => {
   it('a follower copying the leader builds the same state and the same .txnindex files', async () => {
     const leaderDir = tempDir();

@@ -3,6 +3,7 @@
  *
  *   <dir>/00000000000000000000.log, .index, .timeindex   oldest segment
  *   <dir>/00000000000000081234.log, .index, .timeindex   ...
+ *   <dir>/<base>.txnindex                                aborted transactions with their marker in that segment (transaction-index.ts)
  *   <dir>/log.checkpoint                                 recovery point + log start offset
  *   <dir>/leader-epoch-checkpoint                        each leader epoch's first offset (leader-epoch-cache.ts)
  *   <dir>/00000000000000081234.snapshot                  producer state below that offset (producer-state-files.ts)
@@ -27,6 +28,13 @@
  * batches is answered with that batch's offsets and not written; a gap or an old epoch is refused.
  * Every write, leader's or follower's, updates the producer state from the written headers; a
  * truncation rebuilds it from a snapshot and the surviving headers.
+ * Transactions: a leader's append has an origin, `client` (a producer: never a control batch) or
+ * `coordinator` (the transaction coordinator: exactly one transaction marker, whose epoch must not
+ * be below its producer's). The producer state tracks each producer's open transaction (a
+ * transactional batch opens it, a marker ends it; a non-transactional batch meanwhile is
+ * INVALID_TXN_STATE); an ABORT marker's transaction goes into its segment's `.txnindex`. The first
+ * unstable offset (the oldest open transaction's first offset) bounds compaction and retention, and
+ * the broker's last stable offset.
  * Offsets are assigned in call order, synchronously. The returned promise resolves when the batch is as
  * durable as the flush policy promises: under `always`, after an fsync that covers it; one fsync covers
  * every append that arrived while the previous fsync ran (group commit).
