@@ -21,9 +21,10 @@
  * aborted one (a transactional batch of producer p at an offset inside one of p's aborted ranges
  * from the `.txnindex` files, `abortedTxns`) are removed and never enter the map: an aborted record
  * must not supersede a committed one. A committed transaction's records are compacted like any.
- * A batch left empty is dropped even if it carried producer state (Kafka keeps it): producer state
- * survives in memory and in snapshots, and a rebuild from headers after a truncation sees a
- * producer's later batches, which is what its deduplication needs.
+ * A batch left empty is dropped even if it carried producer state. Kafka keeps it, so that a
+ * rebuild from the log still sees the producer's last sequence; Strata's producer state lives in
+ * memory and in snapshots, and only a rebuild from headers older than the snapshots (a truncation
+ * below every snapshot, or none at all) can miss a producer's batch that compaction emptied.
  *
  * Oldest first matters for tombstones: a run that stops midway (a crash, a change under it) has
  * removed the records a tombstone deletes before, never after, the tombstone itself, so a deleted

@@ -92,6 +92,7 @@ import {
   producerBatchAt,
   txnMarkerAt,
   writeProducerSnapshot,
+  type ReplayFrom,
 } from './producer-state-files.js';
 import { decodeBatch } from './record-batch.js';
 import { validateRecordBatch, type ValidationRules } from './record-validator.js';
@@ -342,11 +343,18 @@ export class Log {
     deleteProducerSnapshotsAbove(dir, last.nextOffset);
     const producers = new ProducerStateManager();
     // The `.txnindex` of a rescanned segment may hold markers the crash lost, or miss ones it kept:
-    // rebuilt from the markers the producer-state replay sees from there on (from a snapshot at or below).
-    const rebuildTxnIndexes = rescannedFrom === undefined ? undefined : { offset: rescannedFrom, completed: (txn: CompletedTxn, state: ProducerStateManager) => {
-      if (!txn.commit) indexAbortedTxn(segments, txn, state);
-    } };
-    if (rescannedFrom !== undefined) for (const segment of segments) if (segment.baseOffset >= rescannedFrom) segment.txnIndex.reset();
+    // it is rebuilt from the markers the producer-state replay meets from there on (the replay then
+    // starts from a snapshot at or below the first rescanned segment).
+    let rebuildTxnIndexes: ReplayFrom | undefined;
+    if (rescannedFrom !== undefined) {
+      for (const segment of segments) if (segment.baseOffset >= rescannedFrom) segment.txnIndex.reset();
+      rebuildTxnIndexes = {
+        offset: rescannedFrom,
+        completed: (txn, state) => {
+          if (!txn.commit) indexAbortedTxn(segments, txn, state);
+        },
+      };
+    }
     const producerLoad = loadProducerState(dir, segments, producers, last.nextOffset, rebuildTxnIndexes);
     report.producerStateSnapshot = producerLoad.snapshotOffset;
     report.producerStateBytesScanned = producerLoad.bytesScanned;
@@ -535,6 +543,7 @@ export class Log {
           throw new LogError('FENCED_LEADER_EPOCH', `replicated batch at offset ${header.baseOffset} has epoch ${header.partitionLeaderEpoch}, the log has epoch ${epoch}`);
         }
         epoch = header.partitionLeaderEpoch;
+        // Every replica builds its transaction state from a marker: it must read as one.
         if (isTxnMarkerBatch(batches, position)) readTxnMarker(batches, position);
       } else if (appender.origin === 'coordinator') {
         // The validator let only control batches through; a coordinator writes one marker at a time,
@@ -1064,7 +1073,8 @@ export class Log {
   /**
    * Tells the leader-epoch cache and the producer state about `batches`, just written (offsets and
    * epochs stamped): a new epoch gets an entry at its first batch's base offset; a producer batch
-   * becomes the producer's latest. In memory only; the epoch file follows with the next checkpoint,
+   * becomes the producer's latest; a transaction marker ends its producer's transaction, and an
+   * aborted one is added to the marker's segment's `.txnindex` (written now, fsynced with the segment). In memory only; the epoch file follows with the next checkpoint,
    * the producer state with the next snapshot.
    */
   private recordWritten(batches: Buffer): void {
@@ -1080,7 +1090,6 @@ export class Log {
       else this.producers.advance(asOffset(lastOffsetOf(batches, position) + 1));
     }
   }
-
 
   /**
    * After a cut to `end`: the producer state forgets what was cut. When no producer's cached batch
@@ -1169,7 +1178,6 @@ export class Log {
   private segmentIndexFor(offset: Offset): number {
     return segmentIndexIn(this.segments, offset);
   }
-
 
   /**
    * A LogError about the input leaves the log as it was. Anything else (an I/O error, a broken

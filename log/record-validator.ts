@@ -29,8 +29,8 @@
  *
  * Leader-only rules (`origin: 'client'` or `'coordinator'`): a client's batch is never a control
  * batch and a coordinator's always is (only a transaction coordinator writes markers; `log.ts`
- * checks it is exactly one transaction marker), a transactional batch carries a producer id, an idempotent batch (producer id set) a
- * base sequence; every record timestamp within [now - messageTimestampBeforeMaxMs,
+ * checks it is exactly one transaction marker), a transactional batch carries a producer id, an
+ * idempotent batch (producer id set, not a marker) a base sequence; every record timestamp within [now - messageTimestampBeforeMaxMs,
  * now + messageTimestampAfterMaxMs] for a create-time batch (for a log-append-time batch, its
  * maxTimestamp, which every record reports). A replica's batches were checked by their leader
  * against its clock; a follower checks only that it can parse them.
