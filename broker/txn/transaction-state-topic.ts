@@ -44,7 +44,7 @@ export class TransactionRecordError extends Error {
   }
 }
 
-export function encodeTransactionRecord(metadata: TransactionMetadata): RecordInput {
+export function encodeTransactionRecord(metadata: TransactionMetadata): RecordInput & { key: string; value: string } {
   const key = JSON.stringify([TRANSACTION_KEY_VERSION, metadata.transactionalId]);
   const value = JSON.stringify({
     version: TRANSACTION_VALUE_VERSION,
