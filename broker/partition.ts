@@ -11,6 +11,10 @@
  *   the Raft leader, the leader epoch is the Raft term, and the Raft commit index supplies the high
  *   watermark through `advanceHighWatermark`.
  *
+ * The last stable offset (Kafka's LSO) is min(high watermark, the log's first unstable offset: the
+ * first offset of its oldest open transaction). A read_committed consumer reads below it; a
+ * read_uncommitted one below the high watermark.
+ *
  * Invariants (asserted): the high watermark only grows and never passes the log end offset.
  * Retention and compaction never touch data at or above it (the broker passes it as their
  * `maxOffset`). A request to a partition this broker does not lead fails with
@@ -19,7 +23,7 @@
  * Concurrency: one thread. Appends are issued in call order and the log assigns offsets in that
  * order; the high watermark moves when each append resolves.
  */
-import { asOffset, LogError, type AppendResult, type Epoch, type Log, type Offset, type ReadResult } from '../log/index.js';
+import { asOffset, LogError, type AppendOrigin, type AppendResult, type Epoch, type Log, type Offset, type ReadResult } from '../log/index.js';
 import { StrataError } from '../client/protocol/index.js';
 import { invariant } from './invariant.js';
 import type { RaftGroup } from './cluster/raft-group.js';
@@ -98,6 +102,11 @@ export class Partition {
     return this.log.logStartOffset;
   }
 
+  /** min(high watermark, first offset of the oldest open transaction): what read_committed consumers may read. */
+  get lastStableOffset(): Offset {
+    return asOffset(Math.min(this.hw, this.log.firstUnstableOffset ?? Number.POSITIVE_INFINITY));
+  }
+
   get logEndOffset(): Offset {
     return this.log.logEndOffset;
   }
@@ -148,12 +157,13 @@ export class Partition {
    * LogError). Standalone, it resolves when the append is as durable as the flush policy says and
    * the high watermark then covers it (`acks` 1 and -1 mean the same). In a cluster, acks -1 resolves
    * once a majority of replicas holds the batches, acks 1 once this leader does; a wait longer than
-   * `timeoutMs` is REQUEST_TIMED_OUT.
+   * `timeoutMs` is REQUEST_TIMED_OUT. `origin: 'coordinator'` is the transaction coordinator
+   * writing one transaction marker (`encodeTxnMarkerBatch`); a client's append never holds one.
    */
-  async appendAsLeader(records: Buffer, acks: 1 | -1 = -1, timeoutMs = 0): Promise<AppendResult> {
+  async appendAsLeader(records: Buffer, acks: 1 | -1 = -1, timeoutMs = 0, origin: AppendOrigin = 'client'): Promise<AppendResult> {
     this.assertLeader();
-    if (this.replica !== undefined) return this.replica.append(records, acks, timeoutMs);
-    const result = await this.log.append(records, { leaderEpoch: this.leadershipState.leaderEpoch });
+    if (this.replica !== undefined) return this.replica.append(records, acks, timeoutMs, origin);
+    const result = await this.log.append(records, { leaderEpoch: this.leadershipState.leaderEpoch, origin });
     this.advanceHighWatermark(asOffset(result.lastOffset + 1), records.length);
     return result;
   }
@@ -170,11 +180,18 @@ export class Partition {
   }
 
   /**
-   * Reads whole batches from `offset` below the high watermark, at most `maxBytes` unless the first
-   * batch alone is larger and `minOneBatch` is set (KIP-74), in which case it is returned whole.
-   * An offset outside [logStartOffset, logEndOffset] — negative included — is OFFSET_OUT_OF_RANGE.
+   * Reads whole batches from `offset` below the high watermark (`read_uncommitted`) or below the
+   * last stable offset (`read_committed`), at most `maxBytes` unless the first batch alone is larger
+   * and `minOneBatch` is set (KIP-74), in which case it is returned whole. An offset outside
+   * [logStartOffset, logEndOffset] — negative included — is OFFSET_OUT_OF_RANGE. A read_committed
+   * caller asks `log.abortedTransactions(offset, lastStableOffset)` for the records to drop.
    */
-  async read(offset: number, maxBytes: number, minOneBatch: boolean): Promise<ReadResult> {
+  async read(
+    offset: number,
+    maxBytes: number,
+    minOneBatch: boolean,
+    isolation: 'read_uncommitted' | 'read_committed' = 'read_uncommitted',
+  ): Promise<ReadResult> {
     this.assertLeader();
     const start = this.log.logStartOffset;
     const end = this.log.logEndOffset;
@@ -182,10 +199,11 @@ export class Partition {
       throw new StrataError('OFFSET_OUT_OF_RANGE', `offset ${offset} of ${this.key}; the log holds [${start}, ${end})`);
     }
     const empty: ReadResult = { bytes: Buffer.alloc(0), nextOffset: asOffset(offset) };
-    if (offset >= this.hw || (maxBytes <= 0 && !minOneBatch)) return empty;
+    const bound = isolation === 'read_committed' ? this.lastStableOffset : this.hw;
+    if (offset >= bound || (maxBytes <= 0 && !minOneBatch)) return empty;
     let result: ReadResult;
     try {
-      result = await this.log.read(asOffset(offset), { maxBytes: Math.max(maxBytes, 1), maxOffset: this.hw });
+      result = await this.log.read(asOffset(offset), { maxBytes: Math.max(maxBytes, 1), maxOffset: bound });
     } catch (error) {
       // The disk failed a read: answered KAFKA_STORAGE_ERROR by the caller, and logged here with its cause.
       if (error instanceof LogError && error.errorName === 'KAFKA_STORAGE_ERROR') {

@@ -22,9 +22,18 @@ const SCAN_WINDOW_BYTES = 1024 * 1024;
 
 /**
  * Calls `visit(window, at)` for each batch in bytes [from, to) of `file`, where `window` holds at
- * least the first `headerBytes` bytes of the batch from index `at`. Returns the bytes read.
+ * least the first `headerBytes` bytes of the batch from index `at` — the whole batch when
+ * `wantsWhole(window, at)` says so from its header (a transaction marker, read in place; at most a
+ * window's size). Returns the bytes read.
  */
-export function scanBatchHeaders(file: string, from: number, to: number, headerBytes: number, visit: (window: Buffer, at: number) => void): number {
+export function scanBatchHeaders(
+  file: string,
+  from: number,
+  to: number,
+  headerBytes: number,
+  visit: (window: Buffer, at: number) => void,
+  wantsWhole: (window: Buffer, at: number) => boolean = () => false,
+): number {
   if (from >= to) return 0;
   const fd = fs.openSync(file, 'r');
   try {
@@ -42,9 +51,18 @@ export function scanBatchHeaders(file: string, from: number, to: number, headerB
         windowEnd = position + n;
         bytesRead += n;
       }
-      const at = position - windowStart;
+      let at = position - windowStart;
       const size = LOG_OVERHEAD_BYTES + window.readInt32BE(at + BatchField.batchLength);
       if (size <= headerBytes || position + size > to) throw new LogError('CORRUPT_MESSAGE', `${file}: bad batch length ${size} at ${position}`);
+      if (position + size > windowEnd && wantsWhole(window, at)) {
+        if (size > window.length) throw new LogError('CORRUPT_MESSAGE', `${file}: a ${size}-byte batch at ${position} where a small one belongs`);
+        const n = readFully(fd, window, size, position);
+        if (n < size) throw new LogError('CORRUPT_MESSAGE', `${file}: batch at ${position} cut short`);
+        windowStart = position;
+        windowEnd = position + n;
+        bytesRead += n;
+        at = 0;
+      }
       visit(window, at);
       position += size;
     }

@@ -9,6 +9,7 @@ export {
   BatchField,
   CompressionCodec,
   CONTROL_FLAG,
+  TRANSACTIONAL_FLAG,
   MAGIC_V2,
   readBatchHeader,
   stampBatch,
@@ -16,7 +17,18 @@ export {
   type BatchHeader,
   type CompressionName,
 } from './batch-header.js';
-export { encodeLeaderChangeBatch, LEADER_CHANGE_CONTROL_TYPE } from './control-batch.js';
+export {
+  controlTypeOf,
+  encodeLeaderChangeBatch,
+  encodeTxnMarkerBatch,
+  LEADER_CHANGE_CONTROL_TYPE,
+  readControlRecord,
+  readTxnMarker,
+  TXN_ABORT_CONTROL_TYPE,
+  TXN_COMMIT_CONTROL_TYPE,
+  type ControlRecord,
+  type TxnMarker,
+} from './control-batch.js';
 export { DescriptorPool } from './descriptor-pool.js';
 export { DEFAULT_LOG_CONFIG, parseLogConfig, type CleanupPolicy, type FlushPolicy, type LogConfig } from './config.js';
 export { LOG_ERRORS, LogError, type LogErrorInfo, type LogErrorName } from './errors.js';
@@ -29,7 +41,8 @@ export {
   type LeaderEpochCacheSource,
 } from './leader-epoch-cache.js';
 export type { LogEvents, SegmentRoll } from './log-events.js';
-export { Log, type AppendResult, type LogOptions, type PreparedAppend, type LogTimers, type ReadOptions, type ReadResult, type RecoveryReport } from './log.js';
+export type { OngoingTxn } from './producer-state.js';
+export { Log, type AppendOrigin, type AppendResult, type LogOptions, type PreparedAppend, type LogTimers, type ReadOptions, type ReadResult, type RecoveryReport } from './log.js';
 export type { CompactionResult } from './log-cleaner.js';
 export {
   decodeBatch,

@@ -16,8 +16,15 @@
  * Records with a null key are always kept. Kafka rejects them on a compacted topic at produce time;
  * Strata accepts them there, and a record that no key can supersede is simply never removed.
  * Control batches (transaction markers) are copied as they are and their keys stay out of the map.
- * A batch left empty is dropped even if it carried producer state (Kafka keeps it): Strata has no
- * idempotent-producer state yet.
+ * Transactions (Kafka's rules): the Log hands over only segments below the first unstable offset,
+ * so every transactional batch here belongs to a transaction with a known end. The records of an
+ * aborted one (a transactional batch of producer p at an offset inside one of p's aborted ranges
+ * from the `.txnindex` files, `abortedTxns`) are removed and never enter the map: an aborted record
+ * must not supersede a committed one. A committed transaction's records are compacted like any.
+ * A batch left empty is dropped even if it carried producer state. Kafka keeps it, so that a
+ * rebuild from the log still sees the producer's last sequence; Strata's producer state lives in
+ * memory and in snapshots, and only a rebuild from headers older than the snapshots (a truncation
+ * below every snapshot, or none at all) can miss a producer's batch that compaction emptied.
  *
  * Oldest first matters for tombstones: a run that stops midway (a crash, a change under it) has
  * removed the records a tombstone deletes before, never after, the tombstone itself, so a deleted
@@ -71,7 +78,7 @@
  * deletes the newest of them).
  */
 import fs from 'node:fs';
-import { batchSizeAt, CONTROL_FLAG, validateBatch, type BatchHeader } from './batch-header.js';
+import { batchSizeAt, CONTROL_FLAG, TRANSACTIONAL_FLAG, validateBatch, type BatchHeader } from './batch-header.js';
 import type { LogConfig } from './config.js';
 import { fsyncDirectoryAsync } from './directory.js';
 import { LogError } from './errors.js';
@@ -79,6 +86,7 @@ import { invariant } from './invariant.js';
 import { BATCH_HEADER_BYTES, LOG_OVERHEAD_BYTES, MAX_BATCH_BYTES_CEILING } from './limits.js';
 import { decodeBatches, encodeRetainedBatch, type Record } from './record-batch.js';
 import type { Segment } from './segment.js';
+import type { AbortedTxn } from './transaction-index.js';
 import { asPosition, type Offset } from './units.js';
 
 /** Suffixes of a segment being cleaned and of one committed to replace the live file; log.ts recovers both. */
@@ -94,8 +102,10 @@ export interface CompactionTarget {
   config: LogConfig;
   /** The log's clock when the run began: tombstones expire relative to it. */
   now: number;
-  /** The sealed segments, oldest first; never the active one. */
+  /** The sealed segments, oldest first; never the active one; all below the first unstable offset. */
   segments: readonly Segment[];
+  /** The aborted transactions that may hold records of these segments (the log's `.txnindex` entries). */
+  abortedTxns: readonly AbortedTxn[];
   /**
    * Replaces `old` by `<old.logFile>.swap`, synchronously. Returns false if `old` is no longer in
    * the log (deleted or truncated meanwhile); it has then removed the `.swap` file.
@@ -114,10 +124,12 @@ export interface CompactionResult {
   recordsRemoved: number;
   /** Of those, tombstones removed because they expired (superseded tombstones are not counted here). */
   tombstonesRemoved: number;
+  /** Of those, records of aborted transactions. */
+  abortedRecordsRemoved: number;
 }
 
 export function emptyCompactionResult(): CompactionResult {
-  return { segmentsCleaned: 0, bytesBefore: 0, bytesAfter: 0, recordsRemoved: 0, tombstonesRemoved: 0 };
+  return { segmentsCleaned: 0, bytesBefore: 0, bytesAfter: 0, recordsRemoved: 0, tombstonesRemoved: 0, abortedRecordsRemoved: 0 };
 }
 
 /** One segment as the run first saw it, with what the map says it will lose. */
@@ -129,6 +141,8 @@ interface SegmentSnapshot {
   superseded: number;
   /** Records that are the latest of their key but expired tombstones. */
   expiredTombstones: number;
+  /** Records of aborted transactions. */
+  aborted: number;
   /** The segment's newest record is older than `now - deleteRetentionMs`: its tombstones may go. */
   readonly tombstonesExpired: boolean;
 }
@@ -173,6 +187,7 @@ export async function compactLog(target: CompactionTarget): Promise<CompactionRe
     nextOffset: segment.nextOffset,
     superseded: 0,
     expiredTombstones: 0,
+    aborted: 0,
     tombstonesExpired: segment.maxTimestamp < horizon,
   }));
   const newest = snapshots.at(-1);
@@ -185,11 +200,12 @@ export async function compactLog(target: CompactionTarget): Promise<CompactionRe
     isUnchanged(snapshot) && isUnchanged(newest) && fileIdentity(newest.segment.logFile) === newestFile;
 
   try {
-    const map = await buildOffsetMap(snapshots, unchanged);
+    const aborted = new AbortedRanges(target.abortedTxns);
+    const map = await buildOffsetMap(snapshots, aborted, unchanged);
     countExpiredTombstones(map, snapshots);
     for (const snapshot of snapshots) {
-      if (snapshot.superseded + snapshot.expiredTombstones === 0) continue;
-      const cleaned = await cleanSegment(snapshot, map, unchanged);
+      if (snapshot.superseded + snapshot.expiredTombstones + snapshot.aborted === 0) continue;
+      const cleaned = await cleanSegment(snapshot, map, aborted, unchanged);
       const cleanedFile = snapshot.segment.logFile + CLEANED_SUFFIX;
       const swapFile = snapshot.segment.logFile + SWAP_SUFFIX;
       // Checked and renamed in one tick: a `.swap` is never committed for a segment already changed.
@@ -206,13 +222,34 @@ export async function compactLog(target: CompactionTarget): Promise<CompactionRe
       if (!target.commitSwap(snapshot.segment)) continue;
       result.segmentsCleaned += 1;
       result.bytesAfter -= snapshot.sizeBytes - cleaned.sizeBytes;
-      result.recordsRemoved += snapshot.superseded + snapshot.expiredTombstones;
+      result.recordsRemoved += snapshot.superseded + snapshot.expiredTombstones + snapshot.aborted;
       result.tombstonesRemoved += snapshot.expiredTombstones;
+      result.abortedRecordsRemoved += snapshot.aborted;
     }
   } catch (error) {
     if (!(error instanceof LogChanged)) throw error;
   }
   return result;
+}
+
+/** Per producer, the offset ranges [firstOffset, marker] of its aborted transactions. */
+class AbortedRanges {
+  readonly #ranges = new Map<number, Array<readonly [Offset, Offset]>>();
+
+  constructor(txns: readonly AbortedTxn[]) {
+    for (const txn of txns) {
+      const list = this.#ranges.get(txn.producerId) ?? [];
+      list.push([txn.firstOffset, txn.lastOffset]);
+      this.#ranges.set(txn.producerId, list);
+    }
+  }
+
+  /** True for a transactional data batch that belongs to one of its producer's aborted transactions. */
+  holds(header: BatchHeader): boolean {
+    if ((header.attributes & TRANSACTIONAL_FLAG) === 0 || (header.attributes & CONTROL_FLAG) !== 0) return false;
+    const ranges = this.#ranges.get(header.producerId);
+    return ranges !== undefined && ranges.some(([first, last]) => header.baseOffset >= first && header.baseOffset <= last);
+  }
 }
 
 /**
@@ -250,9 +287,10 @@ function mapKey(key: Buffer): string {
   return key.toString('latin1');
 }
 
-/** Step 1: the offset map over every segment, counting per segment the records superseded. */
+/** Step 1: the offset map over every segment, counting per segment the records superseded and the aborted ones. */
 async function buildOffsetMap(
   snapshots: SegmentSnapshot[],
+  aborted: AbortedRanges,
   unchanged: (s: SegmentSnapshot) => boolean,
 ): Promise<OffsetMap> {
   const map = new OffsetMap();
@@ -264,6 +302,10 @@ async function buildOffsetMap(
           `batch at offset ${header.baseOffset} follows ${previousOffset} in ${snapshot.segment.logFile}`);
         previousOffset = header.baseOffset + header.lastOffsetDelta;
         if ((header.attributes & CONTROL_FLAG) !== 0) continue;
+        if (aborted.holds(header)) {
+          snapshot.aborted += records.length;
+          continue;
+        }
         for (const record of records) {
           if (record.key === null) continue;
           const replaced = map.put(mapKey(record.key), record.offset, record.value === null);
@@ -305,6 +347,7 @@ function segmentHolding(snapshots: SegmentSnapshot[], offset: Offset): SegmentSn
 async function cleanSegment(
   snapshot: SegmentSnapshot,
   map: OffsetMap,
+  aborted: AbortedRanges,
   unchanged: (s: SegmentSnapshot) => boolean,
 ): Promise<{ sizeBytes: number }> {
   const file = snapshot.segment.logFile + CLEANED_SUFFIX;
@@ -312,6 +355,7 @@ async function cleanSegment(
   let written = 0;
   let superseded = 0;
   let expiredTombstones = 0;
+  let abortedRecords = 0;
   try {
     handle = await fs.promises.open(file, 'w').catch((error: unknown) => {
       throw storageError(`cannot create ${file}`, error);
@@ -325,6 +369,10 @@ async function cleanSegment(
         position += header.sizeBytes;
         if ((header.attributes & CONTROL_FLAG) !== 0) {
           pieces.push(raw);
+          continue;
+        }
+        if (aborted.holds(header)) {
+          abortedRecords += records.length;
           continue;
         }
         const retained: Record[] = [];
@@ -349,9 +397,9 @@ async function cleanSegment(
       written += bytes.length;
     });
     invariant(
-      superseded === snapshot.superseded && expiredTombstones === snapshot.expiredTombstones,
-      () => `${snapshot.segment.logFile}: the map predicted ${snapshot.superseded} superseded and ${snapshot.expiredTombstones} ` +
-        `expired records, the rewrite removed ${superseded} and ${expiredTombstones}`,
+      superseded === snapshot.superseded && expiredTombstones === snapshot.expiredTombstones && abortedRecords === snapshot.aborted,
+      () => `${snapshot.segment.logFile}: the map predicted ${snapshot.superseded} superseded, ${snapshot.expiredTombstones} ` +
+        `expired and ${snapshot.aborted} aborted records, the rewrite removed ${superseded}, ${expiredTombstones} and ${abortedRecords}`,
     );
     await output.datasync().catch((error: unknown) => {
       throw storageError(`fdatasync of ${file} failed`, error);

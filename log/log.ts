@@ -3,6 +3,7 @@
  *
  *   <dir>/00000000000000000000.log, .index, .timeindex   oldest segment
  *   <dir>/00000000000000081234.log, .index, .timeindex   ...
+ *   <dir>/<base>.txnindex                                aborted transactions with their marker in that segment (transaction-index.ts)
  *   <dir>/log.checkpoint                                 recovery point + log start offset
  *   <dir>/leader-epoch-checkpoint                        each leader epoch's first offset (leader-epoch-cache.ts)
  *   <dir>/00000000000000081234.snapshot                  producer state below that offset (producer-state-files.ts)
@@ -27,6 +28,13 @@
  * batches is answered with that batch's offsets and not written; a gap or an old epoch is refused.
  * Every write, leader's or follower's, updates the producer state from the written headers; a
  * truncation rebuilds it from a snapshot and the surviving headers.
+ * Transactions: a leader's append has an origin, `client` (a producer: never a control batch) or
+ * `coordinator` (the transaction coordinator: exactly one transaction marker, whose epoch must not
+ * be below its producer's). The producer state tracks each producer's open transaction (a
+ * transactional batch opens it, a marker ends it; a non-transactional batch meanwhile is
+ * INVALID_TXN_STATE); an ABORT marker's transaction goes into its segment's `.txnindex`. The first
+ * unstable offset (the oldest open transaction's first offset) bounds compaction and retention, and
+ * the broker's last stable offset.
  * Offsets are assigned in call order, synchronously. The returned promise resolves when the batch is as
  * durable as the flush policy promises: under `always`, after an fsync that covers it; one fsync covers
  * every append that arrived while the previous fsync ran (group commit).
@@ -51,7 +59,8 @@
  */
 import fs from 'node:fs';
 import path from 'node:path';
-import { BatchField, batchSizeAt, CONTROL_FLAG, lastOffsetOf, readInt64, stampBatch } from './batch-header.js';
+import { BatchField, batchSizeAt, CONTROL_FLAG, lastOffsetOf, readInt64, stampBatch, TRANSACTIONAL_FLAG } from './batch-header.js';
+import { isTxnMarkerBatch, readTxnMarker } from './control-batch.js';
 import { parseLogConfig, type LogConfig } from './config.js';
 import { fsyncDirectory, fsyncDirectoryAsync } from './directory.js';
 import { LogError } from './errors.js';
@@ -67,19 +76,30 @@ import {
 import { CLEANED_SUFFIX, compactLog, emptyCompactionResult, SegmentUncleanable, SWAP_SUFFIX, type CompactionResult } from './log-cleaner.js';
 import { readLogCheckpoint, writeLogCheckpoint } from './log-checkpoint.js';
 import { DescriptorPool } from './descriptor-pool.js';
-import { ProducerStateManager, type ProducerBatch, type ProducerBatchMetadata, type ProducerEntry } from './producer-state.js';
+import {
+  ProducerStateManager,
+  type CompletedTxn,
+  type OngoingTxn,
+  type ProducerBatch,
+  type ProducerBatchMetadata,
+  type ProducerEntry,
+  type ProducerWrite,
+} from './producer-state.js';
 import {
   deleteAllProducerSnapshots,
   deleteProducerSnapshotsAbove,
   loadProducerState,
   producerBatchAt,
+  txnMarkerAt,
   writeProducerSnapshot,
+  type ReplayFrom,
 } from './producer-state-files.js';
 import { decodeBatch } from './record-batch.js';
 import { validateRecordBatch, type ValidationRules } from './record-validator.js';
 import type { LogEvents } from './log-events.js';
 import { segmentsToDelete, type RetentionPolicy, type RetentionReason } from './retention.js';
 import { LOG_SUFFIX, OFFSET_INDEX_SUFFIX, Segment, segmentFileName, TIME_INDEX_SUFFIX } from './segment.js';
+import type { AbortedTxn } from './transaction-index.js';
 import { asEpoch, asOffset, NO_EPOCH, type Epoch, type Offset, type Position } from './units.js';
 
 export const CLEAN_SHUTDOWN_FILE = '.clean-shutdown';
@@ -167,8 +187,14 @@ export interface RecoveryReport {
   producerStateBytesScanned: number;
 }
 
+/**
+ * Who writes through the leader's append path: a producer (`client`, Kafka's AppendOrigin.CLIENT) or
+ * the broker's transaction coordinator writing one transaction marker (`coordinator`).
+ */
+export type AppendOrigin = 'client' | 'coordinator';
+
 /** Who appends: a leader assigning offsets and stamping its epoch, or a follower copying batches as they are. */
-type Appender = { readonly role: 'leader'; readonly leaderEpoch: Epoch } | { readonly role: 'follower' };
+type Appender = { readonly role: 'leader'; readonly leaderEpoch: Epoch; readonly origin: AppendOrigin } | { readonly role: 'follower' };
 
 /** What `planAppend` worked out: per batch, where it ends in the buffer, its last offset and max timestamp. */
 interface AppendPlan {
@@ -179,8 +205,8 @@ interface AppendPlan {
   maxTimestamp: number;
   /** The epoch of the last batch, once appended. */
   lastEpoch: Epoch;
-  /** A leader's producer batch, checked in sequence (at most one per append). */
-  producerBatch: ProducerBatch | undefined;
+  /** A leader's producer batch, checked in sequence, or a coordinator's marker, checked against the producer's epoch (at most one per append). */
+  producerWrite: ProducerWrite | undefined;
   /** The producer batch is a retry of this one, already in the log (or proposed): nothing to write. */
   duplicateOf: ProducerBatchMetadata | undefined;
 }
@@ -316,7 +342,20 @@ export class Log {
     // Snapshots past what recovery kept describe batches that are gone.
     deleteProducerSnapshotsAbove(dir, last.nextOffset);
     const producers = new ProducerStateManager();
-    const producerLoad = loadProducerState(dir, segments, producers, last.nextOffset);
+    // The `.txnindex` of a rescanned segment may hold markers the crash lost, or miss ones it kept:
+    // it is rebuilt from the markers the producer-state replay meets from there on (the replay then
+    // starts from a snapshot at or below the first rescanned segment).
+    let rebuildTxnIndexes: ReplayFrom | undefined;
+    if (rescannedFrom !== undefined) {
+      for (const segment of segments) if (segment.baseOffset >= rescannedFrom) segment.txnIndex.reset();
+      rebuildTxnIndexes = {
+        offset: rescannedFrom,
+        completed: (txn, state) => {
+          if (!txn.commit) indexAbortedTxn(segments, txn, state);
+        },
+      };
+    }
+    const producerLoad = loadProducerState(dir, segments, producers, last.nextOffset, rebuildTxnIndexes);
     report.producerStateSnapshot = producerLoad.snapshotOffset;
     report.producerStateBytesScanned = producerLoad.bytesScanned;
     // Make the recovered state durable before it is built upon, then retire the clean marker: from
@@ -403,9 +442,13 @@ export class Log {
    * within the topic's bounds around the clock): a bad batch rejects the whole append with a
    * `LogError` and leaves the log untouched. An epoch below the last one appended is
    * FENCED_LEADER_EPOCH.
+   *
+   * `origin: 'coordinator'` (the transaction coordinator) appends exactly one transaction marker
+   * (`encodeTxnMarkerBatch`) and nothing else; a marker with an epoch below its producer's is
+   * INVALID_PRODUCER_EPOCH. A client's append never holds a control batch (INVALID_RECORD).
    */
-  append(batches: Buffer, options: { leaderEpoch?: Epoch } = {}): Promise<AppendResult> {
-    return this.appendBatches(batches, { role: 'leader', leaderEpoch: options.leaderEpoch ?? NO_EPOCH });
+  append(batches: Buffer, options: { leaderEpoch?: Epoch; origin?: AppendOrigin } = {}): Promise<AppendResult> {
+    return this.appendBatches(batches, { role: 'leader', leaderEpoch: options.leaderEpoch ?? NO_EPOCH, origin: options.origin ?? 'client' });
   }
 
   /**
@@ -414,19 +457,19 @@ export class Log {
    * the bytes can be proposed and sent to followers before any replica (this one included) writes
    * them with `appendAsFollower`. Throws the first batch's LogError and then leaves the bytes as they
    * were; an epoch below the log's latest is FENCED_LEADER_EPOCH. `records` is the number of offsets
-   * the batches cover (`lastOffset - baseOffset + 1`).
+   * the batches cover (`lastOffset - baseOffset + 1`). `origin` as for `append`.
    */
-  prepareLeaderAppend(batches: Buffer, options: { baseOffset: Offset; leaderEpoch: Epoch }): PreparedAppend {
+  prepareLeaderAppend(batches: Buffer, options: { baseOffset: Offset; leaderEpoch: Epoch; origin?: AppendOrigin }): PreparedAppend {
     this.assertOpen();
     const { baseOffset, leaderEpoch } = options;
     if (!Number.isSafeInteger(baseOffset) || baseOffset < 0) throw new LogError('OFFSET_OUT_OF_RANGE', `cannot prepare an append at offset ${baseOffset}`);
-    const plan = this.planAppend(batches, { role: 'leader', leaderEpoch }, baseOffset);
+    const plan = this.planAppend(batches, { role: 'leader', leaderEpoch, origin: options.origin ?? 'client' }, baseOffset);
     if (plan.duplicateOf !== undefined) {
       const { firstOffset, lastOffset, timestamp } = plan.duplicateOf;
       return { lastOffset, maxTimestamp: timestamp, records: 0, duplicateOf: { baseOffset: firstOffset, lastOffset } };
     }
     stampPlanned(batches, plan, leaderEpoch);
-    if (plan.producerBatch !== undefined) this.producers.addPending(plan.producerBatch);
+    if (plan.producerWrite !== undefined) this.producers.addPending(plan.producerWrite);
     const lastOffset = plan.lastOffsets.at(-1) as Offset;
     return { lastOffset, maxTimestamp: plan.maxTimestamp, records: lastOffset - baseOffset + 1 };
   }
@@ -436,7 +479,9 @@ export class Log {
    * validated as a replica's (records parse; the leader checked timestamps against its clock).
    * Offsets must continue the log exactly: the first batch's base offset is the log end offset and
    * each next batch starts right after the previous one (OFFSET_OUT_OF_RANGE otherwise); epochs never
-   * go below the last one appended (FENCED_LEADER_EPOCH).
+   * go below the last one appended (FENCED_LEADER_EPOCH). Control batches are taken as replicated
+   * bytes; a transaction marker must read as one (INVALID_RECORD otherwise), since every replica
+   * builds its transaction state from it.
    */
   appendAsFollower(batches: Buffer): Promise<AppendResult> {
     return this.appendBatches(batches, { role: 'follower' });
@@ -471,7 +516,7 @@ export class Log {
     if (batches.length === 0) throw new LogError('CORRUPT_MESSAGE', 'append of zero bytes');
     const leader = appender.role === 'leader';
     const rules: ValidationRules = {
-      origin: leader ? 'client' : 'replica',
+      origin: leader ? appender.origin : 'replica',
       maxBatchBytes: this.config.maxBatchBytes,
       now: this.clock(),
       messageTimestampBeforeMaxMs: this.config.messageTimestampBeforeMaxMs,
@@ -485,7 +530,7 @@ export class Log {
       if (appender.leaderEpoch < epoch) throw new LogError('FENCED_LEADER_EPOCH', `append with epoch ${appender.leaderEpoch}, the log has epoch ${epoch}`);
       epoch = appender.leaderEpoch;
     }
-    const plan: AppendPlan = { ends: [], lastOffsets: [], maxTimestamps: [], baseOffset, maxTimestamp: -1, lastEpoch: epoch, producerBatch: undefined, duplicateOf: undefined };
+    const plan: AppendPlan = { ends: [], lastOffsets: [], maxTimestamps: [], baseOffset, maxTimestamp: -1, lastEpoch: epoch, producerWrite: undefined, duplicateOf: undefined };
     let next = baseOffset;
     let position = 0;
     while (position < batches.length) {
@@ -498,6 +543,16 @@ export class Log {
           throw new LogError('FENCED_LEADER_EPOCH', `replicated batch at offset ${header.baseOffset} has epoch ${header.partitionLeaderEpoch}, the log has epoch ${epoch}`);
         }
         epoch = header.partitionLeaderEpoch;
+        // Every replica builds its transaction state from a marker: it must read as one.
+        if (isTxnMarkerBatch(batches, position)) readTxnMarker(batches, position);
+      } else if (appender.origin === 'coordinator') {
+        // The validator let only control batches through; a coordinator writes one marker at a time,
+        // so that its answer (appended, or fenced) is the answer for that producer.
+        if (position !== 0 || header.sizeBytes !== batches.length) throw new LogError('INVALID_RECORD', 'a coordinator append holds exactly one transaction marker');
+        const marker = readTxnMarker(batches, position);
+        const write = { producerId: marker.producerId, epoch: marker.producerEpoch, offset: next, timestamp: header.maxTimestamp, commit: marker.commit };
+        this.producers.checkMarker(write);
+        plan.producerWrite = { marker: write };
       } else if (header.producerId >= 0) {
         // Kafka's rule for Produce v3+: an idempotent batch travels alone, so that its answer (appended,
         // or a duplicate with its original offsets) is the answer to the whole append.
@@ -511,10 +566,11 @@ export class Log {
           lastOffsetDelta: header.lastOffsetDelta,
           firstOffset: next,
           timestamp: header.maxTimestamp,
+          transactional: (header.attributes & TRANSACTIONAL_FLAG) !== 0,
         };
         const check = this.producers.check(batch);
         if (check.kind === 'duplicate') plan.duplicateOf = check.batch;
-        else plan.producerBatch = batch;
+        else plan.producerWrite = { batch };
       }
       position += header.sizeBytes;
       const lastOffset = asOffset(next + header.lastOffsetDelta);
@@ -690,15 +746,16 @@ export class Log {
 
   /**
    * Applies retention (age, size, log start offset), deleting whole segments from the oldest, never
-   * at or above `maxOffset` (the high watermark; the log end by default). If the active segment must go,
-   * it is rolled first so the log always has a segment to append to.
+   * at or above `maxOffset` (the high watermark or the last stable offset; the log end by default)
+   * nor at or above the first unstable offset: an open transaction keeps its first batch. If the
+   * active segment must go, it is rolled first so the log always has a segment to append to.
    */
   enforceRetention(maxOffset?: Offset): Promise<{ deleted: number; reasons: RetentionReason[] }> {
     const compactOnly = this.config.cleanupPolicy === 'compact';
     const rules = {
       retentionMs: compactOnly ? -1 : this.config.retentionMs,
       retentionBytes: compactOnly ? -1 : this.config.retentionBytes,
-      maxOffset: maxOffset ?? this.logEndOffset,
+      maxOffset: this.stableBound(maxOffset),
     };
     // Past the checks, a failure may leave segments out of the log but on disk, or a checkpoint
     // half written: an operating error (LOG_CLOSED, the poison itself) passes, anything else poisons.
@@ -732,11 +789,13 @@ export class Log {
 
   /**
    * Compacts the sealed segments wholly below `maxOffset` (the high watermark; the log end by
-   * default) if the cleanup policy includes `compact`: keeps the last record of each key, drops
-   * tombstones older than `deleteRetentionMs`, never changes an offset and never touches the active
-   * segment. Above the high watermark a replica may still truncate, and a key's older record must
-   * not be gone when its newer one is truncated away. One compaction runs at a time; appends and
-   * reads go on meanwhile; `close()` waits for it.
+   * default) and below the first unstable offset, if the cleanup policy includes `compact`: keeps
+   * the last record of each key, drops tombstones older than `deleteRetentionMs` and the records of
+   * aborted transactions (keeping their markers), never changes an offset and never touches the
+   * active segment. Above the high watermark a replica may still truncate, and a key's older record
+   * must not be gone when its newer one is truncated away; at or above the first unstable offset a
+   * transaction's outcome is not known yet (Kafka's first uncleanable offset). One compaction runs
+   * at a time; appends and reads go on meanwhile; `close()` waits for it.
    */
   compact(maxOffset?: Offset): Promise<CompactionResult> {
     try {
@@ -746,17 +805,19 @@ export class Log {
     }
     const idle = !this.config.cleanupPolicy.includes('compact') || this.compaction !== undefined || this.uncleanableSegment !== undefined;
     if (idle) return Promise.resolve(emptyCompactionResult());
-    const limit = maxOffset ?? this.logEndOffset;
     const run = this.sealing
-      .then(() =>
-        compactLog({
+      .then(() => {
+        // Taken when the run starts: later appends and markers are above the bound anyway.
+        const limit = this.stableBound(maxOffset);
+        return compactLog({
           dir: this.dir,
           config: this.config,
           now: this.clock(),
           segments: this.segments.slice(0, -1).filter((s) => s.nextOffset <= limit),
+          abortedTxns: this.segments.flatMap((s) => s.txnIndex.entries.filter((entry) => entry.firstOffset < limit)),
           commitSwap: (old) => this.swapInCleaned(old),
-        }),
-      )
+        });
+      })
       .catch((error: unknown) => {
         throw this.compactionFailed(error);
       });
@@ -774,6 +835,11 @@ export class Log {
    */
   get uncleanable(): { segment: string | undefined; error: unknown } | undefined {
     return this.uncleanableSegment;
+  }
+
+  /** `maxOffset` (the log end if not given), lowered to the first unstable offset: what cleanup may touch lies below it. */
+  private stableBound(maxOffset: Offset | undefined): Offset {
+    return asOffset(Math.min(maxOffset ?? this.logEndOffset, this.firstUnstableOffset ?? Number.POSITIVE_INFINITY));
   }
 
   /** The storage failure that poisoned the log, if any: appends fail with it until the log is reopened. */
@@ -1007,7 +1073,8 @@ export class Log {
   /**
    * Tells the leader-epoch cache and the producer state about `batches`, just written (offsets and
    * epochs stamped): a new epoch gets an entry at its first batch's base offset; a producer batch
-   * becomes the producer's latest. In memory only; the epoch file follows with the next checkpoint,
+   * becomes the producer's latest; a transaction marker ends its producer's transaction, and an
+   * aborted one is added to the marker's segment's `.txnindex` (written now, fsynced with the segment). In memory only; the epoch file follows with the next checkpoint,
    * the producer state with the next snapshot.
    */
   private recordWritten(batches: Buffer): void {
@@ -1016,7 +1083,10 @@ export class Log {
       const baseOffset = asOffset(readInt64(batches, position + BatchField.baseOffset));
       this.epochs.assign(epoch, baseOffset);
       const control = (batches.readInt16BE(position + BatchField.attributes) & CONTROL_FLAG) !== 0;
-      if (!control && readInt64(batches, position + BatchField.producerId) >= 0) this.producers.record(producerBatchAt(batches, position));
+      if (control && isTxnMarkerBatch(batches, position)) {
+        const completed = this.producers.recordMarker(txnMarkerAt(batches, position));
+        if (completed !== undefined && !completed.commit) indexAbortedTxn(this.segments, completed, this.producers);
+      } else if (!control && readInt64(batches, position + BatchField.producerId) >= 0) this.producers.record(producerBatchAt(batches, position));
       else this.producers.advance(asOffset(lastOffsetOf(batches, position) + 1));
     }
   }
@@ -1058,6 +1128,38 @@ export class Log {
     return this.producers.producerCount;
   }
 
+  /**
+   * The smallest first offset of any open transaction (Kafka's first unstable offset); undefined
+   * when none is open. A read_committed consumer reads below min(high watermark, this): the last
+   * stable offset.
+   */
+  get firstUnstableOffset(): Offset | undefined {
+    return this.producers.firstUnstableOffset;
+  }
+
+  /** The open transactions, by first offset (the coordinator's and operators' view of what is pending). */
+  ongoingTransactions(): OngoingTxn[] {
+    return this.producers.ongoingTransactions();
+  }
+
+  /**
+   * Kafka's fetch answer for read_committed: every aborted transaction whose range [firstOffset,
+   * marker offset] overlaps [fromOffset, upToOffset), by first offset. Read from the segments'
+   * `.txnindex` entries, from the segment holding `fromOffset` on, stopping at the first entry whose
+   * last stable offset is past `upToOffset` (every later transaction starts at or after it).
+   */
+  abortedTransactions(fromOffset: Offset, upToOffset: Offset): Array<{ producerId: number; firstOffset: Offset }> {
+    this.assertOpen();
+    const found: AbortedTxn[] = [];
+    scan: for (let i = this.segmentIndexFor(fromOffset); i < this.segments.length; i++) {
+      for (const entry of (this.segments[i] as Segment).txnIndex.entries) {
+        if (entry.lastOffset >= fromOffset && entry.firstOffset < upToOffset) found.push(entry);
+        if (entry.lastStableOffset > upToOffset) break scan;
+      }
+    }
+    return found.sort((a, b) => a.firstOffset - b.firstOffset).map(({ producerId, firstOffset }) => ({ producerId, firstOffset }));
+  }
+
   /** After a log start move: entries below the start fold into one at it; none at or past the log end. */
   private cutEpochsToLog(): void {
     this.epochs.truncateFromStart(this.startOffset);
@@ -1074,14 +1176,7 @@ export class Log {
 
   /** Index of the segment whose range holds `offset`: the last one with baseOffset <= offset. */
   private segmentIndexFor(offset: Offset): number {
-    let low = 0;
-    let high = this.segments.length - 1;
-    while (low < high) {
-      const mid = (low + high + 1) >>> 1;
-      if ((this.segments[mid] as Segment).baseOffset <= offset) low = mid;
-      else high = mid - 1;
-    }
-    return low;
+    return segmentIndexIn(this.segments, offset);
   }
 
   /**
@@ -1111,6 +1206,29 @@ export class Log {
     this.assertOpen();
     if (this.failure !== undefined) throw this.failure;
   }
+}
+
+/** Index of the segment of `segments` (sorted, non-empty) whose range holds `offset`: the last one with baseOffset <= offset. */
+function segmentIndexIn(segments: readonly Segment[], offset: Offset): number {
+  let low = 0;
+  let high = segments.length - 1;
+  while (low < high) {
+    const mid = (low + high + 1) >>> 1;
+    if ((segments[mid] as Segment).baseOffset <= offset) low = mid;
+    else high = mid - 1;
+  }
+  return low;
+}
+
+/**
+ * An ABORT marker just ended `txn` (`state` is the producer state right after the marker): its
+ * entry goes into the `.txnindex` of the segment holding the marker, fsynced with that segment.
+ */
+function indexAbortedTxn(segments: readonly Segment[], txn: CompletedTxn, state: ProducerStateManager): void {
+  const segment = segments[segmentIndexIn(segments, txn.lastOffset)] as Segment;
+  invariant(txn.lastOffset >= segment.baseOffset && txn.lastOffset < segment.nextOffset, () => `marker at ${txn.lastOffset} is in no segment`);
+  const lastStableOffset = asOffset(state.firstUnstableOffset ?? txn.lastOffset + 1);
+  segment.txnIndex.append({ producerId: txn.producerId, firstOffset: txn.firstOffset, lastOffset: txn.lastOffset, lastStableOffset });
 }
 
 /** Stamps each planned batch with its base offset and the leader's epoch (the CRC does not cover them). */
@@ -1152,7 +1270,7 @@ function listSegmentBases(dir: string): number[] {
     if (match !== null) bases.add(Number(match[1]));
   }
   for (const name of names) {
-    const match = /^(\d{20})\.(index|timeindex)$/.exec(name);
+    const match = /^(\d{20})\.(index|timeindex|txnindex)$/.exec(name);
     if (match !== null && !bases.has(Number(match[1]))) fs.rmSync(path.join(dir, name), { force: true });
   }
   return [...bases].sort((a, b) => a - b);

@@ -13,13 +13,26 @@
  *
  * Snapshots above the log end (a truncation cut below them) are deleted when the log is cut; the two
  * newest are kept, older ones deleted as new ones are written.
+ *
+ * The replay reads transaction markers too (whole: their control type is in their record), so open
+ * transactions and their ends come back; recovery uses the transactions the replay sees ended to
+ * rebuild the aborted-transactions indexes of the segments it rescanned (`ReplayFrom`).
  */
 import fs from 'node:fs';
 import path from 'node:path';
 import { replaceFileAtomically } from './atomic-file.js';
-import { BatchField, CONTROL_FLAG, readInt64 } from './batch-header.js';
+import { BatchField, CONTROL_FLAG, readInt64, TRANSACTIONAL_FLAG } from './batch-header.js';
 import { scanBatchHeaders } from './batch-scan.js';
-import { decodeProducerSnapshot, encodeProducerSnapshot, type ProducerBatch, type ProducerStateManager, type ProducerStateSnapshot } from './producer-state.js';
+import { isTxnMarkerBatch, readTxnMarker } from './control-batch.js';
+import {
+  decodeProducerSnapshot,
+  encodeProducerSnapshot,
+  type CompletedTxn,
+  type ProducerBatch,
+  type ProducerStateManager,
+  type ProducerStateSnapshot,
+  type TxnMarkerWrite,
+} from './producer-state.js';
 import type { Segment } from './segment.js';
 import { asOffset, type Offset } from './units.js';
 
@@ -67,13 +80,24 @@ export interface ProducerStateLoad {
 }
 
 /**
- * Rebuilds `state` to describe the log below `upTo`: the newest good snapshot at or below it, then
- * the headers of every later batch in `segments`.
+ * Where a replay must report the transactions it sees ended: every marker at or above `offset` is
+ * passed to `completed`, with the state right after it (recovery rebuilds the `.txnindex` files of
+ * the segments from `offset` on). The snapshot the replay starts from is then at or below `offset`.
  */
-export function loadProducerState(dir: string, segments: readonly Segment[], state: ProducerStateManager, upTo: Offset): ProducerStateLoad {
+export interface ReplayFrom {
+  readonly offset: Offset;
+  readonly completed: (txn: CompletedTxn, state: ProducerStateManager) => void;
+}
+
+/**
+ * Rebuilds `state` to describe the log below `upTo`: the newest good snapshot at or below it (and
+ * at or below `replay.offset`), then the headers of every later batch in `segments`.
+ */
+export function loadProducerState(dir: string, segments: readonly Segment[], state: ProducerStateManager, upTo: Offset, replay?: ReplayFrom): ProducerStateLoad {
+  const snapshotBound = Math.min(upTo, replay?.offset ?? upTo);
   let snapshotOffset: Offset | undefined;
   for (const offset of listProducerSnapshots(dir).reverse()) {
-    if (offset > upTo) continue;
+    if (offset > snapshotBound) continue;
     try {
       state.load(decodeProducerSnapshot(fs.readFileSync(producerSnapshotFile(dir, offset))));
       snapshotOffset = offset;
@@ -88,13 +112,18 @@ export function loadProducerState(dir: string, segments: readonly Segment[], sta
     if (segment.nextOffset <= state.endOffset || segment.baseOffset >= upTo) continue;
     const from = state.endOffset <= segment.baseOffset ? 0 : segment.locateOffset(state.endOffset)?.position;
     if (from === undefined) continue;
-    bytesScanned += scanBatchHeaders(segment.logFile, from, segment.sizeBytes, PRODUCER_HEADER_BYTES, (window, at) => {
+    const visit = (window: Buffer, at: number): void => {
       const batch = producerBatchAt(window, at);
       const lastOffset = asOffset(batch.firstOffset + batch.lastOffsetDelta);
       if (batch.firstOffset < state.endOffset || lastOffset >= upTo) return;
-      if (batch.producerId >= 0 && (window.readInt16BE(at + BatchField.attributes) & CONTROL_FLAG) === 0) state.record(batch);
+      const control = (window.readInt16BE(at + BatchField.attributes) & CONTROL_FLAG) !== 0;
+      if (control && isTxnMarkerBatch(window, at)) {
+        const completed = state.recordMarker(txnMarkerAt(window, at));
+        if (completed !== undefined && replay !== undefined && completed.lastOffset >= replay.offset) replay.completed(completed, state);
+      } else if (!control && batch.producerId >= 0) state.record(batch);
       else state.advance(asOffset(lastOffset + 1));
-    });
+    };
+    bytesScanned += scanBatchHeaders(segment.logFile, from, segment.sizeBytes, PRODUCER_HEADER_BYTES, visit, isTxnMarkerBatch);
   }
   state.advance(upTo);
   return { snapshotOffset, bytesScanned };
@@ -109,5 +138,18 @@ export function producerBatchAt(buf: Buffer, at: number): ProducerBatch {
     lastOffsetDelta: buf.readInt32BE(at + BatchField.lastOffsetDelta),
     firstOffset: asOffset(readInt64(buf, at + BatchField.baseOffset)),
     timestamp: readInt64(buf, at + BatchField.maxTimestamp),
+    transactional: (buf.readInt16BE(at + BatchField.attributes) & TRANSACTIONAL_FLAG) !== 0,
+  };
+}
+
+/** The transaction marker batch (whole) at `at` of `buf`, at its stamped offset. */
+export function txnMarkerAt(buf: Buffer, at: number): TxnMarkerWrite {
+  const marker = readTxnMarker(buf, at);
+  return {
+    producerId: marker.producerId,
+    epoch: marker.producerEpoch,
+    offset: asOffset(readInt64(buf, at + BatchField.baseOffset)),
+    timestamp: readInt64(buf, at + BatchField.maxTimestamp),
+    commit: marker.commit,
   };
 }

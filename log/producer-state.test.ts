@@ -13,13 +13,24 @@ import {
   PRODUCER_BATCHES_KEPT,
   ProducerStateManager,
   sequenceAfter,
+  applyTxnMarker,
+  checkTxnMarker,
   type ProducerBatch,
   type ProducerEntry,
+  type TxnMarkerWrite,
 } from './producer-state.js';
 import { asOffset } from './units.js';
 
 function batch(producerId: number, epoch: number, firstSeq: number, records: number, firstOffset: number, timestamp = 1000): ProducerBatch {
-  return { producerId, epoch, firstSeq, lastOffsetDelta: records - 1, firstOffset: asOffset(firstOffset), timestamp };
+  return { producerId, epoch, firstSeq, lastOffsetDelta: records - 1, firstOffset: asOffset(firstOffset), timestamp, transactional: false };
+}
+
+function txn(producerId: number, epoch: number, firstSeq: number, records: number, firstOffset: number, timestamp = 1000): ProducerBatch {
+  return { ...batch(producerId, epoch, firstSeq, records, firstOffset, timestamp), transactional: true };
+}
+
+function endTxn(producerId: number, epoch: number, offset: number, commit: boolean, timestamp = 2000): TxnMarkerWrite {
+  return { producerId, epoch, offset: asOffset(offset), timestamp, commit };
 }
 
 function errorName(fn: () => unknown): string | undefined {
@@ -64,6 +75,83 @@ describe('checkProducerBatch', () => {
     const wrapped = applyProducerBatch(undefined, batch(1, 0, 2 ** 31 - 3, 3, 0));
     expect(wrapped.batches[0]!.lastSeq).toBe(2 ** 31 - 1);
     expect(checkProducerBatch(wrapped, batch(1, 0, 0, 1, 3)).kind).toBe('append');
+  });
+});
+
+describe('transactions in producer state', () => {
+  it('a transactional batch opens the transaction at its first offset; later ones leave it there', () => {
+    const first = applyProducerBatch(undefined, txn(7, 0, 0, 2, 10));
+    expect(first.currentTxnFirstOffset).toBe(10);
+    expect(applyProducerBatch(first, txn(7, 0, 2, 1, 15)).currentTxnFirstOffset).toBe(10);
+    expect(applyProducerBatch(undefined, batch(7, 0, 0, 2, 10)).currentTxnFirstOffset).toBeUndefined();
+  });
+
+  it('refuses a non-transactional batch while the transaction is open, but answers its duplicates', () => {
+    const open = applyProducerBatch(applyProducerBatch(undefined, batch(7, 0, 0, 2, 0)), txn(7, 0, 2, 1, 2));
+    expect(errorName(() => checkProducerBatch(open, batch(7, 0, 3, 1, 3)))).toBe('INVALID_TXN_STATE');
+    expect(checkProducerBatch(open, batch(7, 0, 0, 2, 3)).kind).toBe('duplicate');
+    expect(checkProducerBatch(open, txn(7, 0, 3, 1, 3)).kind).toBe('append');
+  });
+
+  it('a marker ends the transaction, reports it, and moves the epoch; a stale one is INVALID_PRODUCER_EPOCH', () => {
+    const open = applyProducerBatch(undefined, txn(7, 2, 0, 3, 40));
+    expect(errorName(() => checkTxnMarker(open, endTxn(7, 1, 43, false)))).toBe('INVALID_PRODUCER_EPOCH');
+    expect(errorName(() => checkTxnMarker(open, endTxn(7, 2, 43, false)))).toBeUndefined();
+    const same = applyTxnMarker(open, endTxn(7, 2, 43, false));
+    expect(same.completed).toEqual({ producerId: 7, firstOffset: 40, lastOffset: 43, commit: false });
+    expect(same.entry).toMatchObject({ epoch: 2, currentTxnFirstOffset: undefined, lastOffset: 43, lastTimestamp: 2000 });
+    expect(same.entry.batches).toHaveLength(1);
+    const bumped = applyTxnMarker(open, endTxn(7, 3, 43, true));
+    expect(bumped.entry).toMatchObject({ epoch: 3, batches: [] });
+    // No open transaction: a coordinator's retry; nothing completes.
+    expect(applyTxnMarker(same.entry, endTxn(7, 2, 44, false)).completed).toBeUndefined();
+  });
+
+  it('an entry a marker made (no batch) takes a higher epoch or sequence 0, fences a lower epoch', () => {
+    const { entry } = applyTxnMarker(undefined, endTxn(9, 4, 0, false));
+    expect(entry).toMatchObject({ producerId: 9, epoch: 4, batches: [], currentTxnFirstOffset: undefined });
+    expect(checkProducerBatch(entry, batch(9, 4, 0, 1, 1)).kind).toBe('append');
+    expect(checkProducerBatch(entry, batch(9, 5, 0, 1, 1)).kind).toBe('append');
+    expect(errorName(() => checkProducerBatch(entry, batch(9, 4, 3, 1, 1)))).toBe('OUT_OF_ORDER_SEQUENCE_NUMBER');
+    expect(errorName(() => checkProducerBatch(entry, batch(9, 3, 0, 1, 1)))).toBe('INVALID_PRODUCER_EPOCH');
+  });
+
+  it('the manager: first unstable offset, ongoing transactions, no expiry while open, truncation sees markers', () => {
+    const state = new ProducerStateManager();
+    state.record(txn(1, 0, 0, 2, 0, 100));
+    state.record(txn(2, 0, 0, 2, 2, 200));
+    state.record(batch(3, 0, 0, 1, 4, 300));
+    expect(state.firstUnstableOffset).toBe(0);
+    expect(state.ongoingTransactions()).toEqual([
+      { producerId: 1, producerEpoch: 0, firstOffset: 0, lastTimestamp: 100 },
+      { producerId: 2, producerEpoch: 0, firstOffset: 2, lastTimestamp: 200 },
+    ]);
+    expect(state.removeExpired(1_000_000, 10)).toBe(1);
+    expect(state.recordMarker(endTxn(1, 0, 5, true))).toEqual({ producerId: 1, firstOffset: 0, lastOffset: 5, commit: true });
+    expect(state.firstUnstableOffset).toBe(2);
+    expect(state.unaffectedByTruncationTo(asOffset(6))).toBe(true);
+    expect(state.unaffectedByTruncationTo(asOffset(5))).toBe(false);
+    expect(state.recordMarker(endTxn(2, 0, 6, false))).toMatchObject({ firstOffset: 2, commit: false });
+    expect(state.firstUnstableOffset).toBeUndefined();
+  });
+
+  it('round-trips a snapshot with open transactions and marker-only entries', () => {
+    const state = new ProducerStateManager();
+    state.record(txn(1, 0, 0, 2, 0));
+    state.recordMarker(endTxn(4, 6, 2, false));
+    state.record(batch(5, 0, 0, 1, 3));
+    const decoded = decodeProducerSnapshot(encodeProducerSnapshot(state.snapshot()));
+    expect(decoded).toEqual(state.snapshot());
+    const loaded = new ProducerStateManager();
+    loaded.load(decoded);
+    expect(loaded.firstUnstableOffset).toBe(0);
+    expect(loaded.entry(4)).toMatchObject({ epoch: 6, batches: [] });
+  });
+
+  it('refuses a version-1 snapshot (before transactions): the log rebuilds from headers instead', () => {
+    const bytes = encodeProducerSnapshot(new ProducerStateManager(asOffset(5)).snapshot());
+    bytes.writeInt16BE(1, 0);
+    expect(errorName(() => decodeProducerSnapshot(bytes))).toBe('CORRUPT_MESSAGE');
   });
 });
 
@@ -136,13 +224,13 @@ describe('ProducerStateManager against a model', () => {
   it('checks a leader batch against the pending ones before them, and forgets them on discard or write', () => {
     const state = new ProducerStateManager();
     state.record(batch(1, 0, 0, 2, 0));
-    state.addPending(batch(1, 0, 2, 2, 2));
+    state.addPending({ batch: batch(1, 0, 2, 2, 2) });
     // The second in-flight batch follows the first, not yet written.
     expect(state.check(batch(1, 0, 4, 1, 4)).kind).toBe('append');
     expect(state.check(batch(1, 0, 2, 2, 4))).toMatchObject({ kind: 'duplicate', batch: { firstOffset: 2 } });
     state.discardPending();
     expect(errorName(() => state.check(batch(1, 0, 4, 1, 2)))).toBe('OUT_OF_ORDER_SEQUENCE_NUMBER');
-    state.addPending(batch(1, 0, 2, 2, 2));
+    state.addPending({ batch: batch(1, 0, 2, 2, 2) });
     // Another leader's batch lands at offset 2: the proposal is gone.
     state.advance(asOffset(3));
     expect(state.pendingCount).toBe(0);

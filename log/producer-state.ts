@@ -14,7 +14,22 @@
  *   same epoch, [first, last] equal to  a duplicate: not appended, answered with that batch's offsets
  *     one of the five cached batches
  *   same epoch, firstSeq = last + 1     append (sequences wrap from 2^31 - 1 to 0, as Kafka's)
+ *   same epoch, no batch known (only    append if firstSeq is 0
+ *     a marker set the epoch)
  *   anything else                       OUT_OF_ORDER_SEQUENCE_NUMBER (45)
+ *   then, for an append: a batch        INVALID_TXN_STATE (48): the producer must end its transaction
+ *     without the transactional flag    (a coordinator's marker) before it writes outside one
+ *     while the producer's transaction
+ *     is open
+ *
+ * Transactions (Kafka's ProducerStateManager): a transactional batch opens the producer's
+ * transaction at its first offset if none is open. A transaction marker (`checkTxnMarker`) with an
+ * epoch below the producer's is INVALID_PRODUCER_EPOCH (47); otherwise the producer's epoch becomes
+ * the marker's (a higher epoch forgets the cached batches, as a new epoch's first batch does), its
+ * open transaction, if any, ends, and the marker reports it as a `CompletedTxn` (the log indexes the
+ * aborted ones). A marker may name a producer the partition never saw: the entry then holds only its
+ * epoch, no batch. A producer with an open transaction never expires. The first unstable offset is
+ * the smallest first offset of an open transaction.
  *
  * Kafka 2.5+ accepts any sequence from an unknown producer (KIP-360), because its retention can
  * drop a live producer's state; Strata keeps a producer's state until it has been idle for
@@ -49,8 +64,14 @@ export interface ProducerBatchMetadata {
 export interface ProducerEntry {
   readonly producerId: number;
   readonly epoch: number;
-  /** Oldest first, at most PRODUCER_BATCHES_KEPT, never empty. */
+  /** Oldest first, at most PRODUCER_BATCHES_KEPT; empty when only a marker told the partition of this epoch. */
   readonly batches: readonly ProducerBatchMetadata[];
+  /** The first offset of the producer's open transaction; undefined when none is open. */
+  readonly currentTxnFirstOffset: Offset | undefined;
+  /** The last offset of its latest batch or marker: a cut at or below it changes the entry. */
+  readonly lastOffset: Offset;
+  /** The max timestamp of its latest batch or marker: its last activity, for expiry. */
+  readonly lastTimestamp: number;
 }
 
 /** A producer batch as read from its header. */
@@ -62,7 +83,38 @@ export interface ProducerBatch {
   readonly lastOffsetDelta: number;
   readonly firstOffset: Offset;
   readonly timestamp: number;
+  /** The batch's transactional attribute. */
+  readonly transactional: boolean;
 }
+
+/** A transaction marker as read from its batch, at its offset. */
+export interface TxnMarkerWrite {
+  readonly producerId: number;
+  readonly epoch: number;
+  readonly offset: Offset;
+  readonly timestamp: number;
+  readonly commit: boolean;
+}
+
+/** A transaction a marker ended: its producer, first offset, and the marker's offset. */
+export interface CompletedTxn {
+  readonly producerId: number;
+  readonly firstOffset: Offset;
+  readonly lastOffset: Offset;
+  readonly commit: boolean;
+}
+
+/** An open transaction, as `Log.ongoingTransactions` reports it. */
+export interface OngoingTxn {
+  readonly producerId: number;
+  readonly producerEpoch: number;
+  readonly firstOffset: Offset;
+  /** The producer's last activity (its latest batch's max timestamp). */
+  readonly lastTimestamp: number;
+}
+
+/** A write that changes producer state: a producer's batch or a transaction marker. */
+export type ProducerWrite = { readonly batch: ProducerBatch } | { readonly marker: TxnMarkerWrite };
 
 /** What a leader may do with a producer batch: append it, or answer it as a duplicate of a batch already in the log. */
 export type ProducerBatchCheck = { readonly kind: 'append' } | { readonly kind: 'duplicate'; readonly batch: ProducerBatchMetadata };
@@ -84,6 +136,15 @@ export function checkProducerBatch(entry: ProducerEntry | undefined, batch: Prod
     throw new LogError('UNKNOWN_PRODUCER_ID', `${where}: the partition has no state for this producer (expired, or never written); a new producer starts at sequence 0`);
   }
   if (batch.epoch < entry.epoch) throw new LogError('INVALID_PRODUCER_EPOCH', `${where}: the partition has epoch ${entry.epoch}`);
+  const check = checkSequence(entry, batch, lastSeq, where);
+  if (check.kind === 'append' && !batch.transactional && entry.currentTxnFirstOffset !== undefined) {
+    throw new LogError('INVALID_TXN_STATE', `${where}: a non-transactional batch while the producer's transaction from offset ${entry.currentTxnFirstOffset} is open`);
+  }
+  return check;
+}
+
+/** The sequence half of the rules, for a batch at or above the producer's epoch. */
+function checkSequence(entry: ProducerEntry, batch: ProducerBatch, lastSeq: number, where: string): ProducerBatchCheck {
   if (batch.epoch > entry.epoch) {
     if (batch.firstSeq === 0) return APPEND;
     throw new LogError('OUT_OF_ORDER_SEQUENCE_NUMBER', `${where}: a new epoch (the partition has ${entry.epoch}) must start at sequence 0`);
@@ -91,23 +152,69 @@ export function checkProducerBatch(entry: ProducerEntry | undefined, batch: Prod
   for (const cached of entry.batches) {
     if (cached.firstSeq === batch.firstSeq && cached.lastSeq === lastSeq) return { kind: 'duplicate', batch: cached };
   }
-  const last = entry.batches.at(-1) as ProducerBatchMetadata;
-  if (batch.firstSeq === sequenceAfter(last.lastSeq, 1)) return APPEND;
-  throw new LogError('OUT_OF_ORDER_SEQUENCE_NUMBER', `${where}: expected sequence ${sequenceAfter(last.lastSeq, 1)} next`);
+  const last = entry.batches.at(-1);
+  const expected = last === undefined ? 0 : sequenceAfter(last.lastSeq, 1);
+  if (batch.firstSeq === expected) return APPEND;
+  throw new LogError('OUT_OF_ORDER_SEQUENCE_NUMBER', `${where}: expected sequence ${expected} next`);
+}
+
+/** A marker against the producer's entry: an epoch below the producer's is a fenced coordinator or producer. Throws the LogError. */
+export function checkTxnMarker(entry: ProducerEntry | undefined, marker: TxnMarkerWrite): void {
+  if (entry !== undefined && marker.epoch < entry.epoch) {
+    throw new LogError('INVALID_PRODUCER_EPOCH', `transaction marker for producer ${marker.producerId} epoch ${marker.epoch}: the partition has epoch ${entry.epoch}`);
+  }
 }
 
 /** The entry after `batch` is in the log: a higher epoch starts over, the same epoch keeps the last five. */
 export function applyProducerBatch(entry: ProducerEntry | undefined, batch: ProducerBatch): ProducerEntry {
+  const lastOffset = asOffset(batch.firstOffset + batch.lastOffsetDelta);
   const metadata: ProducerBatchMetadata = {
     firstSeq: batch.firstSeq,
     lastSeq: sequenceAfter(batch.firstSeq, batch.lastOffsetDelta),
     firstOffset: batch.firstOffset,
-    lastOffset: asOffset(batch.firstOffset + batch.lastOffsetDelta),
+    lastOffset,
     timestamp: batch.timestamp,
   };
-  if (entry === undefined || batch.epoch !== entry.epoch) return { producerId: batch.producerId, epoch: batch.epoch, batches: [metadata] };
-  const batches = entry.batches.length < PRODUCER_BATCHES_KEPT ? [...entry.batches, metadata] : [...entry.batches.slice(1), metadata];
-  return { producerId: entry.producerId, epoch: entry.epoch, batches };
+  const sameEpoch = entry !== undefined && batch.epoch === entry.epoch;
+  const kept = sameEpoch ? entry.batches : [];
+  const batches = kept.length < PRODUCER_BATCHES_KEPT ? [...kept, metadata] : [...kept.slice(1), metadata];
+  const open = entry?.currentTxnFirstOffset;
+  return {
+    producerId: batch.producerId,
+    epoch: batch.epoch,
+    batches,
+    currentTxnFirstOffset: open ?? (batch.transactional ? batch.firstOffset : undefined),
+    lastOffset,
+    lastTimestamp: batch.timestamp,
+  };
+}
+
+/** The entry after `marker` is in the log, and the transaction it ended, if one was open. */
+export function applyTxnMarker(entry: ProducerEntry | undefined, marker: TxnMarkerWrite): { entry: ProducerEntry; completed: CompletedTxn | undefined } {
+  const firstOffset = entry?.currentTxnFirstOffset;
+  return {
+    entry: {
+      producerId: marker.producerId,
+      epoch: marker.epoch,
+      batches: entry !== undefined && entry.epoch === marker.epoch ? entry.batches : [],
+      currentTxnFirstOffset: undefined,
+      lastOffset: marker.offset,
+      lastTimestamp: marker.timestamp,
+    },
+    completed: firstOffset === undefined ? undefined : { producerId: marker.producerId, firstOffset, lastOffset: marker.offset, commit: marker.commit },
+  };
+}
+
+function applyWrite(entry: ProducerEntry | undefined, write: ProducerWrite): ProducerEntry {
+  return 'batch' in write ? applyProducerBatch(entry, write.batch) : applyTxnMarker(entry, write.marker).entry;
+}
+
+function producerIdOf(write: ProducerWrite): number {
+  return 'batch' in write ? write.batch.producerId : write.marker.producerId;
+}
+
+function firstOffsetOf(write: ProducerWrite): Offset {
+  return 'batch' in write ? write.batch.firstOffset : write.marker.offset;
 }
 
 /**
@@ -117,7 +224,9 @@ export function applyProducerBatch(entry: ProducerEntry | undefined, batch: Prod
  */
 export class ProducerStateManager {
   private readonly producers = new Map<number, ProducerEntry>();
-  private pending: ProducerBatch[] = [];
+  /** The producers with an open transaction (a few at most; the first unstable offset is their minimum). */
+  private readonly ongoing = new Set<number>();
+  private pending: ProducerWrite[] = [];
   private end: Offset;
 
   constructor(endOffset: Offset = asOffset(0)) {
@@ -141,10 +250,30 @@ export class ProducerStateManager {
     return this.producers.values();
   }
 
-  /** The entry as a leader sees it: the written state with its pending batches applied. */
+  /** The smallest first offset of an open transaction in the written state; undefined when none is open. */
+  get firstUnstableOffset(): Offset | undefined {
+    let first: Offset | undefined;
+    for (const producerId of this.ongoing) {
+      const offset = this.producers.get(producerId)?.currentTxnFirstOffset as Offset;
+      if (first === undefined || offset < first) first = offset;
+    }
+    return first;
+  }
+
+  /** The open transactions of the written state, by first offset. */
+  ongoingTransactions(): OngoingTxn[] {
+    const open: OngoingTxn[] = [];
+    for (const producerId of this.ongoing) {
+      const entry = this.producers.get(producerId) as ProducerEntry;
+      open.push({ producerId, producerEpoch: entry.epoch, firstOffset: entry.currentTxnFirstOffset as Offset, lastTimestamp: entry.lastTimestamp });
+    }
+    return open.sort((a, b) => a.firstOffset - b.firstOffset);
+  }
+
+  /** The entry as a leader sees it: the written state with its pending writes applied. */
   private effective(producerId: number): ProducerEntry | undefined {
     let entry = this.producers.get(producerId);
-    for (const batch of this.pending) if (batch.producerId === producerId) entry = applyProducerBatch(entry, batch);
+    for (const write of this.pending) if (producerIdOf(write) === producerId) entry = applyWrite(entry, write);
     return entry;
   }
 
@@ -153,12 +282,17 @@ export class ProducerStateManager {
     return checkProducerBatch(this.effective(batch.producerId), batch);
   }
 
-  /** A Raft leader proposed `batch` (checked): later checks see it before it is written. */
-  addPending(batch: ProducerBatch): void {
-    this.pending.push(batch);
+  /** `checkTxnMarker` against the written state and the pending overlay. */
+  checkMarker(marker: TxnMarkerWrite): void {
+    checkTxnMarker(this.effective(marker.producerId), marker);
   }
 
-  /** Forgets the proposed batches not yet written (leadership ended, or the log was cut). */
+  /** A Raft leader proposed `write` (checked): later checks see it before it is written. */
+  addPending(write: ProducerWrite): void {
+    this.pending.push(write);
+  }
+
+  /** Forgets the proposed writes not yet written (leadership ended, or the log was cut). */
   discardPending(): void {
     this.pending = [];
   }
@@ -169,25 +303,40 @@ export class ProducerStateManager {
 
   /**
    * A batch written to the log at `batch.firstOffset` (any append path; control and non-producer
-   * batches are passed to `advance` only). Pending batches at or below it are dropped: it is either
-   * one of them now written, or a new leader's batch at an offset a deposed one had proposed.
+   * batches are passed to `recordMarker` or `advance`). Pending writes at or below it are dropped:
+   * it is either one of them now written, or a new leader's batch at an offset a deposed one had proposed.
    */
   record(batch: ProducerBatch): void {
     invariant(batch.firstOffset >= this.end, () => `producer state at ${this.end} given a batch at ${batch.firstOffset}`);
-    this.producers.set(batch.producerId, applyProducerBatch(this.producers.get(batch.producerId), batch));
+    this.put(applyProducerBatch(this.producers.get(batch.producerId), batch));
     this.advance(asOffset(batch.firstOffset + batch.lastOffsetDelta + 1));
+  }
+
+  /** A transaction marker written at `marker.offset` (any append path). Returns the transaction it ended, if one was open. */
+  recordMarker(marker: TxnMarkerWrite): CompletedTxn | undefined {
+    invariant(marker.offset >= this.end, () => `producer state at ${this.end} given a marker at ${marker.offset}`);
+    const { entry, completed } = applyTxnMarker(this.producers.get(marker.producerId), marker);
+    this.put(entry);
+    this.advance(asOffset(marker.offset + 1));
+    return completed;
+  }
+
+  private put(entry: ProducerEntry): void {
+    this.producers.set(entry.producerId, entry);
+    if (entry.currentTxnFirstOffset === undefined) this.ongoing.delete(entry.producerId);
+    else this.ongoing.add(entry.producerId);
   }
 
   /** The log grew to `endOffset` (after a write of batches without a producer, or after `record`). */
   advance(endOffset: Offset): void {
     if (endOffset <= this.end) return;
     this.end = endOffset;
-    if (this.pending.length > 0 && this.pending[0]!.firstOffset < endOffset) this.pending = this.pending.filter((b) => b.firstOffset >= endOffset);
+    if (this.pending.length > 0 && firstOffsetOf(this.pending[0]!) < endOffset) this.pending = this.pending.filter((w) => firstOffsetOf(w) >= endOffset);
   }
 
-  /** True when no cached batch lies at or above `offset`: cutting the log there changes nothing but the end. */
+  /** True when no producer's latest batch or marker lies at or above `offset`: cutting the log there changes nothing but the end. */
   unaffectedByTruncationTo(offset: Offset): boolean {
-    for (const entry of this.producers.values()) if ((entry.batches.at(-1) as ProducerBatchMetadata).lastOffset >= offset) return false;
+    for (const entry of this.producers.values()) if (entry.lastOffset >= offset) return false;
     return true;
   }
 
@@ -198,11 +347,14 @@ export class ProducerStateManager {
     this.pending = [];
   }
 
-  /** Removes producers idle since before `now - expirationMs` (by their last batch's timestamp). Returns how many. */
+  /**
+   * Removes producers idle since before `now - expirationMs` (by their latest batch's or marker's
+   * timestamp), except those with an open transaction. Returns how many.
+   */
   removeExpired(now: number, expirationMs: number): number {
     let removed = 0;
     for (const [producerId, entry] of this.producers) {
-      if (now - (entry.batches.at(-1) as ProducerBatchMetadata).timestamp >= expirationMs) {
+      if (entry.currentTxnFirstOffset === undefined && now - entry.lastTimestamp >= expirationMs) {
         this.producers.delete(producerId);
         removed += 1;
       }
@@ -213,6 +365,7 @@ export class ProducerStateManager {
   /** Empties the state and starts it at `endOffset` (a reset log, or a rebuild about to replay). */
   clear(endOffset: Offset): void {
     this.producers.clear();
+    this.ongoing.clear();
     this.pending = [];
     this.end = endOffset;
   }
@@ -220,7 +373,7 @@ export class ProducerStateManager {
   /** Replaces the written state with a snapshot's. */
   load(snapshot: ProducerStateSnapshot): void {
     this.clear(snapshot.endOffset);
-    for (const entry of snapshot.entries) this.producers.set(entry.producerId, entry);
+    for (const entry of snapshot.entries) this.put(entry);
   }
 
   snapshot(): ProducerStateSnapshot {
@@ -236,19 +389,21 @@ export interface ProducerStateSnapshot {
 /**
  * Snapshot file (`<20-digit end offset>.snapshot`), all integers big-endian:
  *
- *   0  version      int16   1
+ *   0  version      int16   2
  *   2  crc          uint32  CRC-32C of bytes 6..end
  *   6  endOffset    int64   the log end offset the state describes
  *  14  count        int32   producers
- *  18  producers:   producerId int64, epoch int16, batchCount int8 (1..5),
+ *  18  producers:   producerId int64, epoch int16, lastOffset int64, lastTimestamp int64,
+ *                   currentTxnFirstOffset int64 (-1: no open transaction), batchCount int8 (0..5),
  *                   then per batch firstSeq int32, lastSeq int32, firstOffset int64, lastOffset int64, timestamp int64
  *
  * Kafka's snapshot keeps one batch per producer; this one keeps all five, so deduplication after a
- * restart is as good as before it.
+ * restart is as good as before it. Version 1 (before transactions) had no open-transaction offset:
+ * such a file does not decode, and the state is rebuilt from the log's batch headers instead.
  */
-const SNAPSHOT_VERSION = 1;
+const SNAPSHOT_VERSION = 2;
 const SNAPSHOT_HEADER_BYTES = 18;
-const ENTRY_HEADER_BYTES = 11;
+const ENTRY_HEADER_BYTES = 35;
 const BATCH_BYTES = 32;
 
 export function encodeProducerSnapshot(snapshot: ProducerStateSnapshot): Buffer {
@@ -262,7 +417,10 @@ export function encodeProducerSnapshot(snapshot: ProducerStateSnapshot): Buffer 
   for (const entry of snapshot.entries) {
     buf.writeBigInt64BE(BigInt(entry.producerId), at);
     buf.writeInt16BE(entry.epoch, at + 8);
-    buf.writeInt8(entry.batches.length, at + 10);
+    buf.writeBigInt64BE(BigInt(entry.lastOffset), at + 10);
+    buf.writeBigInt64BE(BigInt(entry.lastTimestamp), at + 18);
+    buf.writeBigInt64BE(BigInt(entry.currentTxnFirstOffset ?? -1), at + 26);
+    buf.writeInt8(entry.batches.length, at + 34);
     at += ENTRY_HEADER_BYTES;
     for (const batch of entry.batches) {
       buf.writeInt32BE(batch.firstSeq, at);
@@ -291,9 +449,12 @@ export function decodeProducerSnapshot(buf: Buffer): ProducerStateSnapshot {
     if (at + ENTRY_HEADER_BYTES > buf.length) throw corrupt('truncated');
     const producerId = Number(buf.readBigInt64BE(at));
     const epoch = buf.readInt16BE(at + 8);
-    const batchCount = buf.readInt8(at + 10);
+    const lastOffset = asOffset(Number(buf.readBigInt64BE(at + 10)));
+    const lastTimestamp = Number(buf.readBigInt64BE(at + 18));
+    const txnFirstOffset = Number(buf.readBigInt64BE(at + 26));
+    const batchCount = buf.readInt8(at + 34);
     at += ENTRY_HEADER_BYTES;
-    if (batchCount < 1 || batchCount > PRODUCER_BATCHES_KEPT || at + batchCount * BATCH_BYTES > buf.length) throw corrupt(`producer ${producerId} has ${batchCount} batches`);
+    if (batchCount < 0 || batchCount > PRODUCER_BATCHES_KEPT || at + batchCount * BATCH_BYTES > buf.length) throw corrupt(`producer ${producerId} has ${batchCount} batches`);
     const batches: ProducerBatchMetadata[] = [];
     for (let b = 0; b < batchCount; b++) {
       batches.push({
@@ -305,7 +466,8 @@ export function decodeProducerSnapshot(buf: Buffer): ProducerStateSnapshot {
       });
       at += BATCH_BYTES;
     }
-    entries.push({ producerId, epoch, batches });
+    const currentTxnFirstOffset = txnFirstOffset < 0 ? undefined : asOffset(txnFirstOffset);
+    entries.push({ producerId, epoch, batches, currentTxnFirstOffset, lastOffset, lastTimestamp });
   }
   if (at !== buf.length) throw corrupt(`${buf.length - at} bytes left over`);
   return { endOffset, entries };

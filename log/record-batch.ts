@@ -46,6 +46,7 @@ import {
   CompressionCodec,
   MAGIC_V2,
   TIMESTAMP_TYPE_LOG_APPEND_TIME,
+  TRANSACTIONAL_FLAG,
   batchSizeAt,
   computeBatchCrc,
   readInt64,
@@ -92,6 +93,8 @@ export interface EncodeOptions {
   producerId?: number;
   producerEpoch?: number;
   baseSequence?: number;
+  /** Sets the transactional attribute (a transactional producer's batch; it needs a producer id). Default false. */
+  transactional?: boolean;
   /** Clock for records without a timestamp, read once per batch. Default Date.now. */
   now?: () => number;
 }
@@ -311,7 +314,7 @@ export interface RecordColumns {
 }
 
 /** The header fields encodeBatch and encodeBatchColumns take from their options, checked. */
-function headerOptions(options: EncodeOptions): { codec: number; baseOffset: number; partitionLeaderEpoch: number; producerId: number; producerEpoch: number; baseSequence: number } {
+function headerOptions(options: EncodeOptions): { codec: number; transactional: boolean; baseOffset: number; partitionLeaderEpoch: number; producerId: number; producerEpoch: number; baseSequence: number } {
   const codec = CompressionCodec[options.compression ?? 'none'];
   const baseOffset = options.baseOffset ?? 0;
   const partitionLeaderEpoch = options.partitionLeaderEpoch ?? -1;
@@ -323,7 +326,9 @@ function headerOptions(options: EncodeOptions): { codec: number; baseOffset: num
   invariant(Number.isSafeInteger(producerId) && producerId >= -1, () => `producerId ${producerId}`);
   invariant(isInt(producerEpoch, INT16_MIN, INT16_MAX), () => `producerEpoch ${producerEpoch}`);
   invariant(isInt(baseSequence, INT32_MIN, INT32_MAX), () => `baseSequence ${baseSequence}`);
-  return { codec, baseOffset, partitionLeaderEpoch, producerId, producerEpoch, baseSequence };
+  const transactional = options.transactional ?? false;
+  invariant(!transactional || producerId >= 0, 'a transactional batch needs a producer id');
+  return { codec, transactional, baseOffset, partitionLeaderEpoch, producerId, producerEpoch, baseSequence };
 }
 
 function checkCount(count: number): void {
@@ -349,11 +354,11 @@ function maxTimestampOf(timestamps: ArrayLike<number>, count: number): number {
 
 /** Encodes the plan of a produced batch (offset deltas 0..n-1) with the checked header options. */
 function buildProducedBatch(plan: PlannedRecords, timestamps: ArrayLike<number>, options: EncodeOptions): Buffer {
-  const { codec, ...fields } = headerOptions(options);
+  const { codec, transactional, ...fields } = headerOptions(options);
   const count = plan.count;
   return buildBatch(plan, codec, {
     ...fields,
-    attributes: codec,
+    attributes: codec | (transactional ? TRANSACTIONAL_FLAG : 0),
     lastOffsetDelta: count - 1,
     baseTimestamp: timestamps[0]!,
     maxTimestamp: maxTimestampOf(timestamps, count),

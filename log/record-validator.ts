@@ -27,9 +27,10 @@
  * Record timestamps are not required to be at or above baseTimestamp: Kafka's Java producer takes
  * the first record's timestamp as the base, so a later record may be older (a negative delta).
  *
- * Leader-only rules (`origin: 'client'`): no control batch (only a transaction coordinator writes
- * markers), a transactional batch carries a producer id, an idempotent batch (producer id set) a
- * base sequence; every record timestamp within [now - messageTimestampBeforeMaxMs,
+ * Leader-only rules (`origin: 'client'` or `'coordinator'`): a client's batch is never a control
+ * batch and a coordinator's always is (only a transaction coordinator writes markers; `log.ts`
+ * checks it is exactly one transaction marker), a transactional batch carries a producer id, an
+ * idempotent batch (producer id set, not a marker) a base sequence; every record timestamp within [now - messageTimestampBeforeMaxMs,
  * now + messageTimestampAfterMaxMs] for a create-time batch (for a log-append-time batch, its
  * maxTimestamp, which every record reports). A replica's batches were checked by their leader
  * against its clock; a follower checks only that it can parse them.
@@ -46,8 +47,11 @@ import { BATCH_HEADER_BYTES, RECORDS_EXPANSION_MAX, VALIDATION_SCRATCH_RETAINED_
 import { MAX_UNCOMPRESSED_RECORDS_BYTES } from './record-batch.js';
 import { readVarint, readVarlong, type ByteCursor } from './varint.js';
 
-/** Kafka's AppendOrigin: a client's batch on the leader, or a replica copying its leader's. */
-export type BatchOrigin = 'client' | 'replica';
+/**
+ * Kafka's AppendOrigin: a client's batch on the leader, a transaction coordinator's marker on the
+ * leader (control batches only), or a replica copying its leader's.
+ */
+export type BatchOrigin = 'client' | 'coordinator' | 'replica';
 
 export interface ValidationRules {
   readonly origin: BatchOrigin;
@@ -77,13 +81,17 @@ function invalid(detail: string): LogError {
  * returns its header. Throws a LogError naming the first problem; reads `buf` without changing it.
  */
 export function validateRecordBatch(buf: Buffer, pos: number, end: number, rules: ValidationRules): BatchHeader {
-  const fromClient = rules.origin === 'client';
+  // Made by this broker's leader (a producer's batch or a coordinator's marker): offsets 0..n-1, its clock's bounds.
+  const fromClient = rules.origin !== 'replica';
   const header = validateBatch(buf, pos, end, rules.maxBatchBytes, fromClient);
   const attributes = header.attributes;
+  const control = (attributes & CONTROL_FLAG) !== 0;
+  if (rules.origin === 'client' && control) throw invalid(`batch at ${pos} is a control batch; clients may not write control records`);
+  if (rules.origin === 'coordinator' && !control) throw invalid(`batch at ${pos} is not a control batch; a coordinator appends transaction markers only`);
   if (fromClient) {
-    if ((attributes & CONTROL_FLAG) !== 0) throw invalid(`batch at ${pos} is a control batch; clients may not write control records`);
     if ((attributes & TRANSACTIONAL_FLAG) !== 0 && header.producerId < 0) throw invalid(`transactional batch at ${pos} has no producer id`);
-    if (header.producerId >= 0 && header.baseSequence < 0) throw invalid(`batch at ${pos} has producer id ${header.producerId} and base sequence ${header.baseSequence}`);
+    // A marker carries its producer's id and epoch but no sequence (Kafka's baseSequence -1).
+    if (!control && header.producerId >= 0 && header.baseSequence < 0) throw invalid(`batch at ${pos} has producer id ${header.producerId} and base sequence ${header.baseSequence}`);
   }
   const sectionStart = pos + BATCH_HEADER_BYTES;
   const sectionEnd = pos + header.sizeBytes;

@@ -5,6 +5,8 @@
  *   00000000000000000000.log        batches, byte for byte as produced (offsets and epoch stamped)
  *   00000000000000000000.index      (offset - baseOffset: int32 BE, position: int32 BE) per ~indexIntervalBytes
  *   00000000000000000000.timeindex  (max timestamp so far: int64 BE, offset - baseOffset: int32 BE)
+ *   00000000000000000000.txnindex   the aborted transactions whose ABORT marker is in this segment
+ *                                   (`transaction-index.ts`); only once there is one
  *
  * The offset index points at the first byte of a batch and holds that batch's base offset (Kafka stores
  * the append's last offset; the base offset makes a lookup for an offset inside the batch exact; either
@@ -41,6 +43,7 @@ import { invariant } from './invariant.js';
 import { BATCH_HEADER_BYTES, LOG_OVERHEAD_BYTES, MAX_BATCH_BYTES_CEILING, SEGMENT_OFFSET_SPAN_MAX } from './limits.js';
 import { OffsetIndex } from './offset-index.js';
 import { TimeIndex } from './time-index.js';
+import { TransactionIndex, TXN_INDEX_SUFFIX } from './transaction-index.js';
 import { asOffset, asPosition, type Epoch, type Offset, type Position } from './units.js';
 
 export const LOG_SUFFIX = '.log';
@@ -80,6 +83,8 @@ export class Segment implements PooledFile {
   readonly logFile: string;
   readonly offsetIndex: OffsetIndex;
   readonly timeIndex: TimeIndex;
+  /** The aborted transactions whose marker is in this segment; the log appends to it, recovery rebuilds it. */
+  readonly txnIndex: TransactionIndex;
   private readonly config: LogConfig;
   private readonly pool: DescriptorPool;
   /** The `.log` descriptor; undefined while a sealed segment's file is closed by the pool. */
@@ -100,7 +105,8 @@ export class Segment implements PooledFile {
   /** The bytes around the last header read: a scan over small batches costs one read, not one per batch. */
   private window: { start: number; bytes: Buffer } | undefined;
 
-  private constructor(dir: string, baseOffset: Offset, config: LogConfig, fd: number, now: number, pool: DescriptorPool, active: boolean) {
+  private constructor(dir: string, baseOffset: Offset, config: LogConfig, fd: number, now: number, pool: DescriptorPool, active: boolean, txnIndex: TransactionIndex) {
+    this.txnIndex = txnIndex;
     this.baseOffset = baseOffset;
     this.createdAt = now;
     this.config = config;
@@ -125,7 +131,7 @@ export class Segment implements PooledFile {
       // A stale index from an earlier segment with this base offset must not describe the new file.
       fs.rmSync(segmentFileName(dir, baseOffset, OFFSET_INDEX_SUFFIX), { force: true });
       fs.rmSync(segmentFileName(dir, baseOffset, TIME_INDEX_SUFFIX), { force: true });
-      return new Segment(dir, baseOffset, config, fd, now, pool, true);
+      return new Segment(dir, baseOffset, config, fd, now, pool, true, TransactionIndex.create(segmentFileName(dir, baseOffset, TXN_INDEX_SUFFIX)));
     } catch (error) {
       fs.closeSync(fd);
       throw error;
@@ -142,7 +148,7 @@ export class Segment implements PooledFile {
     const fd = storageIo(`open ${file}`, () => fs.openSync(file, 'r+'));
     let segment: Segment;
     try {
-      segment = new Segment(dir, baseOffset, config, fd, now, pool, false);
+      segment = new Segment(dir, baseOffset, config, fd, now, pool, false, TransactionIndex.open(segmentFileName(dir, baseOffset, TXN_INDEX_SUFFIX)));
       segment.size = fs.fstatSync(fd).size;
     } catch (error) {
       fs.closeSync(fd);
@@ -449,13 +455,19 @@ export class Segment implements PooledFile {
     this.unflushed = true;
     this.offsetIndex.truncateToPosition(location.position);
     this.timeIndex.truncateTo(location.baseOffset);
+    this.txnIndex.truncateTo(location.baseOffset);
     const consistent = this.loadTail(Number.POSITIVE_INFINITY);
     invariant(consistent, () => `${this.logFile} does not parse after truncation to ${location.position}`);
     return removed;
   }
 
-  /** fsyncs the `.log` (data only: its size is data too, so fdatasync covers it). */
+  /** fsyncs the `.log` (data only: its size is data too, so fdatasync covers it), then the `.txnindex` if it changed. */
   async flush(): Promise<void> {
+    await this.flushLog();
+    await this.txnIndex.sync();
+  }
+
+  private async flushLog(): Promise<void> {
     if (!this.unflushed || this.state !== 'open') return;
     this.unflushed = false;
     this.readers += 1;
@@ -492,6 +504,7 @@ export class Segment implements PooledFile {
   /** Unlinks the segment's files now; the descriptor closes once in-flight reads finish. */
   delete(): void {
     for (const file of [this.logFile, this.offsetIndex.file, this.timeIndex.file]) fs.rmSync(file, { force: true });
+    this.txnIndex.delete();
     this.deleted = true;
     if (this.state === 'open') {
       this.state = 'closing';

@@ -4,7 +4,8 @@
  * the pure `RaftNode`, the `RaftDriver` doing its I/O, and the broker's `RaftHost` carrying its
  * messages — and gives the broker what it asks of a replicated log:
  *
- * - `append(batches, acks, timeoutMs)`: a producer's batches, validated and stamped by the log with
+ * - `append(batches, acks, timeoutMs, origin)`: a producer's batches (or, `origin: 'coordinator'`,
+ *   one transaction marker from the transaction coordinator), validated and stamped by the log with
  *   the offsets and leader epoch (= Raft term) they will have, proposed, and answered when `acks`
  *   says: -1 (all) once a majority holds them (the high watermark passed them), 1 once this leader
  *   has them as durably as the flush policy says. A wait longer than `timeoutMs` answers
@@ -21,7 +22,7 @@
  *
  * Concurrency: one thread; the driver processes one Ready at a time.
  */
-import { asOffset, encodeLeaderChangeBatch, LogError, type Epoch, type Log, type Offset } from '../../log/index.js';
+import { asOffset, encodeLeaderChangeBatch, LogError, type AppendOrigin, type Epoch, type Log, type Offset } from '../../log/index.js';
 import { StrataError } from '../../client/protocol/index.js';
 import {
   LogStorage,
@@ -248,15 +249,21 @@ export class RaftGroup {
   }
 
   /**
-   * Validates and stamps a producer's batches, proposes them, and resolves with their offsets once
-   * `acks` is met. Throws NOT_LEADER_OR_FOLLOWER (with the leader as hint) on a follower, the log's
-   * LogError for a bad batch, REQUEST_TIMED_OUT after `timeoutMs`.
+   * Validates and stamps a producer's batches (or a coordinator's transaction marker: `origin`, as
+   * `Log.append` takes it), proposes them, and resolves with their offsets once `acks` is met.
+   * Throws NOT_LEADER_OR_FOLLOWER (with the leader as hint) on a follower, the log's LogError for a
+   * bad batch, REQUEST_TIMED_OUT after `timeoutMs`.
    */
-  async append(batches: Buffer, acks: 1 | -1, timeoutMs: number): Promise<{ baseOffset: Offset; lastOffset: Offset; maxTimestamp: number }> {
+  async append(
+    batches: Buffer,
+    acks: 1 | -1,
+    timeoutMs: number,
+    origin: AppendOrigin = 'client',
+  ): Promise<{ baseOffset: Offset; lastOffset: Offset; maxTimestamp: number }> {
     if (this.closed) throw new StrataError('NOT_LEADER_OR_FOLLOWER', `${this.group} is closing`);
     if (!this.isLeader || this.node.leadershipTransferee !== undefined) throw this.notLeader();
     const baseOffset = this.node.log.endOffset;
-    const prepared = this.log.prepareLeaderAppend(batches, { baseOffset, leaderEpoch: this.node.term });
+    const prepared = this.log.prepareLeaderAppend(batches, { baseOffset, leaderEpoch: this.node.term, origin });
     if (prepared.duplicateOf !== undefined) {
       // A producer's retry of a batch this log holds or this leader proposed: answered with the
       // original's offsets once it is committed, whatever `acks` (it may be an uncommitted entry of
