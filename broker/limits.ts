@@ -131,6 +131,8 @@ export const TRANSACTIONAL_ID_MAX_CHARS = 249;
 /** Partitions one AddPartitionsToTxn may name; ids one DescribeTransactions may. */
 export const ADD_PARTITIONS_TO_TXN_MAX = 4096;
 export const TRANSACTIONS_DESCRIBED_MAX = 1000;
+/** Partitions one WriteTxnMarkers may name (a coordinator sends one per request). */
+export const WRITE_TXN_MARKERS_PARTITIONS_MAX = 4096;
 /**
  * How long EndTxn (and an InitProducerId that must abort first) waits for its markers before
  * answering REQUEST_TIMED_OUT (CONCURRENT_TRANSACTIONS for InitProducerId); the coordinator keeps

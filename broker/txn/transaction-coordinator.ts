@@ -51,6 +51,7 @@ import type { PartitionManager } from '../partition-manager.js';
 import type { MarkerWriter } from './marker-writer.js';
 import {
   addPartitions,
+  checkProducer,
   completeEnd,
   endTransaction,
   fenceAndAbort,
@@ -330,6 +331,30 @@ export class TransactionCoordinator {
     // The completion ended without completing: this broker stopped coordinating the id meanwhile.
     if (this.transactions.get(transactionalId)?.state !== (request.committed ? 'CompleteCommit' : 'CompleteAbort')) {
       throw new StrataError('NOT_COORDINATOR', `${transactionalId}: this broker stopped coordinating it while the markers were written; find the coordinator again.`);
+    }
+  }
+
+  /**
+   * TxnOffsetCommit's check against the transaction, where this broker coordinates the id (always
+   * standalone): the producer must be the id's current one (INVALID_PRODUCER_ID_MAPPING,
+   * PRODUCER_FENCED) with an open transaction holding the group's offsets partition
+   * (INVALID_TXN_STATE: AddOffsetsToTxn first). Otherwise the offsets partition only knows the
+   * epochs its markers carried, and a fenced instance whose epoch no marker reached yet could leave
+   * offsets that the next instance's commit would apply. Where another broker coordinates the id
+   * there is nothing to check here (the partition's epoch rule still applies; Kafka's KIP-890 would
+   * ask the coordinator).
+   */
+  async checkTxnOffsetCommit(request: { transactionalId: string; producerId: number; producerEpoch: number }, offsetsPartition: number): Promise<void> {
+    try {
+      await this.statePartition(request.transactionalId);
+    } catch (error) {
+      if (error instanceof StrataError && error.errorName === 'NOT_COORDINATOR') return;
+      throw error;
+    }
+    const metadata = this.known(request.transactionalId);
+    checkProducer(metadata, request.producerId, request.producerEpoch);
+    if (metadata.state !== 'Ongoing' || !metadata.partitions.some((p) => p.topic === OFFSETS_TOPIC && p.partition === offsetsPartition)) {
+      throw new StrataError('INVALID_TXN_STATE', `${request.transactionalId} has no open transaction holding ${OFFSETS_TOPIC}-${offsetsPartition}; call AddOffsetsToTxn first.`);
     }
   }
 
