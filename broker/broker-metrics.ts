@@ -37,12 +37,14 @@ import { errorByCode } from '../client/protocol/index.js';
 import { apiLabel, type BrokerStats } from './broker-stats.js';
 import type { GroupCoordinator } from './group/group-coordinator.js';
 import type { PartitionManager } from './partition-manager.js';
+import type { TransactionCoordinator } from './txn/transaction-coordinator.js';
 import { processMetricsRegistry } from './process-metrics.js';
 
 export interface BrokerMetricsSources {
   readonly stats: BrokerStats;
   readonly partitions: PartitionManager;
   readonly groups: GroupCoordinator;
+  readonly transactions: TransactionCoordinator;
   readonly pendingFetches: () => number;
   readonly unsentBytes: () => number;
 }
@@ -166,6 +168,7 @@ export class BrokerMetrics {
         for (const p of group.partitions) if (p.lag !== null) emit({ group: group.groupId, topic: p.topic, partition: p.partition }, p.lag);
       }
     });
+    gauge('strata_transactions_open', 'Transactions open (Ongoing or ending) among the transactional ids this broker coordinates.', [], (emit) => emit({}, sources.transactions.openTransactions));
     gauge('strata_group_total_lag', "A consumer group's lag summed over the partitions this broker hosts.", ['group'], (emit) => {
       for (const group of lags()) emit({ group: group.groupId }, group.partitions.reduce((sum, p) => sum + (p.lag ?? 0), 0));
     });

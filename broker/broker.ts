@@ -28,6 +28,8 @@ import { brokerLogger, createLogger, type Logger } from './logger.js';
 import { PartitionManager } from './partition-manager.js';
 import type { BrokerServices } from './request-context.js';
 import { Server } from './server.js';
+import { PartitionMarkers } from './txn/partition-markers.js';
+import { TransactionCoordinator } from './txn/transaction-coordinator.js';
 import { UnsentBytesBudget } from './unsent-bytes-budget.js';
 
 /** An embedded broker's protocol listener unless told: a free port (its HTTP follows, `config.ts`). */
@@ -59,6 +61,8 @@ export interface Broker {
   readonly partitions: PartitionManager;
   /** The consumer groups this broker coordinates. */
   readonly groups: GroupCoordinator;
+  /** The transactional ids this broker coordinates. */
+  readonly transactions: TransactionCoordinator;
   /** In a cluster (`peers` set): the metadata quorum, the Raft host and the cluster's status. */
   readonly cluster: ClusterNode | undefined;
   readonly logger: Logger;
@@ -106,6 +110,7 @@ export async function startBroker(options: BrokerOptions = {}): Promise<Broker> 
             metadataSnapshotRecords: config.metadataSnapshotRecords,
             defaultTopicConfigs: config.defaultTopicConfigs,
             offsetsTopicPartitions: config.offsetsTopicPartitions,
+            transactionStateTopicPartitions: config.transactionStateTopicPartitions,
             logger,
             clock: clock ?? Date.now,
             stats,
@@ -138,6 +143,28 @@ export async function startBroker(options: BrokerOptions = {}): Promise<Broker> 
       await cluster?.close();
       throw error;
     }
+    const producerIds = new ProducerIdManager(config.dataDir, config.nodeId);
+    const markers = new PartitionMarkers({ partitions, groups, cluster, nodeId: config.nodeId, logger, clock: clock ?? Date.now });
+    let transactions: TransactionCoordinator;
+    try {
+      transactions = await TransactionCoordinator.open({
+        partitions,
+        markers,
+        settings: {
+          transactionStateTopicPartitions: config.transactionStateTopicPartitions,
+          transactionMaxTimeoutMs: config.transactionMaxTimeoutMs,
+          transactionTimeoutCheckIntervalMs: config.transactionTimeoutCheckIntervalMs,
+        },
+        newProducerId: () => producerIds.nextProducerId(),
+        logger,
+        ...(clock === undefined ? {} : { clock }),
+      });
+    } catch (error) {
+      groups.close();
+      await partitions.close();
+      await cluster?.close();
+      throw error;
+    }
     let shuttingDown = false;
     let server: Server | undefined;
     const services: BrokerServices = {
@@ -145,8 +172,9 @@ export async function startBroker(options: BrokerOptions = {}): Promise<Broker> 
       partitions,
       fetches,
       groups,
+      transactions,
       stats,
-      producerIds: new ProducerIdManager(config.dataDir, config.nodeId),
+      producerIds,
       fetchMaxBytes: config.fetchMaxBytes,
       ...(cluster === undefined ? {} : { cluster, raft: cluster }),
       advertisedAddress: () => server?.address ?? config.listen,
@@ -170,6 +198,8 @@ export async function startBroker(options: BrokerOptions = {}): Promise<Broker> 
         logger,
       });
     } catch (error) {
+      transactions.close();
+      await markers.close();
       groups.close();
       await partitions.close();
       await cluster?.close();
@@ -184,6 +214,7 @@ export async function startBroker(options: BrokerOptions = {}): Promise<Broker> 
           nodeId: config.nodeId,
           partitions,
           groups,
+          transactions,
           stats,
           pendingFetches: () => fetches.pending,
           unsentBytes: () => budget.totalBytes,
@@ -193,6 +224,8 @@ export async function startBroker(options: BrokerOptions = {}): Promise<Broker> 
         });
       } catch (error) {
         fetches.close();
+        transactions.close();
+        await markers.close();
         groups.close();
         await listening.close(0);
         await partitions.close();
@@ -210,8 +243,10 @@ export async function startBroker(options: BrokerOptions = {}): Promise<Broker> 
       if (handOff) await Promise.all([partitions.handOffLeadership(), cluster?.handOffLeadership()]);
       shuttingDown = true;
       fetches.close();
+      transactions.close();
       groups.close();
       await Promise.all([listening.close(config.shutdownGraceMs), http?.close()]);
+      await markers.close();
       await partitions.close();
       await cluster?.close();
       if (temporaryDir !== undefined) fs.rmSync(temporaryDir, { recursive: true, force: true });
@@ -226,6 +261,7 @@ export async function startBroker(options: BrokerOptions = {}): Promise<Broker> 
       stats,
       partitions,
       groups,
+      transactions,
       cluster,
       logger,
       get pendingFetches() {

@@ -39,6 +39,10 @@ import {
   MAX_PARTITIONS_PER_TOPIC,
   MAX_PENDING_FETCHES_DEFAULT,
   OFFSETS_TOPIC_PARTITIONS_DEFAULT,
+  TRANSACTION_MAX_TIMEOUT_MS_DEFAULT,
+  TRANSACTION_STATE_TOPIC_PARTITIONS_DEFAULT,
+  TRANSACTION_TIMEOUT_CHECK_INTERVAL_MS_DEFAULT,
+  TRANSACTION_TIMEOUT_CHECK_INTERVAL_MS_MIN,
   RAFT_HEARTBEAT_TICKS_DEFAULT,
   RAFT_HEARTBEAT_TICKS_MAX,
   RAFT_TICK_MS_DEFAULT,
@@ -121,6 +125,12 @@ export interface BrokerConfig {
   readonly groupMaxSize: number;
   /** Partitions of `__consumer_offsets` when this broker creates it; an existing topic keeps its own. */
   readonly offsetsTopicPartitions: number;
+  /** Partitions of `__transaction_state` when this broker (or the controller) creates it. */
+  readonly transactionStateTopicPartitions: number;
+  /** The longest transaction timeout a producer may ask for (Kafka's `transaction.max.timeout.ms`). */
+  readonly transactionMaxTimeoutMs: number;
+  /** How often open transactions are checked against their timeout. */
+  readonly transactionTimeoutCheckIntervalMs: number;
 }
 
 export const DEFAULT_BROKER_CONFIG: Omit<BrokerConfig, 'dataDir'> = Object.freeze({
@@ -151,6 +161,9 @@ export const DEFAULT_BROKER_CONFIG: Omit<BrokerConfig, 'dataDir'> = Object.freez
   groupHeartbeatIntervalMs: GROUP_HEARTBEAT_INTERVAL_MS_DEFAULT,
   groupMaxSize: GROUP_MAX_SIZE_DEFAULT,
   offsetsTopicPartitions: OFFSETS_TOPIC_PARTITIONS_DEFAULT,
+  transactionStateTopicPartitions: TRANSACTION_STATE_TOPIC_PARTITIONS_DEFAULT,
+  transactionMaxTimeoutMs: TRANSACTION_MAX_TIMEOUT_MS_DEFAULT,
+  transactionTimeoutCheckIntervalMs: TRANSACTION_TIMEOUT_CHECK_INTERVAL_MS_DEFAULT,
 });
 
 const FREE_HTTP_ADDRESS: HostPort = Object.freeze({ host: '127.0.0.1', port: 0 });
@@ -253,6 +266,9 @@ const CHECKS: Readonly<Record<keyof BrokerConfig, Check>> = {
   groupHeartbeatIntervalMs: integerIn(1, 2 ** 31 - 1),
   groupMaxSize: integerIn(1, GROUP_MAX_SIZE_CEILING),
   offsetsTopicPartitions: integerIn(1, MAX_PARTITIONS_PER_TOPIC),
+  transactionStateTopicPartitions: integerIn(1, MAX_PARTITIONS_PER_TOPIC),
+  transactionMaxTimeoutMs: integerIn(1, 2 ** 31 - 1),
+  transactionTimeoutCheckIntervalMs: integerIn(TRANSACTION_TIMEOUT_CHECK_INTERVAL_MS_MIN, 2 ** 31 - 1),
 };
 
 /**

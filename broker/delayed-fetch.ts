@@ -29,12 +29,19 @@ export interface ParkRequest {
   readonly bytesSoFar: number;
   readonly maxWaitMs: number;
   readonly signal?: AbortSignal;
+  /**
+   * A read_committed fetch reads below the last stable offset: appends inside an open transaction
+   * give it nothing, so it wakes only when a partition's last stable offset moves.
+   */
+  readonly readCommitted?: boolean;
 }
 
 interface DelayedFetch {
   readonly partitions: readonly Partition[];
   readonly minBytes: number;
   bytes: number;
+  /** read_committed: each partition's last stable offset when the fetch parked; undefined otherwise. */
+  readonly stableAtPark: Map<Partition, number> | undefined;
   finish(reason: FetchWakeReason): void;
 }
 
@@ -67,6 +74,7 @@ export class FetchPurgatory implements PartitionListener {
         partitions: request.partitions,
         minBytes: request.minBytes,
         bytes: request.bytesSoFar,
+        stableAtPark: request.readCommitted === true ? new Map(request.partitions.map((p) => [p, p.lastStableOffset])) : undefined,
         finish: (reason) => {
           if (!this.all.delete(fetch)) return;
           if (timer !== undefined) clearTimeout(timer);
@@ -94,6 +102,10 @@ export class FetchPurgatory implements PartitionListener {
     const waiting = this.byPartition.get(partition);
     if (waiting === undefined) return;
     for (const fetch of [...waiting]) {
+      if (fetch.stableAtPark !== undefined) {
+        if (partition.lastStableOffset > (fetch.stableAtPark.get(partition) ?? 0)) fetch.finish('satisfied');
+        continue;
+      }
       fetch.bytes += visibleBytes;
       if (fetch.bytes >= fetch.minBytes) fetch.finish('satisfied');
     }

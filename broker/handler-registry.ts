@@ -4,6 +4,8 @@
  * without a handler here is a compile error (and ApiVersions can answer the protocol's list).
  */
 import { API_KEYS, type ApiKey, type RequestOf, type ResponseOf } from '../client/protocol/index.js';
+import { handleAddOffsetsToTxn } from './handlers/add-offsets-to-txn.js';
+import { handleAddPartitionsToTxn } from './handlers/add-partitions-to-txn.js';
 import { handleApiVersions } from './handlers/api-versions.js';
 import { handleAlterPartition } from './handlers/alter-partition.js';
 import { handleBrokerRegistration } from './handlers/broker-registration.js';
@@ -13,25 +15,21 @@ import { handleCreateTopics } from './handlers/create-topics.js';
 import { handleDeleteGroups } from './handlers/delete-groups.js';
 import { handleDeleteTopics } from './handlers/delete-topics.js';
 import { handleDescribeConfigs } from './handlers/describe-configs.js';
+import { handleDescribeTransactions } from './handlers/describe-transactions.js';
+import { handleEndTxn } from './handlers/end-txn.js';
 import { handleFetch } from './handlers/fetch.js';
 import { handleFindCoordinator } from './handlers/find-coordinator.js';
 import { handleInitProducerId } from './handlers/init-producer-id.js';
 import { handleListGroups } from './handlers/list-groups.js';
 import { handleListOffsets } from './handlers/list-offsets.js';
+import { handleListTransactions } from './handlers/list-transactions.js';
 import { handleMetadata } from './handlers/metadata.js';
 import { handleOffsetCommit } from './handlers/offset-commit.js';
 import { handleOffsetFetch } from './handlers/offset-fetch.js';
 import { handleProduce } from './handlers/produce.js';
 import { handleRaftMessages } from './handlers/raft-messages.js';
-import {
-  handleAddOffsetsToTxn,
-  handleAddPartitionsToTxn,
-  handleDescribeTransactions,
-  handleEndTxn,
-  handleListTransactions,
-  handleTxnOffsetCommit,
-  handleWriteTxnMarkers,
-} from './handlers/transactions-not-served.js';
+import { handleTxnOffsetCommit } from './handlers/txn-offset-commit.js';
+import { handleWriteTxnMarkers } from './handlers/write-txn-markers.js';
 import type { RequestContext } from './request-context.js';
 
 /** Serves one request; resolves to the response body, or undefined when the request is not answered. */

@@ -32,6 +32,7 @@ import { ERRORS, errorByCode, StrataError, type ErrorName } from '../client/prot
 import { explainListenError } from './address-in-use.js';
 import { registerDashboard } from './dashboard/routes.js';
 import { BrokerMetrics } from './broker-metrics.js';
+import type { TransactionCoordinator } from './txn/transaction-coordinator.js';
 import type { BrokerStats } from './broker-stats.js';
 import type { ClusterStatus } from './cluster/cluster-node.js';
 import type { GroupCoordinator } from './group/group-coordinator.js';
@@ -49,6 +50,7 @@ export interface HttpServerOptions {
   readonly nodeId: number;
   readonly partitions: PartitionManager;
   readonly groups: GroupCoordinator;
+  readonly transactions: TransactionCoordinator;
   readonly stats: BrokerStats;
   readonly pendingFetches: () => number;
   /** Answer bytes clients have not taken yet, across connections (`/metrics`). */

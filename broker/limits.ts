@@ -121,6 +121,28 @@ export const OFFSET_METADATA_MAX_BYTES = 4096;
 /** Partitions of `__consumer_offsets` when the broker creates it (Kafka's default is 50). */
 export const OFFSETS_TOPIC_PARTITIONS_DEFAULT = 16;
 
+/** Transactions (`txn/`): Kafka's defaults (`transaction.max.timeout.ms`, the timed-out abort check), the partition count as for offsets. */
+export const TRANSACTION_STATE_TOPIC_PARTITIONS_DEFAULT = 16;
+export const TRANSACTION_MAX_TIMEOUT_MS_DEFAULT = 15 * 60 * 1000;
+export const TRANSACTION_TIMEOUT_CHECK_INTERVAL_MS_DEFAULT = 10_000;
+export const TRANSACTION_TIMEOUT_CHECK_INTERVAL_MS_MIN = 10;
+/** Characters of a transactional id (Kafka has no bound; the key of its state record must stay small). */
+export const TRANSACTIONAL_ID_MAX_CHARS = 249;
+/** Partitions one AddPartitionsToTxn may name; ids one DescribeTransactions may. */
+export const ADD_PARTITIONS_TO_TXN_MAX = 4096;
+export const TRANSACTIONS_DESCRIBED_MAX = 1000;
+/** Partitions one WriteTxnMarkers may name (a coordinator sends one per request). */
+export const WRITE_TXN_MARKERS_PARTITIONS_MAX = 4096;
+/**
+ * How long EndTxn (and an InitProducerId that must abort first) waits for its markers before
+ * answering REQUEST_TIMED_OUT (CONCURRENT_TRANSACTIONS for InitProducerId); the coordinator keeps
+ * writing them. Below the client's default request timeout (30 s), so the answer arrives.
+ */
+export const TXN_MARKERS_ANSWER_TIMEOUT_MS = 15_000;
+/** Marker writes to an unreachable or moving leader are retried after this, doubling to the max. */
+export const TXN_MARKER_RETRY_BACKOFF_MS = 50;
+export const TXN_MARKER_RETRY_BACKOFF_MAX_MS = 1000;
+
 /**
  * Cluster metadata (`cluster/`): bounds on what a metadata record may hold, so a damaged or hostile
  * record is refused when decoded instead of growing the image. Kafka's node ids are int32 and its
@@ -194,6 +216,8 @@ invariant(
 );
 invariant(GROUP_HEARTBEAT_INTERVAL_MS_DEFAULT * 3 <= GROUP_SESSION_TIMEOUT_MS_DEFAULT, 'three heartbeats fit in a default session');
 invariant(OFFSETS_TOPIC_PARTITIONS_DEFAULT <= MAX_PARTITIONS_PER_TOPIC, 'the offsets topic is a valid topic');
+invariant(TRANSACTION_STATE_TOPIC_PARTITIONS_DEFAULT <= MAX_PARTITIONS_PER_TOPIC, 'the transaction state topic is a valid topic');
+invariant(TXN_MARKER_RETRY_BACKOFF_MS <= TXN_MARKER_RETRY_BACKOFF_MAX_MS, 'the first marker retry backoff within its cap');
 
 invariant(OFFSETS_TOPIC_REPLICATION_FACTOR_DEFAULT <= REPLICATION_FACTOR_MAX, 'the offsets topic replication factor is a valid one');
 invariant(RAFT_PEER_RECONNECT_BACKOFF_MS_DEFAULT <= RAFT_PEER_RECONNECT_BACKOFF_MAX_MS_DEFAULT, 'the first reconnect backoff within its cap');

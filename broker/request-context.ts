@@ -14,12 +14,15 @@ import type { GroupCoordinator } from './group/group-coordinator.js';
 import type { Logger } from './logger.js';
 import type { PartitionManager } from './partition-manager.js';
 import type { ProducerIdManager } from './producer-id-manager.js';
+import type { TransactionCoordinator } from './txn/transaction-coordinator.js';
 
 export interface BrokerServices {
   readonly nodeId: number;
   readonly partitions: PartitionManager;
   readonly fetches: FetchPurgatory;
   readonly groups: GroupCoordinator;
+  /** The transactional ids this broker coordinates. */
+  readonly transactions: TransactionCoordinator;
   readonly stats: BrokerStats;
   /** Producer ids for InitProducerId, unique across the cluster. */
   readonly producerIds: ProducerIdManager;

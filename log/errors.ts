@@ -86,7 +86,7 @@ export const LOG_ERRORS: Readonly<Record<LogErrorName, LogErrorInfo>> = Object.f
   },
   INVALID_TXN_STATE: {
     code: 48, name: 'INVALID_TXN_STATE', retriable: false,
-    message: 'The batch does not fit the producer\'s transaction state (a non-transactional batch while its transaction is open); nothing was appended.',
+    message: 'The request does not fit the state of the producer\'s transaction (none is open, it is ending, or a non-transactional write came in the middle of one).',
   },
 });
 

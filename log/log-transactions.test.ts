@@ -96,9 +96,9 @@ describe('the append path with transactions', () => {
     await log.close();
   });
 
-  it('takes exactly one marker from the coordinator, nothing else', async () => {
+  it('takes exactly one marker (or one transactional batch, log-coordinator-batch.test.ts) from the coordinator, nothing else', async () => {
     const log = await Log.open(tempDir(), CONFIG, { clock });
-    await rejectsWith('INVALID_RECORD', log.append(txnBatch(1, 0, 0, 1), { origin: 'coordinator' }));
+    await rejectsWith('INVALID_RECORD', log.append(plainBatch(1, 0, 0, 1), { origin: 'coordinator' }));
     await rejectsWith('INVALID_RECORD', log.append(Buffer.concat([marker(1, 0, true), marker(2, 0, true)]), { origin: 'coordinator' }));
     expect(log.logEndOffset).toBe(0);
     // A marker for a producer the partition never saw is appended; the entry holds its epoch only.

@@ -29,7 +29,8 @@
  * Every write, leader's or follower's, updates the producer state from the written headers; a
  * truncation rebuilds it from a snapshot and the surviving headers.
  * Transactions: a leader's append has an origin, `client` (a producer: never a control batch) or
- * `coordinator` (the transaction coordinator: exactly one transaction marker, whose epoch must not
+ * `coordinator` (exactly one batch: a transaction coordinator's marker, or the group coordinator's
+ * transactional batch of offsets for TxnOffsetCommit, unsequenced; either's epoch must not
  * be below its producer's). The producer state tracks each producer's open transaction (a
  * transactional batch opens it, a marker ends it; a non-transactional batch meanwhile is
  * INVALID_TXN_STATE); an ABORT marker's transaction goes into its segment's `.txnindex`. The first
@@ -189,7 +190,7 @@ export interface RecoveryReport {
 
 /**
  * Who writes through the leader's append path: a producer (`client`, Kafka's AppendOrigin.CLIENT) or
- * the broker's transaction coordinator writing one transaction marker (`coordinator`).
+ * the broker's coordinators writing one transaction marker or one transactional batch of their own (`coordinator`).
  */
 export type AppendOrigin = 'client' | 'coordinator';
 
@@ -443,7 +444,8 @@ export class Log {
    * `LogError` and leaves the log untouched. An epoch below the last one appended is
    * FENCED_LEADER_EPOCH.
    *
-   * `origin: 'coordinator'` (the transaction coordinator) appends exactly one transaction marker
+   * `origin: 'coordinator'` appends exactly one transaction marker (the transaction coordinator) or one
+   * unsequenced transactional batch (the group coordinator's TxnOffsetCommit; epoch checked, Kafka's AppendOrigin.Coordinator)
    * (`encodeTxnMarkerBatch`) and nothing else; a marker with an epoch below its producer's is
    * INVALID_PRODUCER_EPOCH. A client's append never holds a control batch (INVALID_RECORD).
    */
@@ -546,13 +548,28 @@ export class Log {
         // Every replica builds its transaction state from a marker: it must read as one.
         if (isTxnMarkerBatch(batches, position)) readTxnMarker(batches, position);
       } else if (appender.origin === 'coordinator') {
-        // The validator let only control batches through; a coordinator writes one marker at a time,
-        // so that its answer (appended, or fenced) is the answer for that producer.
-        if (position !== 0 || header.sizeBytes !== batches.length) throw new LogError('INVALID_RECORD', 'a coordinator append holds exactly one transaction marker');
-        const marker = readTxnMarker(batches, position);
-        const write = { producerId: marker.producerId, epoch: marker.producerEpoch, offset: next, timestamp: header.maxTimestamp, commit: marker.commit };
-        this.producers.checkMarker(write);
-        plan.producerWrite = { marker: write };
+        // One batch at a time, so that its answer (appended, or fenced) is the answer for that producer:
+        // a transaction marker, or the group coordinator's transactional batch of offsets (TxnOffsetCommit).
+        if (position !== 0 || header.sizeBytes !== batches.length) throw new LogError('INVALID_RECORD', 'a coordinator append holds exactly one batch: a transaction marker or a transactional batch');
+        if ((header.attributes & CONTROL_FLAG) !== 0) {
+          const marker = readTxnMarker(batches, position);
+          const write = { producerId: marker.producerId, epoch: marker.producerEpoch, offset: next, timestamp: header.maxTimestamp, commit: marker.commit };
+          this.producers.checkMarker(write);
+          plan.producerWrite = { marker: write };
+        } else {
+          // Kafka's AppendOrigin.Coordinator: no sequence (the batch carries -1), the epoch still checked.
+          const batch: ProducerBatch = {
+            producerId: header.producerId,
+            epoch: header.producerEpoch,
+            firstSeq: header.baseSequence,
+            lastOffsetDelta: header.lastOffsetDelta,
+            firstOffset: next,
+            timestamp: header.maxTimestamp,
+            transactional: true,
+          };
+          this.producers.checkCoordinatorBatch(batch);
+          plan.producerWrite = { batch };
+        }
       } else if (header.producerId >= 0) {
         // Kafka's rule for Produce v3+: an idempotent batch travels alone, so that its answer (appended,
         // or a duplicate with its original offsets) is the answer to the whole append.

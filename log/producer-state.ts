@@ -165,6 +165,17 @@ export function checkTxnMarker(entry: ProducerEntry | undefined, marker: TxnMark
   }
 }
 
+/**
+ * A coordinator's own transactional batch (the offsets of a TxnOffsetCommit, Kafka's
+ * AppendOrigin.Coordinator): it carries no sequence (-1), so none is checked, but an epoch below the
+ * producer's is a fenced producer: INVALID_PRODUCER_EPOCH. Throws the LogError.
+ */
+export function checkCoordinatorBatch(entry: ProducerEntry | undefined, batch: ProducerBatch): void {
+  if (entry !== undefined && batch.epoch < entry.epoch) {
+    throw new LogError('INVALID_PRODUCER_EPOCH', `coordinator batch for producer ${batch.producerId} epoch ${batch.epoch}: the partition has epoch ${entry.epoch}`);
+  }
+}
+
 /** The entry after `batch` is in the log: a higher epoch starts over, the same epoch keeps the last five. */
 export function applyProducerBatch(entry: ProducerEntry | undefined, batch: ProducerBatch): ProducerEntry {
   const lastOffset = asOffset(batch.firstOffset + batch.lastOffsetDelta);
@@ -280,6 +291,11 @@ export class ProducerStateManager {
   /** `checkProducerBatch` against the written state and the pending overlay. */
   check(batch: ProducerBatch): ProducerBatchCheck {
     return checkProducerBatch(this.effective(batch.producerId), batch);
+  }
+
+  /** `checkCoordinatorBatch` against the written state and the pending overlay. */
+  checkCoordinatorBatch(batch: ProducerBatch): void {
+    checkCoordinatorBatch(this.effective(batch.producerId), batch);
   }
 
   /** `checkTxnMarker` against the written state and the pending overlay. */

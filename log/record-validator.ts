@@ -28,7 +28,8 @@
  * the first record's timestamp as the base, so a later record may be older (a negative delta).
  *
  * Leader-only rules (`origin: 'client'` or `'coordinator'`): a client's batch is never a control
- * batch and a coordinator's always is (only a transaction coordinator writes markers; `log.ts`
+ * batch and a coordinator's is a control batch or a transactional batch with a producer id and no
+ * sequence (a TxnOffsetCommit's offsets; only coordinators write markers; `log.ts`
  * checks it is exactly one transaction marker), a transactional batch carries a producer id, an
  * idempotent batch (producer id set, not a marker) a base sequence; every record timestamp within [now - messageTimestampBeforeMaxMs,
  * now + messageTimestampAfterMaxMs] for a create-time batch (for a log-append-time batch, its
@@ -48,7 +49,7 @@ import { MAX_UNCOMPRESSED_RECORDS_BYTES } from './record-batch.js';
 import { readVarint, readVarlong, type ByteCursor } from './varint.js';
 
 /**
- * Kafka's AppendOrigin: a client's batch on the leader, a transaction coordinator's marker on the
+ * Kafka's AppendOrigin: a client's batch on the leader, a coordinator's marker or own transactional batch on the
  * leader (control batches only), or a replica copying its leader's.
  */
 export type BatchOrigin = 'client' | 'coordinator' | 'replica';
@@ -87,11 +88,13 @@ export function validateRecordBatch(buf: Buffer, pos: number, end: number, rules
   const attributes = header.attributes;
   const control = (attributes & CONTROL_FLAG) !== 0;
   if (rules.origin === 'client' && control) throw invalid(`batch at ${pos} is a control batch; clients may not write control records`);
-  if (rules.origin === 'coordinator' && !control) throw invalid(`batch at ${pos} is not a control batch; a coordinator appends transaction markers only`);
+  if (rules.origin === 'coordinator' && !control && ((attributes & TRANSACTIONAL_FLAG) === 0 || header.producerId < 0)) {
+    throw invalid(`batch at ${pos} is neither a control batch nor a transactional one; a coordinator appends transaction markers and its own transactional batches only`);
+  }
   if (fromClient) {
     if ((attributes & TRANSACTIONAL_FLAG) !== 0 && header.producerId < 0) throw invalid(`transactional batch at ${pos} has no producer id`);
     // A marker carries its producer's id and epoch but no sequence (Kafka's baseSequence -1).
-    if (!control && header.producerId >= 0 && header.baseSequence < 0) throw invalid(`batch at ${pos} has producer id ${header.producerId} and base sequence ${header.baseSequence}`);
+    if (rules.origin === 'client' && !control && header.producerId >= 0 && header.baseSequence < 0) throw invalid(`batch at ${pos} has producer id ${header.producerId} and base sequence ${header.baseSequence}`);
   }
   const sectionStart = pos + BATCH_HEADER_BYTES;
   const sectionEnd = pos + header.sizeBytes;

@@ -59,6 +59,8 @@ export interface ClusterNodeOptions {
   readonly metadataSnapshotRecords: number;
   readonly defaultTopicConfigs: TopicConfigs;
   readonly offsetsTopicPartitions: number;
+  /** Partitions of `__transaction_state` when the controller creates it. */
+  readonly transactionStateTopicPartitions: number;
   readonly logger: Logger;
   readonly clock: () => number;
   /** Where the metadata group's Raft events and fsyncs are counted. */
@@ -321,6 +323,7 @@ export class ClusterNode implements ClusterReplication {
       const records = planInternalTopics(image, {
         voterCount: this.options.peers.length,
         offsetsTopicPartitions: this.options.offsetsTopicPartitions,
+        transactionStateTopicPartitions: this.options.transactionStateTopicPartitions,
         defaultConfigs: this.options.defaultTopicConfigs,
         newTopicId: randomUUID,
       });

@@ -7,6 +7,7 @@ import { describe, expect, it } from 'vitest';
 import { ERRORS, StrataError } from '../../client/protocol/index.js';
 import { metadataRecordArb, topicNameArb } from '../../test/fixtures/metadata-arbitraries.js';
 import { OFFSETS_TOPIC_CONFIGS } from '../group/offsets-topic.js';
+import { TRANSACTION_STATE_TOPIC_CONFIGS } from '../txn/transaction-state-topic.js';
 import { MAX_PARTITIONS_PER_TOPIC, MAX_TOPICS, OFFSETS_TOPIC_PARTITIONS_DEFAULT } from '../limits.js';
 import { MetadataImage } from './metadata-image.js';
 import { planCreateTopic, planDeleteTopic, planInternalTopics, planPartitionLeader, planSetTopicConfigs, type Plan, type TopicCreation, type TopicCreationOptions } from './metadata-planner.js';
@@ -194,28 +195,35 @@ describe('planSetTopicConfigs', () => {
 });
 
 describe('planInternalTopics', () => {
-  const internal = { voterCount: 3, offsetsTopicPartitions: OFFSETS_TOPIC_PARTITIONS_DEFAULT, defaultConfigs: {}, newTopicId: idSource('offsets') };
+  const internal = { voterCount: 3, offsetsTopicPartitions: OFFSETS_TOPIC_PARTITIONS_DEFAULT, transactionStateTopicPartitions: 4, defaultConfigs: {}, newTopicId: idSource('offsets') };
 
   it('waits until as many brokers registered as there are voters', () => {
     expect(planInternalTopics(imageWith(broker(1), broker(2)), internal)).toEqual([]);
   });
 
-  it('then creates __consumer_offsets over every registered broker, replication factor min(3, brokers)', () => {
-    const [record, ...rest] = planInternalTopics(threeBrokers(), internal) as CreateTopicRecord[];
+  it('then creates __consumer_offsets and __transaction_state over every registered broker, replication factor min(3, brokers)', () => {
+    const [record, txn, ...rest] = planInternalTopics(threeBrokers(), internal) as CreateTopicRecord[];
     expect(rest).toEqual([]);
     expect(record).toMatchObject({ type: 'create-topic', name: '__consumer_offsets', configs: OFFSETS_TOPIC_CONFIGS });
     expect(record!.partitions).toHaveLength(OFFSETS_TOPIC_PARTITIONS_DEFAULT);
     expect(record!.partitions.every((p) => p.replicas.length === 3)).toBe(true);
+    expect(txn).toMatchObject({ type: 'create-topic', name: '__transaction_state', configs: TRANSACTION_STATE_TOPIC_CONFIGS });
+    expect(txn!.partitions).toHaveLength(4);
+    expect(txn!.partitions.every((p) => p.replicas.length === 3)).toBe(true);
     const [single] = planInternalTopics(imageWith(broker(5)), { ...internal, voterCount: 1 }) as CreateTopicRecord[];
     expect(single!.partitions.every((p) => p.replicas.length === 1 && p.replicas[0] === 5)).toBe(true);
     const [wide] = planInternalTopics(imageWith(broker(1), broker(2), broker(3), broker(4), broker(5)), internal) as CreateTopicRecord[];
     expect(wide!.partitions.every((p) => p.replicas.length === 3)).toBe(true);
   });
 
-  it('creates nothing once it exists', () => {
+  it('creates nothing once they exist, and only the missing one when one exists (a cluster from before transactions)', () => {
     const image = threeBrokers();
-    for (const record of planInternalTopics(image, internal)) image.apply(record, image.appliedOffset + 1);
+    const [offsets, txn] = planInternalTopics(image, internal);
+    image.apply(offsets!, image.appliedOffset + 1);
+    expect(planInternalTopics(image, internal).map((r) => (r as CreateTopicRecord).name)).toEqual(['__transaction_state']);
+    image.apply(txn!, image.appliedOffset + 1);
     expect(image.topic('__consumer_offsets')).toBeDefined();
+    expect(image.topic('__transaction_state')).toBeDefined();
     expect(planInternalTopics(image, internal)).toEqual([]);
   });
 

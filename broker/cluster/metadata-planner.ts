@@ -29,7 +29,8 @@
  */
 import { StrataError, type ErrorName } from '../../client/protocol/index.js';
 import { OFFSETS_TOPIC_CONFIGS } from '../group/offsets-topic.js';
-import { isInternalTopic, OFFSETS_TOPIC } from '../internal-topics.js';
+import { isInternalTopic, OFFSETS_TOPIC, TRANSACTION_STATE_TOPIC } from '../internal-topics.js';
+import { TRANSACTION_STATE_TOPIC_CONFIGS } from '../txn/transaction-state-topic.js';
 import { MAX_PARTITIONS_PER_TOPIC, MAX_TOPICS, OFFSETS_TOPIC_REPLICATION_FACTOR_DEFAULT, REPLICATION_FACTOR_MAX } from '../limits.js';
 import { parseTopicConfigs, TOPIC_CONFIG_KEYS, toLogConfig, type TopicConfigs } from '../topic-config.js';
 import { topicNameProblem } from '../topic-name.js';
@@ -77,6 +78,7 @@ export interface InternalTopicsOptions {
   /** The voters of `__cluster_metadata`: internal topics wait until this many brokers registered. */
   readonly voterCount: number;
   readonly offsetsTopicPartitions: number;
+  readonly transactionStateTopicPartitions: number;
   readonly defaultConfigs: TopicConfigs;
   readonly newTopicId: () => string;
 }
@@ -191,23 +193,33 @@ export function planPartitionLeader(image: MetadataImage, report: PartitionLeade
 }
 
 /**
- * The create-topic records of the internal topics that do not exist yet (`__consumer_offsets`),
- * once as many brokers registered as there are voters: creating it earlier would place every
- * partition on the first broker up. Its replication factor is min(3, registered brokers); it is
- * placed over every registered broker, as all of them just announced themselves. Throws StrataError
- * INVALID_CONFIG if the broker's default configs conflict with the topic's own (a broker
- * misconfiguration, not a request to answer).
+ * The create-topic records of the internal topics that do not exist yet (`__consumer_offsets`,
+ * `__transaction_state`), once as many brokers registered as there are voters: creating them earlier
+ * would place every partition on the first broker up. Their replication factor is min(3, registered
+ * brokers); they are placed over every registered broker, as all of them just announced themselves.
+ * Throws StrataError INVALID_CONFIG if the broker's default configs conflict with a topic's own (a
+ * broker misconfiguration, not a request to answer).
  */
 export function planInternalTopics(image: MetadataImage, options: InternalTopicsOptions): MetadataRecord[] {
   if (!Number.isSafeInteger(options.voterCount) || options.voterCount < 1) throw new RangeError(`voterCount must be a positive integer, got ${options.voterCount}`);
-  if (image.topic(OFFSETS_TOPIC) !== undefined) return [];
   const registered = image.brokers().map((b) => b.nodeId);
   if (registered.length < options.voterCount) return [];
   const replicationFactor = Math.min(OFFSETS_TOPIC_REPLICATION_FACTOR_DEFAULT, registered.length);
-  const configs = parseTopicConfigs(OFFSETS_TOPIC_CONFIGS);
-  toLogConfig(configs, options.defaultConfigs);
-  const placement = placeReplicas(registered, options.offsetsTopicPartitions, replicationFactor, partitionsPlaced(image));
-  return [createTopicRecord(image, OFFSETS_TOPIC, placement, configs, options.newTopicId)];
+  const wanted: Array<{ name: string; partitions: number; configs: Readonly<Record<string, string>> }> = [
+    { name: OFFSETS_TOPIC, partitions: options.offsetsTopicPartitions, configs: OFFSETS_TOPIC_CONFIGS },
+    { name: TRANSACTION_STATE_TOPIC, partitions: options.transactionStateTopicPartitions, configs: TRANSACTION_STATE_TOPIC_CONFIGS },
+  ];
+  let placed = partitionsPlaced(image);
+  const records: MetadataRecord[] = [];
+  for (const topic of wanted) {
+    if (image.topic(topic.name) !== undefined) continue;
+    const configs = parseTopicConfigs(topic.configs);
+    toLogConfig(configs, options.defaultConfigs);
+    const placement = placeReplicas(registered, topic.partitions, replicationFactor, placed);
+    placed += topic.partitions;
+    records.push(createTopicRecord(image, topic.name, placement, configs, options.newTopicId));
+  }
+  return records;
 }
 
 function createTopicRecord(image: MetadataImage, name: string, placement: number[][], configs: TopicConfigs, newTopicId: () => string): MetadataRecord {

@@ -13,6 +13,12 @@
  *   partition is still loading answer COORDINATOR_LOAD_IN_PROGRESS. Membership is not persisted: after
  *   a coordinator restart members get UNKNOWN_MEMBER_ID on their next heartbeat, give up their
  *   partitions without committing and join again. Committed offsets are all that at-least-once needs.
+ * - **Transactional commits** (TxnOffsetCommit) are appended as a transactional batch carrying the
+ *   producer's id and epoch (origin 'coordinator': the log checks the epoch, not sequences) and kept
+ *   pending per producer (`pending-txn-offsets.ts`), invisible to OffsetFetch, until the producer's
+ *   marker lands in that offsets partition: a commit applies them, an abort drops them
+ *   (`completeTransaction`, called once the marker is durable). A load does the same with the
+ *   batches and markers it reads; what is still pending at its end belongs to an open transaction.
  * - **The topic** is created on the first group request (as Kafka does), with
  *   `offsetsTopicPartitions` partitions; clients cannot create, delete or produce to it.
  *
@@ -21,7 +27,7 @@
  * the log and applied by log offset (a later append always wins).
  */
 import { performance } from 'node:perf_hooks';
-import { CONTROL_FLAG, decodeBatches, encodeBatch, type RecordInput } from '../../log/index.js';
+import { CONTROL_FLAG, decodeBatches, encodeBatch, TRANSACTIONAL_FLAG, TXN_ABORT_CONTROL_TYPE, TXN_COMMIT_CONTROL_TYPE, type DecodedBatch, type RecordInput } from '../../log/index.js';
 import {
   StrataError,
   type ConsumerGroupDescribeResponse,
@@ -36,6 +42,8 @@ import {
   type OffsetFetchRequest,
   type OffsetFetchResponse,
   type TopicPartitions,
+  type TxnOffsetCommitRequest,
+  type TxnOffsetCommitResponse,
 } from '../../client/protocol/index.js';
 import { errorResult, namedError, type ErrorResult } from '../error-result.js';
 import { OFFSETS_TOPIC } from '../internal-topics.js';
@@ -54,6 +62,7 @@ import { topicNameProblem } from '../topic-name.js';
 import type { TopicPartition } from './assignor.js';
 import { ConsumerGroup, reportedPartitions, type GroupSettings, type HeartbeatAnswer, type PartitionCountOf } from './consumer-group.js';
 import { groupLag, type GroupLag } from './group-lag.js';
+import { PendingTxnOffsets, type PendingTxnOffset } from './pending-txn-offsets.js';
 import { decodeOffsetRecord, encodeOffsetRecord, OFFSETS_TOPIC_CONFIGS, offsetsPartitionFor, OffsetRecordError } from './offsets-topic.js';
 
 /** Bytes read per step when loading an offsets partition. */
@@ -107,6 +116,8 @@ export class GroupCoordinator {
   private unsubscribe: () => void = () => undefined;
   /** Offsets partitions this broker leads and has loaded (or is loading), by index. */
   private readonly led = new Set<number>();
+  /** Offsets committed in transactions whose marker has not arrived yet. */
+  private readonly pendingTxn = new PendingTxnOffsets();
 
   private constructor(options: GroupCoordinatorOptions) {
     this.partitions = options.partitions;
@@ -371,6 +382,85 @@ export class GroupCoordinator {
     return commitResponse(request, results, undefined);
   }
 
+  /**
+   * TxnOffsetCommit: checked as OffsetCommit (member and epoch, unless the producer commits from
+   * outside the group: member id '' and epoch -1 skip that check), appended as one transactional
+   * batch with the producer's id and epoch, and kept pending until the producer's marker settles it.
+   * A fenced producer's batch is refused by the log (INVALID_PRODUCER_EPOCH).
+   */
+  async txnCommit(request: TxnOffsetCommitRequest): Promise<TxnOffsetCommitResponse> {
+    const logger = this.logger.child({ group: request.groupId, transactionalId: request.transactionalId });
+    const entries = request.topics.flatMap((topic) => topic.partitions.map((p) => ({ topic: topic.name, ...p })));
+    const results = entries.map((): ErrorResult | undefined => undefined);
+    const accepted: number[] = [];
+    try {
+      const partition = await this.offsetsPartition(request.groupId);
+      if (entries.length > OFFSET_COMMIT_PARTITIONS_MAX) throw new StrataError('INVALID_REQUEST', `${entries.length} partitions in one commit, limit ${OFFSET_COMMIT_PARTITIONS_MAX}.`);
+      const { producerId, producerEpoch } = request;
+      if (request.transactionalId.length === 0) throw new StrataError('INVALID_REQUEST', 'a transactional offset commit names its transactional id.');
+      if (!Number.isSafeInteger(producerId) || producerId < 0 || !Number.isInteger(producerEpoch) || producerEpoch < 0 || producerEpoch > 32_767) {
+        throw new StrataError('INVALID_REQUEST', `producer id ${producerId} with epoch ${producerEpoch}: give the id and epoch InitProducerId gave.`);
+      }
+      let checks: Array<StrataError | undefined> = entries.map(() => undefined);
+      if (request.memberId !== '') {
+        const group = this.groups.get(request.groupId);
+        if (group === undefined) throw new StrataError('UNKNOWN_MEMBER_ID', `${request.memberId} in ${request.groupId}.`);
+        checks = group.checkCommit(request.memberId, request.memberEpoch, entries);
+      }
+      entries.forEach((entry, i) => {
+        const problem = checks[i] ?? commitProblem(entry);
+        if (problem !== undefined) results[i] = errorResult(problem, logger, 'transactional commit');
+        else accepted.push(i);
+      });
+      if (accepted.length > 0) {
+        const commitTimestamp = this.clock();
+        const records: RecordInput[] = accepted.map((i) => {
+          const { topic, partition: index, committedOffset, committedMetadata } = entries[i]!;
+          const record = encodeOffsetRecord({ groupId: request.groupId, topic, partition: index, committed: { offset: committedOffset, metadata: committedMetadata, commitTimestamp } });
+          return { ...record, timestamp: commitTimestamp };
+        });
+        const batch = encodeBatch(records, { producerId, producerEpoch, baseSequence: -1, transactional: true });
+        const appended = await partition.appendAsLeader(batch, -1, 0, 'coordinator');
+        this.pendingTxn.add(
+          partition.index,
+          producerId,
+          accepted.map((i, n) => {
+            const { topic, partition: index, committedOffset, committedMetadata } = entries[i]!;
+            return { groupId: request.groupId, topic, partition: index, committed: { offset: committedOffset, metadata: committedMetadata, commitTimestamp, logOffset: appended.baseOffset + n } };
+          }),
+        );
+      }
+    } catch (error) {
+      const failed = errorResult(error, logger, 'transactional commit');
+      entries.forEach((_, i) => {
+        results[i] ??= failed;
+      });
+      return commitResponse(request, results, failed);
+    }
+    return commitResponse(request, results, undefined);
+  }
+
+  /**
+   * A transaction marker of `producerId` is durable in offsets partition `offsetsPartition` (this
+   * broker appended it as leader): its pending offsets there are applied (commit) or dropped (abort).
+   */
+  completeTransaction(offsetsPartition: number, producerId: number, commit: boolean): void {
+    if (!this.led.has(offsetsPartition) && !this.partitions.partition(OFFSETS_TOPIC, offsetsPartition)?.isLeader) return;
+    this.settlePending(offsetsPartition, producerId, commit);
+  }
+
+  private settlePending(offsetsPartition: number, producerId: number, commit: boolean): void {
+    const pending = this.pendingTxn.take(offsetsPartition, producerId);
+    if (!commit) return;
+    for (const offset of pending) this.applyPending(offset);
+  }
+
+  private applyPending({ groupId, topic, partition, committed }: PendingTxnOffset): void {
+    let group = this.groups.get(groupId);
+    if (group === undefined) this.groups.set(groupId, (group = new ConsumerGroup(groupId)));
+    group.applyOffset(topic, partition, committed, committed.logOffset);
+  }
+
   async fetchOffsets(request: OffsetFetchRequest): Promise<OffsetFetchResponse> {
     try {
       await this.offsetsPartition(request.groupId);
@@ -503,6 +593,7 @@ export class GroupCoordinator {
   }
 
   private dropGroupsOf(index: number): void {
+    this.pendingTxn.dropPartition(index);
     const count = this.partitions.topic(OFFSETS_TOPIC)?.partitions;
     for (const groupId of this.groups.keys()) {
       if (count === undefined || offsetsPartitionFor(groupId, count) === index) this.groups.delete(groupId);
@@ -527,16 +618,27 @@ export class GroupCoordinator {
         const { bytes, nextOffset } = await partition.read(offset, LOAD_READ_BYTES, true);
         if (nextOffset <= offset) break;
         for (const batch of decodeBatches(bytes)) {
-          // A replicated partition holds leader-change control batches between the offsets.
-          if ((batch.header.attributes & CONTROL_FLAG) !== 0) continue;
+          // Control batches: transaction markers settle pending offsets; leader-change ones (a
+          // replicated partition's) carry nothing for groups.
+          if ((batch.header.attributes & CONTROL_FLAG) !== 0) {
+            const marker = markerOutcome(batch);
+            if (marker !== undefined && batch.header.baseOffset >= offset) this.settlePending(partition.index, batch.header.producerId, marker === 'commit');
+            continue;
+          }
+          const transactional = (batch.header.attributes & TRANSACTIONAL_FLAG) !== 0;
           for (const record of batch.records) {
             if (record.offset < offset) continue;
             try {
               const { groupId, topic, partition: index, committed } = decodeOffsetRecord(record.key, record.value);
+              records++;
+              if (transactional) {
+                // A transactional commit: pending until its marker (below, or not yet written).
+                if (committed !== undefined) this.pendingTxn.add(partition.index, batch.header.producerId, [{ groupId, topic, partition: index, committed: { ...committed, logOffset: record.offset } }]);
+                continue;
+              }
               let group = this.groups.get(groupId);
               if (group === undefined) this.groups.set(groupId, (group = new ConsumerGroup(groupId)));
               group.applyOffset(topic, index, committed === undefined ? undefined : { ...committed, logOffset: record.offset }, record.offset);
-              records++;
             } catch (error) {
               if (!(error instanceof OffsetRecordError)) throw error;
               skipped++;
@@ -553,8 +655,16 @@ export class GroupCoordinator {
     } finally {
       this.loading.delete(partition.index);
     }
-    partition.logger.info({ records, skipped, groups: this.groups.size, ms: Math.round(performance.now() - started) }, 'loaded committed offsets');
+    partition.logger.info({ records, skipped, groups: this.groups.size, openTransactions: this.pendingTxn.producersOf(partition.index).length, ms: Math.round(performance.now() - started) }, 'loaded committed offsets');
   }
+}
+
+/** 'commit' or 'abort' for a transaction marker batch; undefined for another control batch. */
+function markerOutcome(batch: DecodedBatch): 'commit' | 'abort' | undefined {
+  const key = batch.records[0]?.key;
+  if (key === null || key === undefined || key.length < 4) return undefined;
+  const type = key.readInt16BE(2);
+  return type === TXN_COMMIT_CONTROL_TYPE ? 'commit' : type === TXN_ABORT_CONTROL_TYPE ? 'abort' : undefined;
 }
 
 function checkGroupId(groupId: string): void {
@@ -611,7 +721,7 @@ function heartbeatError(failed: ErrorResult): ConsumerGroupHeartbeatResponse {
   return { errorCode: failed.errorCode, errorMessage: failed.errorMessage, memberId: '', memberEpoch: -1, heartbeatIntervalMs: 0, sessionTimeoutMs: 0, assignment: [] };
 }
 
-function commitResponse(request: OffsetCommitRequest, results: ReadonlyArray<ErrorResult | undefined>, whole: ErrorResult | undefined): OffsetCommitResponse {
+function commitResponse(request: OffsetCommitRequest | TxnOffsetCommitRequest, results: ReadonlyArray<ErrorResult | undefined>, whole: ErrorResult | undefined): OffsetCommitResponse {
   let i = 0;
   return {
     errorCode: whole?.errorCode ?? 0,

@@ -24,11 +24,20 @@
  * OFFSET_OUT_OF_RANGE for an offset below the log start, above the log end, or negative. An offset
  * between the high watermark and the log end is not an error: it returns no records yet.
  *
+ * Isolation (`isolation_level`): 0 (read_uncommitted, the default) reads below the high watermark;
+ * 1 (read_committed) reads below the last stable offset (nothing of an open transaction, nor what
+ * follows it) and lists the aborted transactions overlapping what it returns
+ * (`log.abortedTransactions(fetchOffset, nextOffset)`), which the consumer drops. Every partition
+ * answers its `lastStableOffset`. Any other level is INVALID_REQUEST for every partition. A parked
+ * read_committed fetch wakes when a partition's last stable offset moves (a marker), not on appends
+ * inside an open transaction, and then answers with what it reads.
+ *
  * A fetch answers at once when it has `min_bytes`, when `max_wait_ms` is 0, when any partition has
  * an error, or when the purgatory is full or the broker is stopping; otherwise it parks in the
  * purgatory (`delayed-fetch.ts`), is woken by appends, and reads again.
  */
-import type { FetchPartitionResult, FetchRequest, FetchResponse } from '../../client/protocol/index.js';
+import { ISOLATION_READ_COMMITTED, ISOLATION_READ_UNCOMMITTED, type FetchPartitionResult, type FetchRequest, type FetchResponse } from '../../client/protocol/index.js';
+import { asOffset } from '../../log/index.js';
 import type { FetchWakeReason } from '../delayed-fetch.js';
 import { errorResult, namedError } from '../error-result.js';
 import { FETCH_MAX_WAIT_MS_CEILING } from '../limits.js';
@@ -46,6 +55,11 @@ interface FetchPass {
 const UNREAD: FetchResponse = Object.freeze({ topics: [] });
 
 export async function handleFetch(request: FetchRequest, context: RequestContext): Promise<FetchResponse> {
+  const isolation = request.isolationLevel ?? ISOLATION_READ_UNCOMMITTED;
+  if (isolation !== ISOLATION_READ_UNCOMMITTED && isolation !== ISOLATION_READ_COMMITTED) {
+    const refused = namedError('INVALID_REQUEST', `isolation level ${isolation}: 0 (read_uncommitted) or 1 (read_committed)`);
+    return { topics: request.topics.map((topic) => ({ name: topic.name, partitions: topic.partitions.map(({ partition }) => failed(partition, refused)) })) };
+  }
   if (!(await context.answerRoom())) return UNREAD;
   const maxBytes = Math.min(request.maxBytes, context.services.fetchMaxBytes);
   const duplicates = duplicatePartitions(request);
@@ -73,7 +87,8 @@ async function firstPass(
   if (first.bytes >= request.minBytes || maxWaitMs === 0 || first.hasError || first.partitions.length === 0 || context.services.isShuttingDown()) {
     return { answer: done(first, context) };
   }
-  const wake = fetches.park({ partitions: first.partitions, minBytes: request.minBytes, bytesSoFar: first.bytes, maxWaitMs, signal: context.signal });
+  const readCommitted = request.isolationLevel === ISOLATION_READ_COMMITTED;
+  const wake = fetches.park({ partitions: first.partitions, minBytes: request.minBytes, bytesSoFar: first.bytes, maxWaitMs, signal: context.signal, readCommitted });
   return wake === undefined ? { answer: done(first, context) } : { wake };
 }
 
@@ -115,6 +130,7 @@ function done(pass: FetchPass, context: RequestContext): FetchResponse {
 
 async function readOnce(request: FetchRequest, maxBytes: number, duplicates: Map<string, Set<number>> | undefined, context: RequestContext): Promise<FetchPass> {
   const { partitions } = context.services;
+  const readCommitted = request.isolationLevel === ISOLATION_READ_COMMITTED;
   let budget = maxBytes;
   let minOneBatch = true;
   let bytes = 0;
@@ -139,7 +155,7 @@ async function readOnce(request: FetchRequest, maxBytes: number, duplicates: Map
       }
       try {
         const limit = Math.min(partitionMaxBytes, Math.max(budget, 0));
-        const read = await partition.read(fetchOffset, limit, minOneBatch);
+        const read = await partition.read(fetchOffset, limit, minOneBatch, readCommitted ? 'read_committed' : 'read_uncommitted');
         if (read.bytes.length > 0) {
           minOneBatch = false;
           budget -= read.bytes.length;
@@ -153,8 +169,8 @@ async function readOnce(request: FetchRequest, maxBytes: number, duplicates: Map
           logStartOffset: partition.logStartOffset,
           records: read.bytes,
           leaderHint: -1,
-          lastStableOffset: partition.highWatermark,
-          abortedTransactions: [],
+          lastStableOffset: partition.lastStableOffset,
+          abortedTransactions: readCommitted && read.nextOffset > fetchOffset ? partition.log.abortedTransactions(asOffset(fetchOffset), read.nextOffset) : [],
         });
       } catch (error) {
         hasError = true;

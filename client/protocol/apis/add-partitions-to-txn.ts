@@ -6,12 +6,13 @@
  * History:
  * - version 0: introduced (Kafka's v3 fields: one transaction per request).
  *
- * Sent to the transaction coordinator (FindCoordinator key type 1). Each partition answers on its
- * own; the usual errors are those of every transactional request: PRODUCER_FENCED (a newer instance
- * with the same transactional id took over), INVALID_PRODUCER_ID_MAPPING (the id is not this
- * transactional id's), CONCURRENT_TRANSACTIONS (the previous transaction is still being completed:
- * retry), INVALID_TXN_STATE (the transaction is ending), NOT_COORDINATOR, COORDINATOR_LOAD_IN_PROGRESS,
- * and UNKNOWN_TOPIC_OR_PARTITION for a partition that does not exist.
+ * Sent to the transaction coordinator (FindCoordinator key type 1). The usual errors are those of
+ * every transactional request: PRODUCER_FENCED (a newer instance with the same transactional id took
+ * over), INVALID_PRODUCER_ID_MAPPING (the id is not this transactional id's), CONCURRENT_TRANSACTIONS
+ * (the previous transaction is still being completed, or is ending: retry), NOT_COORDINATOR,
+ * COORDINATOR_LOAD_IN_PROGRESS. Every partition must exist or none is added: a partition that does
+ * not is UNKNOWN_TOPIC_OR_PARTITION, and the whole request (so every partition) carries the first
+ * problem; an internal topic is INVALID_REQUEST (a group's offsets join through AddOffsetsToTxn).
  */
 import { API_KEYS } from '../api-keys.js';
 import { defineApi } from '../api-definition.js';
