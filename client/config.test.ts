@@ -61,6 +61,12 @@ describe('consumer options', () => {
     expect(() => parseConsumerConfig({ groupid: 'g' } as never)).toThrow(/unknown option 'groupid'/);
   });
 
+  it("isolation: read_committed by default (kafkajs's), read_uncommitted on request, nothing else", () => {
+    expect(parseConsumerConfig({}).isolation).toBe('read_committed');
+    expect(parseConsumerConfig({ isolation: 'read_uncommitted' }).isolation).toBe('read_uncommitted');
+    expect(() => parseConsumerConfig({ isolation: 'committed' as never })).toThrow(/isolation must be 'read_committed' or 'read_uncommitted'/);
+  });
+
   it('group options: defaults, ranges, and no group options without a groupId', () => {
     expect(parseConsumerConfig({ groupId: 'g' })).toMatchObject({
       groupId: 'g', autoCommit: true, autoCommitIntervalMs: 5000, sessionTimeoutMs: 10_000,

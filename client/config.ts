@@ -98,6 +98,13 @@ export interface ConsumerConfig {
   minBytes?: number;
   /** Where an assigned partition without a `seek` starts. Default 'latest' (Kafka's). */
   initialOffset?: 'earliest' | 'latest';
+  /**
+   * 'read_committed' (the default, as kafkajs's): only records of committed transactions and
+   * non-transactional ones, fetched up to the last stable offset, and 'latest' is that offset.
+   * 'read_uncommitted': every record up to the high watermark, aborted transactions included.
+   * Transaction markers are never delivered either way.
+   */
+  isolation?: Isolation;
   /** The consumer group; required by `subscribe`, `commit` and the options below. */
   groupId?: string;
   /** Commit finished offsets every `autoCommitIntervalMs`, on revoke and on close. Default true. */
@@ -122,6 +129,8 @@ export interface ConsumerConfig {
    */
   onRevoked?: (partitions: TopicPartition[], reason: 'revoked' | 'lost') => void | Promise<void>;
 }
+
+export type Isolation = 'read_committed' | 'read_uncommitted';
 
 export interface ResolvedClientConfig {
   brokers: ReadonlyArray<{ host: string; port: number }>;
@@ -154,6 +163,7 @@ export interface ResolvedConsumerConfig {
   maxWaitMs: number;
   minBytes: number;
   initialOffset: 'earliest' | 'latest';
+  isolation: Isolation;
   groupId: string | undefined;
   autoCommit: boolean;
   autoCommitIntervalMs: number;
@@ -184,6 +194,7 @@ export const CONSUMER_DEFAULTS: Readonly<ResolvedConsumerConfig> = Object.freeze
   maxWaitMs: 500,
   minBytes: 1,
   initialOffset: 'latest',
+  isolation: 'read_committed',
   groupId: undefined,
   autoCommit: true,
   autoCommitIntervalMs: 5000,
@@ -196,7 +207,7 @@ export const CONSUMER_DEFAULTS: Readonly<ResolvedConsumerConfig> = Object.freeze
 });
 
 const CONSUMER_OPTIONS = [
-  'maxBytes', 'maxBytesPerPartition', 'maxWaitMs', 'minBytes', 'initialOffset',
+  'maxBytes', 'maxBytesPerPartition', 'maxWaitMs', 'minBytes', 'initialOffset', 'isolation',
   'groupId', 'autoCommit', 'autoCommitIntervalMs', 'sessionTimeoutMs', 'heartbeatIntervalMs', 'rebalanceTimeoutMs',
   'assignor', 'onAssigned', 'onRevoked',
 ] as const;
@@ -300,6 +311,8 @@ export function parseConsumerConfig(config: ConsumerConfig): ResolvedConsumerCon
     : int('consumer heartbeatIntervalMs (below sessionTimeoutMs)', config.heartbeatIntervalMs, 1, sessionTimeoutMs - 1);
   const initialOffset = config.initialOffset ?? CONSUMER_DEFAULTS.initialOffset;
   if (initialOffset !== 'earliest' && initialOffset !== 'latest') throw new RangeError(`consumer: initialOffset must be 'earliest' or 'latest'`);
+  const isolation = config.isolation ?? CONSUMER_DEFAULTS.isolation;
+  if (isolation !== 'read_committed' && isolation !== 'read_uncommitted') throw new RangeError(`consumer: isolation must be 'read_committed' or 'read_uncommitted', got ${String(isolation)}`);
   const maxBytes = int('consumer maxBytes', config.maxBytes ?? CONSUMER_DEFAULTS.maxBytes, 1, FETCH_MAX_BYTES_MAX);
   return {
     maxBytes,
@@ -307,6 +320,7 @@ export function parseConsumerConfig(config: ConsumerConfig): ResolvedConsumerCon
     maxWaitMs: int('consumer maxWaitMs', config.maxWaitMs ?? CONSUMER_DEFAULTS.maxWaitMs, 0, UINT32_MAX),
     minBytes: int('consumer minBytes', config.minBytes ?? CONSUMER_DEFAULTS.minBytes, 0, UINT32_MAX),
     initialOffset,
+    isolation,
     groupId,
     autoCommit: config.autoCommit ?? CONSUMER_DEFAULTS.autoCommit,
     autoCommitIntervalMs: int('consumer autoCommitIntervalMs', config.autoCommitIntervalMs ?? CONSUMER_DEFAULTS.autoCommitIntervalMs, 1, AUTO_COMMIT_INTERVAL_MS_MAX),
