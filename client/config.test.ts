@@ -28,6 +28,7 @@ describe('producer options', () => {
       acks: -1, lingerMs: 5, batchSize: 16384, compression: 'none', maxInFlight: 5,
       retries: DEFAULT_RETRY.retries, bufferMemory: 32 * 1024 * 1024, timeoutMs: 30_000,
       idempotent: true, onEpochBump: expect.any(Function), deliveryTimeoutMs: 120_000, adaptiveBatching: true,
+      transactionalId: undefined, transactionTimeoutMs: 60_000,
     });
   });
 
