@@ -3,7 +3,7 @@
 // dropping or moving any acknowledged record is always reported as lost.
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { describeVerdict, WriteHistory } from './history-checker.js';
+import { checkExactlyOnce, describeExactlyOnce, describeVerdict, exactlyOnceHeld, WriteHistory, type ReadRecord } from './history-checker.js';
 
 describe('history checker', () => {
   it('judges a faithful history clean', () => {
@@ -99,6 +99,58 @@ describe('history checker', () => {
         const dropped = reads.filter((_, i) => i !== drop % reads.length);
         const judged = h.check(dropped);
         expect(judged.lost).toHaveLength(1);
+      }),
+    );
+  });
+});
+
+describe('exactly-once checker', () => {
+  const out = (v: string) => `out:${v}`;
+  const inputOf = (value: string) => (value.startsWith('out:') ? value.slice(4) : undefined);
+  const inputs: ReadRecord[] = [
+    { partition: 0, offset: 0, value: 'a' },
+    { partition: 0, offset: 2, value: 'b' },
+    { partition: 1, offset: 0, value: 'c' },
+  ];
+
+  it('judges a faithful pipeline clean, whatever output partition and offset each record took', () => {
+    const v = checkExactlyOnce(inputs, [
+      { partition: 1, offset: 5, value: out('a') },
+      { partition: 0, offset: 3, value: out('c') },
+      { partition: 1, offset: 9, value: out('b') },
+    ], inputOf);
+    expect(exactlyOnceHeld(v)).toBe(true);
+    expect(v).toMatchObject({ inputs: 3, outputs: 3 });
+  });
+
+  it('reports each kind of failure', () => {
+    const v = checkExactlyOnce(inputs, [
+      { partition: 0, offset: 0, value: out('b') },
+      { partition: 0, offset: 1, value: out('a') },
+      { partition: 0, offset: 2, value: out('b') },
+      { partition: 0, offset: 3, value: out('zz') },
+      { partition: 0, offset: 4, value: 'garbage' },
+    ], inputOf);
+    expect(exactlyOnceHeld(v)).toBe(false);
+    expect(v.missing.map((r) => r.value)).toEqual(['c']);
+    expect(v.duplicated).toEqual([{ value: 'b', outputs: ['0:0', '0:2'] }]);
+    expect(v.unexpected.map((r) => r.value)).toEqual([out('zz'), 'garbage']);
+    expect(v.reordered).toEqual([{ inputPartition: 0, value: 'a', inputOffset: 0, previousInputOffset: 2 }]);
+    expect(describeExactlyOnce(v)).toMatch(/MISSING 1.*DUPLICATED 1.*UNEXPECTED 2.*REORDERED 1/);
+  });
+
+  it('holds for any faithful pipeline and catches any dropped or doubled output', () => {
+    fc.assert(
+      fc.property(fc.array(fc.integer({ min: 0, max: 2 }), { minLength: 1, maxLength: 40 }), fc.nat(), fc.boolean(), (partitions, pick, drop) => {
+        const next = [0, 0, 0];
+        const ins = partitions.map((partition, i) => ({ partition, offset: next[partition]!++, value: `v${i}` }));
+        // Outputs keep each input partition's order; they go to the output partition of the same number.
+        const outs = ins.map((input, i) => ({ partition: input.partition, offset: i, value: out(input.value) }));
+        expect(exactlyOnceHeld(checkExactlyOnce(ins, outs, inputOf))).toBe(true);
+        const victim = pick % outs.length;
+        const broken = drop ? outs.filter((_, i) => i !== victim) : [...outs, { ...outs[victim]!, offset: outs.length }];
+        const v = checkExactlyOnce(ins, broken, inputOf);
+        expect(drop ? v.missing.length : v.duplicated.length).toBe(1);
       }),
     );
   });

@@ -151,3 +151,77 @@ export function describeVerdict(verdict: HistoryVerdict, show = 5): string {
   list('reordered', verdict.reordered);
   return parts.join('; ');
 }
+
+/**
+ * What an exactly-once pipeline (consume → transform → produce in transactions) must show: each
+ * record of its input read back (`inputs`, as a read_committed reader sees them) appears in its
+ * output exactly once, nothing else appears there, and the outputs of one input partition keep
+ * that partition's order.
+ */
+export interface ExactlyOnceVerdict {
+  readonly inputs: number;
+  readonly outputs: number;
+  /** Input values with no output. */
+  readonly missing: readonly ReadRecord[];
+  /** Input values with more than one output, and where each landed. */
+  readonly duplicated: readonly { value: string; outputs: readonly string[] }[];
+  /** Outputs that are no input's (or whose transform cannot be undone). */
+  readonly unexpected: readonly ReadRecord[];
+  /** An output that came before the output of an earlier record of the same input partition. */
+  readonly reordered: readonly { inputPartition: number; value: string; inputOffset: number; previousInputOffset: number }[];
+}
+
+/**
+ * Judges a pipeline's output against its input. `inputOf` undoes the transform: the input value an
+ * output value was made from, or undefined for a value no transform makes.
+ */
+export function checkExactlyOnce(inputs: Iterable<ReadRecord>, outputs: Iterable<ReadRecord>, inputOf: (output: string) => string | undefined): ExactlyOnceVerdict {
+  const inputByValue = new Map<string, ReadRecord>();
+  for (const input of inputs) inputByValue.set(input.value, input);
+  const outputsOf = new Map<string, string[]>();
+  const unexpected: ReadRecord[] = [];
+  const reordered: ExactlyOnceVerdict['reordered'][number][] = [];
+  const sorted = [...outputs].sort((a, b) => a.partition - b.partition || a.offset - b.offset);
+  /** Per output partition and input partition, the input offset of the last output seen. */
+  const lastInputOffset = new Map<string, number>();
+  for (const output of sorted) {
+    const value = inputOf(output.value);
+    const input = value === undefined ? undefined : inputByValue.get(value);
+    if (value === undefined || input === undefined) {
+      unexpected.push(output);
+      continue;
+    }
+    const where = `${output.partition}:${output.offset}`;
+    const seen = outputsOf.get(value);
+    if (seen === undefined) outputsOf.set(value, [where]);
+    else {
+      seen.push(where);
+      continue;
+    }
+    const stream = `${output.partition}\u0000${input.partition}`;
+    const previous = lastInputOffset.get(stream);
+    if (previous !== undefined && input.offset <= previous) reordered.push({ inputPartition: input.partition, value, inputOffset: input.offset, previousInputOffset: previous });
+    lastInputOffset.set(stream, Math.max(previous ?? -1, input.offset));
+  }
+  const missing = [...inputByValue.values()].filter((input) => !outputsOf.has(input.value));
+  const duplicated = [...outputsOf].filter(([, where]) => where.length > 1).map(([value, where]) => ({ value, outputs: where }));
+  return { inputs: inputByValue.size, outputs: sorted.length, missing, duplicated, unexpected, reordered };
+}
+
+/** True when the pipeline delivered every input exactly once, in order per input partition. */
+export function exactlyOnceHeld(verdict: ExactlyOnceVerdict): boolean {
+  return verdict.missing.length === 0 && verdict.duplicated.length === 0 && verdict.unexpected.length === 0 && verdict.reordered.length === 0;
+}
+
+/** One line for a failure message: the counts and the first few of each finding. */
+export function describeExactlyOnce(verdict: ExactlyOnceVerdict, show = 5): string {
+  const parts = [`${verdict.inputs} inputs, ${verdict.outputs} outputs`];
+  const list = (name: string, items: readonly unknown[]): void => {
+    if (items.length > 0) parts.push(`${name} ${items.length}: ${JSON.stringify(items.slice(0, show))}`);
+  };
+  list('MISSING', verdict.missing);
+  list('DUPLICATED', verdict.duplicated);
+  list('UNEXPECTED', verdict.unexpected);
+  list('REORDERED', verdict.reordered);
+  return parts.join('; ');
+}

@@ -20,4 +20,16 @@ export { MemoryStorage, StorageFull, type MemoryStorageOptions } from './memory-
 export { LOG_STORAGE_DEFAULTS, LogStorage, type LogStorageOptions, type SnapshotData } from './log-storage.js';
 export { RAFT_STATE_FILE } from './raft-state-file.js';
 export { Prng } from './prng.js';
-export { checkHistory, describeVerdict, WriteHistory, type HistoryVerdict, type ReadRecord, type WriteOutcome, type WriteRecord } from './history-checker.js';
+export {
+  checkExactlyOnce,
+  checkHistory,
+  describeExactlyOnce,
+  describeVerdict,
+  exactlyOnceHeld,
+  WriteHistory,
+  type ExactlyOnceVerdict,
+  type HistoryVerdict,
+  type ReadRecord,
+  type WriteOutcome,
+  type WriteRecord,
+} from './history-checker.js';
