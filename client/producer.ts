@@ -632,7 +632,8 @@ export class Producer {
         this.accumulator.requeue(batch, this.now());
         return;
       }
-      if (code === ERRORS.UNKNOWN_PRODUCER_ID.code && !this.cluster.closed) {
+      // (A transactional producer's epoch is the coordinator's: there the batch fails and the transaction must be aborted.)
+      if (code === ERRORS.UNKNOWN_PRODUCER_ID.code && !this.cluster.closed && this.transactions === undefined) {
         // The partition forgot this producer (its state expired): nothing of this batch or later
         // ones is in the log, so they all go again under a new epoch from sequence 0 (KIP-360).
         this.announceBump(batch, `${error.message} Re-sending from sequence 0.`);
