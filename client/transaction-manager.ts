@@ -7,10 +7,12 @@
  * - One transaction at a time. `begin()` opens it; the producer reports every partition it appends
  *   to (`partitionWritten`) and sends none of its batches before the coordinator added the partition
  *   (`isAdded`). Partitions reported together go in one AddPartitionsToTxn.
- * - Commit waits for every send of the transaction; a send that failed, a partition that could not
- *   be added, offsets that could not be committed make the transaction *abortable*: commit fails and
- *   only `abort()` is left (Kafka's abortable errors). Then EndTxn to the coordinator. A transaction
- *   that wrote nothing and sent no offsets ends without a request (the coordinator never heard of it).
+ * - Commit waits for every send of the transaction, then EndTxn(commit). Abort fails the batches not
+ *   sent yet (as Kafka's abortTransaction), waits for those in flight, then EndTxn(abort). A send
+ *   that failed, a partition that could not be added, offsets that could not be committed make the
+ *   transaction *abortable*: commit fails and only `abort()` is left (Kafka's abortable errors). A
+ *   transaction that wrote nothing and sent no offsets ends without a request (the coordinator never
+ *   heard of it).
  * - Fatal: PRODUCER_FENCED, INVALID_PRODUCER_EPOCH or INVALID_PRODUCER_ID_MAPPING from any request
  *   mean a newer instance of the transactional id took over, or the coordinator aborted the
  *   transaction when it outlived `transactionTimeoutMs` (which bumps the epoch too). Every later call
@@ -46,7 +48,7 @@ export interface TransactionOffsets {
 export interface TransactionHost {
   /** Wake the sender: partitions were added. */
   wake(): void;
-  /** Fail the queued batches of partitions that could not be added. */
+  /** Fail the queued (not in flight) batches of some partitions: they could not be added, or the transaction is aborted. */
   rejectQueued(which: (topic: string, partition: number) => boolean, error: Error): void;
   /** Send everything queued and wait until nothing is in flight. */
   flush(): Promise<void>;
@@ -282,6 +284,8 @@ export class TransactionManager {
     if (commit && txn.failure !== undefined) throw new Error(`transactionalId '${this.transactionalId}': cannot commit, the transaction failed (${txn.failure.message}); abort it`, { cause: txn.failure });
     txn.ending = commit ? 'commit' : 'abort';
     try {
+      // As Kafka's abortTransaction: batches not sent yet never leave; those in flight are answered first.
+      if (!commit) this.host.rejectQueued(() => true, new Error(`transactionalId '${this.transactionalId}': the transaction was aborted before this send left`));
       await this.settle(txn);
       this.checkUsable();
       if (commit && txn.failure !== undefined) {

@@ -117,7 +117,7 @@ class FakeCluster {
     }) as unknown as Connection;
 }
 
-function setup(config: { transactionTimeoutMs?: number } = {}, now?: () => number) {
+function setup(config: { transactionTimeoutMs?: number; lingerMs?: number } = {}, now?: () => number) {
   const cluster = new FakeCluster();
   const client = new Client({ brokers: ['fake:1'], retry: { retries: 3, initialRetryTimeMs: 1, maxRetryTimeMs: 5 } }, { connect: cluster.connect });
   const producer =
@@ -273,6 +273,21 @@ describe('transactional producer', () => {
     expect(() => client.producer({ transactionalId: 'x', idempotent: false })).toThrow(/idempotent: false cannot go with a transactionalId/);
     expect(() => client.producer({ transactionalId: 'x', acks: 1 })).toThrow(/acks/);
     expect(() => client.producer({ transactionTimeoutMs: 5 })).toThrow(/needs a transactionalId/);
+    await client.close();
+  });
+
+  it('abort drops the batches not sent yet: their sends fail, nothing is produced', async () => {
+    const { cluster, client, producer } = setup({ lingerMs: 60_000 });
+    const tx = await producer.transaction();
+    const lingering = tx.send(to(0, 'never'));
+    // The partition is added (AddPartitionsToTxn answered) while the batch lingers.
+    await new Promise<void>((resolve) => {
+      const poll = () => (cluster.names().includes('addPartitionsToTxn') ? resolve() : setImmediate(poll));
+      poll();
+    });
+    await tx.abort();
+    await expect(lingering).rejects.toThrow(/aborted before this send left/);
+    expect(cluster.names()).toEqual(['findCoordinator', 'initProducerId', 'addPartitionsToTxn', 'endTxn']);
     await client.close();
   });
 
