@@ -18,6 +18,7 @@ export type { Acks, ClientConfig, ConsumerConfig, Isolation, ProducerConfig } fr
 export {
   Consumer,
   type CommitOffset,
+  type ConsumerGroupMetadata,
   type SubscribeOptions,
   type ConsumerBatch,
   type ConsumerMessage,

@@ -38,10 +38,15 @@ export function isFencingError(error: unknown): boolean {
   return error instanceof StrataError && FATAL_CODES.has(error.code);
 }
 
-/** What `transaction.sendOffsets` takes (kafkajs's shape); offsets are the next offset to consume. */
+/**
+ * What `transaction.sendOffsets` takes (kafkajs's shape); offsets are the next offset to consume.
+ * `consumer`, a member of the group (Kafka's `groupMetadata`), makes the coordinator refuse the
+ * offsets if that member lost its partitions meanwhile (a zombie); without it any offsets are taken.
+ */
 export interface TransactionOffsets {
   consumerGroupId: string;
   topics: ReadonlyArray<{ topic: string; partitions: ReadonlyArray<{ partition: number; offset: number | string }> }>;
+  consumer?: { groupMetadata(): { groupId: string; memberId: string; memberEpoch: number } | undefined };
 }
 
 /** What the transaction manager needs of its producer. */
@@ -239,6 +244,7 @@ export class TransactionManager {
   async sendOffsets(offsets: TransactionOffsets): Promise<void> {
     const txn = this.open('sendOffsets');
     const { groupId, topics } = checkOffsets(offsets);
+    const member = memberOf(offsets, groupId);
     try {
       await this.guard(() =>
         this.coordinator.request(
@@ -257,8 +263,8 @@ export class TransactionManager {
             groupId,
             producerId: this.producerId,
             producerEpoch: this.producerEpoch,
-            memberId: '',
-            memberEpoch: -1,
+            memberId: member.memberId,
+            memberEpoch: member.memberEpoch,
             topics,
           });
           const { code, message } = firstPartitionError(response.errorCode, response.errorMessage, response.topics);
@@ -362,6 +368,17 @@ function firstPartitionError(
     for (const p of topic.partitions) if (p.errorCode !== 0) return { code: p.errorCode, message: `${topic.name}-${p.partition}${p.errorMessage === '' ? '' : `: ${p.errorMessage}`}` };
   }
   return { code: 0, message: '' };
+}
+
+/** The member fencing of `sendOffsets`: the consumer's id and epoch now, or none ('' and -1). */
+function memberOf(offsets: TransactionOffsets, groupId: string): { memberId: string; memberEpoch: number } {
+  const consumer = offsets.consumer;
+  if (consumer === undefined) return { memberId: '', memberEpoch: -1 };
+  if (typeof consumer !== 'object' || consumer === null || typeof consumer.groupMetadata !== 'function') throw new TypeError('sendOffsets: consumer must be a Consumer');
+  const metadata = consumer.groupMetadata();
+  if (metadata === undefined) throw new StrataError('UNKNOWN_MEMBER_ID', `sendOffsets: the consumer is not a member of group '${groupId}' now (not subscribed, joining, or fenced).`);
+  if (metadata.groupId !== groupId) throw new TypeError(`sendOffsets: the consumer is in group '${metadata.groupId}', not '${groupId}'`);
+  return { memberId: metadata.memberId, memberEpoch: metadata.memberEpoch };
 }
 
 function checkOffsets(offsets: TransactionOffsets): {

@@ -262,6 +262,21 @@ describe('transactional producer', () => {
     await client.close();
   });
 
+  it('sendOffsets with a group member carries its id and epoch, so the coordinator can fence a stale member', async () => {
+    const { cluster, client, producer } = setup();
+    const tx = await producer.transaction();
+    const topics = [{ topic: 'in', partitions: [{ partition: 0, offset: 3 }] }];
+    let member: { groupId: string; memberId: string; memberEpoch: number } | undefined = { groupId: 'g', memberId: 'm-1', memberEpoch: 4 };
+    const consumer = { groupMetadata: () => member };
+    await tx.sendOffsets({ consumerGroupId: 'g', topics, consumer });
+    expect(cluster.bodies('txnOffsetCommit')[0]).toMatchObject({ memberId: 'm-1', memberEpoch: 4 });
+    await expect(tx.sendOffsets({ consumerGroupId: 'other', topics, consumer })).rejects.toThrow(/consumer is in group 'g', not 'other'/);
+    member = undefined;
+    await expect(tx.sendOffsets({ consumerGroupId: 'g', topics, consumer })).rejects.toThrow(/not a member of group 'g' now/);
+    await tx.commit();
+    await client.close();
+  });
+
   it('refuses misuse with clear errors', async () => {
     const { client, producer } = setup();
     await expect(producer.send(to(0, 'a'))).rejects.toThrow(/transactional producer .*inside a transaction/);
