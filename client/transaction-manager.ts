@@ -245,7 +245,11 @@ export class TransactionManager {
     const txn = this.open('sendOffsets');
     const { groupId, topics } = checkOffsets(offsets);
     const member = memberOf(offsets, groupId);
+    const group = new GroupCoordinatorClient(this.cluster, groupId);
     try {
+      // The group's coordinator first: finding it creates __consumer_offsets on a new cluster, which
+      // AddOffsetsToTxn needs (it adds the group's offsets partition to the transaction).
+      await group.coordinator();
       await this.guard(() =>
         this.coordinator.request(
           API_KEYS.addOffsetsToTxn,
@@ -254,7 +258,6 @@ export class TransactionManager {
         ),
       );
       txn.offsetsAdded = true;
-      const group = new GroupCoordinatorClient(this.cluster, groupId);
       await this.guard(() =>
         group.withCoordinatorRetry(async () => {
           const connection = await group.connection(GROUP_LANE);

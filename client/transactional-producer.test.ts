@@ -247,12 +247,12 @@ describe('transactional producer', () => {
     await client.close();
   });
 
-  it('sendOffsets: AddOffsetsToTxn to the transaction coordinator, TxnOffsetCommit to the group coordinator, then EndTxn', async () => {
+  it('sendOffsets: the group coordinator found, AddOffsetsToTxn to the transaction coordinator, TxnOffsetCommit to the group coordinator, then EndTxn', async () => {
     const { cluster, client, producer } = setup();
     const tx = await producer.transaction();
     await tx.sendOffsets({ consumerGroupId: 'g', topics: [{ topic: 'in', partitions: [{ partition: 0, offset: '42' }, { partition: 1, offset: 7 }] }] });
     await tx.commit();
-    expect(cluster.names()).toEqual(['findCoordinator', 'initProducerId', 'addOffsetsToTxn', 'findCoordinator', 'txnOffsetCommit', 'endTxn']);
+    expect(cluster.names()).toEqual(['findCoordinator', 'initProducerId', 'findCoordinator', 'addOffsetsToTxn', 'txnOffsetCommit', 'endTxn']);
     expect(cluster.bodies<FindCoordinatorRequest>('findCoordinator')[1]).toEqual({ keyType: 0, keys: ['g'] });
     expect(cluster.bodies('txnOffsetCommit')[0]).toEqual({
       transactionalId: 'tx-1', groupId: 'g', producerId: 7, producerEpoch: 0, memberId: '', memberEpoch: -1,
