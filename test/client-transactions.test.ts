@@ -219,4 +219,20 @@ describe('strata CLI transactions', () => {
     expect(unknown.status).toBe(1);
     expect(unknown.stderr).toMatch(/^strata: TRANSACTIONAL_ID_NOT_FOUND: /);
   });
+
+  it('SIGTERM during produce --transactional-id aborts the transaction and exits 130', { timeout: 120_000 }, async () => {
+    const topic = await createTopic();
+    const child = cli.children.spawn(['produce', topic, '--transactional-id', 'cli-tx-signal', '--bootstrap', cli.bootstrap()]);
+    let stderr = '';
+    child.stderr.setEncoding('utf8').on('data', (chunk: string) => (stderr += chunk));
+    const exited = new Promise<number | null>((resolve) => child.on('close', resolve));
+    child.stdin.write('sent-then-aborted\n');
+    // Once the line is in the log (read_uncommitted sees it), the signal.
+    expect(await read(topic, 'read_uncommitted', 1)).toEqual(['sent-then-aborted']);
+    child.kill('SIGTERM');
+    expect(await exited).toBe(130);
+    expect(lines(stderr).at(-1)).toMatch(/^strata: transaction cli-tx-signal aborted, none of its records will be read committed: interrupted/);
+    expect((await strata(['produce', topic], 'after\n')).status).toBe(0);
+    expect(await read(topic, 'read_committed', 1)).toEqual(['after']);
+  });
 });
