@@ -15,6 +15,8 @@
  * Every whole-request or per-group error code becomes a StrataError rejection.
  * `listGroups` asks every broker, since each lists only the groups it coordinates.
  *
+ * Transactions (`listTransactions`, `describeTransactions`): `transaction-admin.ts`.
+ *
  * Lag (`describeGroup`) is `logEndOffset - committedOffset`, where `logEndOffset` is what ListOffsets
  * answers for 'latest' at the partition's leader: the high watermark, the end of what a consumer can
  * read. For a partition with nothing committed it is `logEndOffset - logStartOffset`: everything still
@@ -40,6 +42,7 @@ import {
   type ResponseOf,
 } from './protocol/index.js';
 import { sleep, withRetry } from './retry.js';
+import { describeTransactions, listTransactions, type TransactionDescription, type TransactionListing } from './transaction-admin.js';
 
 export interface ITopicConfig {
   topic: string;
@@ -566,6 +569,21 @@ export class Admin {
       if (errorCode !== 0) throw groupError(groupId, errorCode, errorMessage);
       return response;
     });
+  }
+
+  // -------------------------------------------------------------------------------------------
+  // Transactions
+
+  /** Every transactional id (optionally only those in `states`, Kafka's state names), each broker asked for those it coordinates; by id. */
+  listTransactions(options: { states?: readonly string[] } = {}): Promise<TransactionListing[]> {
+    this.checkOpen();
+    return listTransactions(this.cluster, options);
+  }
+
+  /** State, epoch, timeout, partitions and start of each id's transaction, from its coordinator (TRANSACTIONAL_ID_NOT_FOUND if unknown). */
+  async describeTransactions(transactionalIds: readonly string[]): Promise<TransactionDescription[]> {
+    this.checkOpen();
+    return describeTransactions(this.cluster, transactionalIds);
   }
 
   async close(): Promise<void> {

@@ -15,8 +15,9 @@
  *   answered, and retry with backoff while the error is retriable. A Metadata answer that names no
  *   leader for a partition moves the next request on to another broker: a broker cut off from its
  *   peers knows no leader and would say so for as long as it is asked.
- * - Group coordinators: `findGroupCoordinator` asks any broker (FindCoordinator, key type 0) which
- *   broker coordinates a group, retrying while none does yet (COORDINATOR_NOT_AVAILABLE).
+ * - Coordinators: `findGroupCoordinator` and `findTransactionCoordinator` ask any broker
+ *   (FindCoordinator, key type 0 or 1) which broker coordinates a group or a transactional id,
+ *   retrying while none does yet (COORDINATOR_NOT_AVAILABLE).
  * - Lifetime: what is built on the cluster registers itself (`adopt`) and is closed first by
  *   `close()` (producers flush), then the connections.
  */
@@ -26,6 +27,7 @@ import { BrokerPool, addressKey, type BrokerAddress, type ConnectFn } from './br
 import {
   API_KEYS,
   COORDINATOR_KEY_TYPE_GROUP,
+  COORDINATOR_KEY_TYPE_TRANSACTION,
   ERRORS,
   StrataError,
   type ApiKey,
@@ -53,6 +55,13 @@ export function isStaleMetadataError(code: number): boolean {
 export interface ClusterInternals {
   connect?: ConnectFn;
   now?: () => number;
+}
+
+/** A coordinator (of a group or of a transactional id) as FindCoordinator names it. */
+export interface CoordinatorAddress {
+  nodeId: number;
+  host: string;
+  port: number;
 }
 
 export interface Closeable {
@@ -196,12 +205,21 @@ export class Cluster {
    * The broker coordinating `groupId`, as FindCoordinator names it (its address is used as
    * given, whether or not the metadata knows the node yet). Retries while the answer is retriable.
    */
-  findGroupCoordinator(groupId: string): Promise<{ nodeId: number; host: string; port: number }> {
+  findGroupCoordinator(groupId: string): Promise<CoordinatorAddress> {
+    return this.findCoordinator(COORDINATOR_KEY_TYPE_GROUP, groupId, `group '${groupId}'`);
+  }
+
+  /** The broker coordinating transactional id `transactionalId` (FindCoordinator key type 1), as for a group. */
+  findTransactionCoordinator(transactionalId: string): Promise<CoordinatorAddress> {
+    return this.findCoordinator(COORDINATOR_KEY_TYPE_TRANSACTION, transactionalId, `transactional id '${transactionalId}'`);
+  }
+
+  private findCoordinator(keyType: number, key: string, what: string): Promise<CoordinatorAddress> {
     return withRetry(async () => {
-      const response = await this.requestAnyOnce(API_KEYS.findCoordinator, { keyType: COORDINATOR_KEY_TYPE_GROUP, keys: [groupId] });
-      const found = response.coordinators.find((c) => c.key === groupId);
-      if (found === undefined) throw new StrataError('INVALID_RESPONSE', `FindCoordinator left out group '${groupId}'.`);
-      if (found.errorCode !== 0) throw StrataError.fromCode(found.errorCode, `Coordinator of group '${groupId}': ${found.errorMessage}`);
+      const response = await this.requestAnyOnce(API_KEYS.findCoordinator, { keyType, keys: [key] });
+      const found = response.coordinators.find((c) => c.key === key);
+      if (found === undefined) throw new StrataError('INVALID_RESPONSE', `FindCoordinator left out ${what}.`);
+      if (found.errorCode !== 0) throw StrataError.fromCode(found.errorCode, `Coordinator of ${what}: ${found.errorMessage}`);
       return { nodeId: found.nodeId, host: found.host, port: found.port };
     }, this.config.retry);
   }

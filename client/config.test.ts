@@ -28,6 +28,7 @@ describe('producer options', () => {
       acks: -1, lingerMs: 5, batchSize: 16384, compression: 'none', maxInFlight: 5,
       retries: DEFAULT_RETRY.retries, bufferMemory: 32 * 1024 * 1024, timeoutMs: 30_000,
       idempotent: true, onEpochBump: expect.any(Function), deliveryTimeoutMs: 120_000, adaptiveBatching: true,
+      transactionalId: undefined, transactionTimeoutMs: 60_000,
     });
   });
 
@@ -59,6 +60,12 @@ describe('consumer options', () => {
     expect(() => parseConsumerConfig({ maxWaitMs: -1 })).toThrow(RangeError);
     expect(() => parseConsumerConfig({ initialOffset: 'middle' as never })).toThrow(/initialOffset/);
     expect(() => parseConsumerConfig({ groupid: 'g' } as never)).toThrow(/unknown option 'groupid'/);
+  });
+
+  it("isolation: read_committed by default (kafkajs's), read_uncommitted on request, nothing else", () => {
+    expect(parseConsumerConfig({}).isolation).toBe('read_committed');
+    expect(parseConsumerConfig({ isolation: 'read_uncommitted' }).isolation).toBe('read_uncommitted');
+    expect(() => parseConsumerConfig({ isolation: 'committed' as never })).toThrow(/isolation must be 'read_committed' or 'read_uncommitted'/);
   });
 
   it('group options: defaults, ranges, and no group options without a groupId', () => {

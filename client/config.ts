@@ -8,6 +8,7 @@ import {
   BATCH_SIZE_BYTES_MAX,
   FETCH_MAX_BYTES_MAX,
   GROUP_ID_MAX_CHARS,
+  INT32_MAX,
   LINGER_MS_MAX,
   IDEMPOTENT_MAX_IN_FLIGHT_MAX,
   PRODUCER_MAX_IN_FLIGHT_MAX,
@@ -77,6 +78,15 @@ export interface ProducerConfig {
    * warning (`process.emitWarning`, code STRATA_PRODUCER_EPOCH_BUMP).
    */
   onEpochBump?: (event: EpochBump) => void;
+  /**
+   * Makes the producer transactional (Kafka's `transactional.id`): its sends go inside
+   * `producer.transaction()` and become visible to read_committed consumers together on commit. One
+   * live producer per id: a new one fences the previous (`transaction-manager.ts`). Needs idempotence
+   * (`idempotent: false` is refused).
+   */
+  transactionalId?: string;
+  /** How long a transaction may stay open before the coordinator aborts it. Default 60 s (kafkajs's). */
+  transactionTimeoutMs?: number;
 }
 
 export interface EpochBump {
@@ -98,6 +108,13 @@ export interface ConsumerConfig {
   minBytes?: number;
   /** Where an assigned partition without a `seek` starts. Default 'latest' (Kafka's). */
   initialOffset?: 'earliest' | 'latest';
+  /**
+   * 'read_committed' (the default, as kafkajs's): only records of committed transactions and
+   * non-transactional ones, fetched up to the last stable offset, and 'latest' is that offset.
+   * 'read_uncommitted': every record up to the high watermark, aborted transactions included.
+   * Transaction markers are never delivered either way.
+   */
+  isolation?: Isolation;
   /** The consumer group; required by `subscribe`, `commit` and the options below. */
   groupId?: string;
   /** Commit finished offsets every `autoCommitIntervalMs`, on revoke and on close. Default true. */
@@ -123,6 +140,8 @@ export interface ConsumerConfig {
   onRevoked?: (partitions: TopicPartition[], reason: 'revoked' | 'lost') => void | Promise<void>;
 }
 
+export type Isolation = 'read_committed' | 'read_uncommitted';
+
 export interface ResolvedClientConfig {
   brokers: ReadonlyArray<{ host: string; port: number }>;
   clientId: string;
@@ -146,6 +165,9 @@ export interface ResolvedProducerConfig {
   deliveryTimeoutMs: number;
   /** Idempotent without a `lingerMs`: batches leave at once while their partition has room in flight. */
   adaptiveBatching: boolean;
+  /** undefined: not transactional. */
+  transactionalId: string | undefined;
+  transactionTimeoutMs: number;
 }
 
 export interface ResolvedConsumerConfig {
@@ -154,6 +176,7 @@ export interface ResolvedConsumerConfig {
   maxWaitMs: number;
   minBytes: number;
   initialOffset: 'earliest' | 'latest';
+  isolation: Isolation;
   groupId: string | undefined;
   autoCommit: boolean;
   autoCommitIntervalMs: number;
@@ -176,6 +199,7 @@ export const PRODUCER_DEFAULTS = Object.freeze({
   bufferMemory: 32 * 1024 * 1024,
   timeoutMs: 30_000,
   deliveryTimeoutMs: 120_000,
+  transactionTimeoutMs: 60_000,
 } as const);
 
 export const CONSUMER_DEFAULTS: Readonly<ResolvedConsumerConfig> = Object.freeze({
@@ -184,6 +208,7 @@ export const CONSUMER_DEFAULTS: Readonly<ResolvedConsumerConfig> = Object.freeze
   maxWaitMs: 500,
   minBytes: 1,
   initialOffset: 'latest',
+  isolation: 'read_committed',
   groupId: undefined,
   autoCommit: true,
   autoCommitIntervalMs: 5000,
@@ -196,7 +221,7 @@ export const CONSUMER_DEFAULTS: Readonly<ResolvedConsumerConfig> = Object.freeze
 });
 
 const CONSUMER_OPTIONS = [
-  'maxBytes', 'maxBytesPerPartition', 'maxWaitMs', 'minBytes', 'initialOffset',
+  'maxBytes', 'maxBytesPerPartition', 'maxWaitMs', 'minBytes', 'initialOffset', 'isolation',
   'groupId', 'autoCommit', 'autoCommitIntervalMs', 'sessionTimeoutMs', 'heartbeatIntervalMs', 'rebalanceTimeoutMs',
   'assignor', 'onAssigned', 'onRevoked',
 ] as const;
@@ -240,7 +265,13 @@ export function parseClientConfig(config: ClientConfig): ResolvedClientConfig {
 }
 
 export function parseProducerConfig(config: ProducerConfig, retry: RetryOptions): ResolvedProducerConfig {
-  rejectUnknown('producer', config, ['acks', 'lingerMs', 'batchSize', 'compression', 'maxInFlight', 'retries', 'bufferMemory', 'timeoutMs', 'idempotent', 'onEpochBump', 'deliveryTimeoutMs']);
+  rejectUnknown('producer', config, ['acks', 'lingerMs', 'batchSize', 'compression', 'maxInFlight', 'retries', 'bufferMemory', 'timeoutMs', 'idempotent', 'onEpochBump', 'deliveryTimeoutMs', 'transactionalId', 'transactionTimeoutMs']);
+  const transactionalId = config.transactionalId;
+  if (transactionalId !== undefined && (typeof transactionalId !== 'string' || transactionalId === '')) throw new TypeError('producer: transactionalId must be a non-empty string');
+  if (transactionalId !== undefined && config.idempotent === false) {
+    throw new RangeError(`producer: a transactional producer (transactionalId '${transactionalId}') is idempotent; idempotent: false cannot go with a transactionalId`);
+  }
+  if (transactionalId === undefined && config.transactionTimeoutMs !== undefined) throw new TypeError("producer: 'transactionTimeoutMs' needs a transactionalId");
   const acks = config.acks ?? PRODUCER_DEFAULTS.acks;
   if (acks !== 0 && acks !== 1 && acks !== -1 && acks !== 'all') throw new RangeError(`producer: acks must be 0, 1, -1 or 'all', got ${String(acks)}`);
   const compression = config.compression ?? PRODUCER_DEFAULTS.compression;
@@ -249,13 +280,14 @@ export function parseProducerConfig(config: ProducerConfig, retry: RetryOptions)
   const resolvedAcks = acks === 'all' ? -1 : acks;
   const maxInFlight = int('producer maxInFlight', config.maxInFlight ?? PRODUCER_DEFAULTS.maxInFlight, 1, PRODUCER_MAX_IN_FLIGHT_MAX);
   if (config.idempotent !== undefined && typeof config.idempotent !== 'boolean') throw new TypeError(`producer: idempotent must be a boolean, got ${String(config.idempotent)}`);
-  if (config.idempotent === true && resolvedAcks !== -1) {
+  const mustBeIdempotent = config.idempotent === true || transactionalId !== undefined;
+  if (mustBeIdempotent && resolvedAcks !== -1) {
     throw new RangeError(`producer: idempotent needs acks 'all' (-1), got acks ${String(acks)}; set idempotent: false to use acks 0 or 1`);
   }
-  if (config.idempotent === true && maxInFlight > IDEMPOTENT_MAX_IN_FLIGHT_MAX) {
+  if (mustBeIdempotent && maxInFlight > IDEMPOTENT_MAX_IN_FLIGHT_MAX) {
     throw new RangeError(`producer: an idempotent producer keeps at most ${IDEMPOTENT_MAX_IN_FLIGHT_MAX} batches in flight per partition, got maxInFlight ${maxInFlight}`);
   }
-  const idempotent = config.idempotent ?? (resolvedAcks === -1 && maxInFlight <= IDEMPOTENT_MAX_IN_FLIGHT_MAX);
+  const idempotent = mustBeIdempotent || (config.idempotent ?? (resolvedAcks === -1 && maxInFlight <= IDEMPOTENT_MAX_IN_FLIGHT_MAX));
   return {
     acks: resolvedAcks,
     lingerMs: int('producer lingerMs', config.lingerMs ?? PRODUCER_DEFAULTS.lingerMs, 0, LINGER_MS_MAX),
@@ -269,6 +301,8 @@ export function parseProducerConfig(config: ProducerConfig, retry: RetryOptions)
     onEpochBump: optionalFunction('producer onEpochBump', config.onEpochBump) ?? warnEpochBump,
     deliveryTimeoutMs: int('producer deliveryTimeoutMs', config.deliveryTimeoutMs ?? PRODUCER_DEFAULTS.deliveryTimeoutMs, 1, UINT32_MAX),
     adaptiveBatching: idempotent && config.lingerMs === undefined,
+    transactionalId,
+    transactionTimeoutMs: int('producer transactionTimeoutMs', config.transactionTimeoutMs ?? PRODUCER_DEFAULTS.transactionTimeoutMs, 1, INT32_MAX),
   };
 }
 
@@ -300,6 +334,8 @@ export function parseConsumerConfig(config: ConsumerConfig): ResolvedConsumerCon
     : int('consumer heartbeatIntervalMs (below sessionTimeoutMs)', config.heartbeatIntervalMs, 1, sessionTimeoutMs - 1);
   const initialOffset = config.initialOffset ?? CONSUMER_DEFAULTS.initialOffset;
   if (initialOffset !== 'earliest' && initialOffset !== 'latest') throw new RangeError(`consumer: initialOffset must be 'earliest' or 'latest'`);
+  const isolation = config.isolation ?? CONSUMER_DEFAULTS.isolation;
+  if (isolation !== 'read_committed' && isolation !== 'read_uncommitted') throw new RangeError(`consumer: isolation must be 'read_committed' or 'read_uncommitted', got ${String(isolation)}`);
   const maxBytes = int('consumer maxBytes', config.maxBytes ?? CONSUMER_DEFAULTS.maxBytes, 1, FETCH_MAX_BYTES_MAX);
   return {
     maxBytes,
@@ -307,6 +343,7 @@ export function parseConsumerConfig(config: ConsumerConfig): ResolvedConsumerCon
     maxWaitMs: int('consumer maxWaitMs', config.maxWaitMs ?? CONSUMER_DEFAULTS.maxWaitMs, 0, UINT32_MAX),
     minBytes: int('consumer minBytes', config.minBytes ?? CONSUMER_DEFAULTS.minBytes, 0, UINT32_MAX),
     initialOffset,
+    isolation,
     groupId,
     autoCommit: config.autoCommit ?? CONSUMER_DEFAULTS.autoCommit,
     autoCommitIntervalMs: int('consumer autoCommitIntervalMs', config.autoCommitIntervalMs ?? CONSUMER_DEFAULTS.autoCommitIntervalMs, 1, AUTO_COMMIT_INTERVAL_MS_MAX),

@@ -31,6 +31,7 @@ import { asError, committableOffset, newPartitionState, type Delivery, type Part
 import type { FetchBuffer } from './fetch-buffer.js';
 import { GroupCoordinatorClient } from './group-coordinator-client.js';
 import { GroupMembership, withDeadline, type MembershipHost } from './group-membership.js';
+import type { MemberIdentity } from './offset-committer.js';
 import { COMMIT_MAX_IN_FLIGHT } from './limits.js';
 import { OffsetCommitter, type CommitOffset } from './offset-committer.js';
 import { ERRORS, StrataError } from './protocol/index.js';
@@ -157,6 +158,11 @@ export class ConsumerGroupRuntime {
       this.host.reposition(state, delivery.firstOffset);
     }
     this.wakeFinishWaiters();
+  }
+
+  /** The member's id and epoch, or undefined while it is not a member (joining, fenced, left). */
+  identity(): MemberIdentity | undefined {
+    return this.membership.identity();
   }
 
   /**

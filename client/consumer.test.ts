@@ -8,13 +8,15 @@ import { describe, expect, it } from 'vitest';
 import { encodeBatch } from '../log/index.js';
 import type { ConnectFn } from './broker-pool.js';
 import { Client } from './client.js';
-import { API_KEYS, ERRORS, LIST_OFFSETS_EARLIEST, StrataError, type Connection, type FetchRequest, type ListOffsetsRequest } from './protocol/index.js';
+import { API_KEYS, ERRORS, ISOLATION_READ_COMMITTED, ISOLATION_READ_UNCOMMITTED, LIST_OFFSETS_EARLIEST, StrataError, type Connection, type FetchRequest, type ListOffsetsRequest } from './protocol/index.js';
 
 /** One partition holding `batches` batches of `perBatch` records each. */
 class FakeBroker {
   readonly batches: Array<{ baseOffset: number; bytes: Buffer }> = [];
   readonly total: number;
   fetches: number[] = [];
+  /** The isolation level of each Fetch and ListOffsets request, in order. */
+  readonly isolationLevels: Array<{ api: 'fetch' | 'listOffsets'; level: number | undefined }> = [];
   metadataRequests = 0;
   fetchFaults: number[] = [];
   /** Batches a fetch returns, from the one holding the fetch offset on. */
@@ -42,6 +44,7 @@ class FakeBroker {
           };
         }
         if (apiKey === API_KEYS.listOffsets) {
+          this.isolationLevels.push({ api: 'listOffsets', level: (body as ListOffsetsRequest).isolationLevel });
           const p = (body as ListOffsetsRequest).topics[0]!.partitions[0]!;
           const offset = p.timestamp === LIST_OFFSETS_EARLIEST ? 0 : this.total;
           return { topics: [{ name: 't', partitions: [{ partition: 0, errorCode: 0, timestamp: -1, offset, leaderHint: -1 }] }] };
@@ -49,6 +52,7 @@ class FakeBroker {
         if (apiKey === API_KEYS.fetch) {
           const p = (body as FetchRequest).topics[0]!.partitions[0]!;
           this.fetches.push(p.fetchOffset);
+          this.isolationLevels.push({ api: 'fetch', level: (body as FetchRequest).isolationLevel });
           const fault = this.fetchFaults.shift();
           if (fault !== undefined) {
             return { topics: [{ name: 't', partitions: [{ partition: 0, errorCode: fault, highWatermark: -1, logStartOffset: -1, records: Buffer.alloc(0), leaderHint: -1 }] }] };
@@ -90,6 +94,18 @@ describe('Consumer against a fake broker', () => {
     await settle();
     expect(broker.fetches).toEqual([0, 5, 10]);
     await client.close();
+  });
+
+  it('asks for read_committed by default and read_uncommitted when told, in ListOffsets and Fetch', async () => {
+    for (const [isolation, level] of [[undefined, ISOLATION_READ_COMMITTED], ['read_uncommitted', ISOLATION_READ_UNCOMMITTED]] as const) {
+      const broker = new FakeBroker(1, 1);
+      const client = clientFor(broker);
+      const consumer = client.consumer({ initialOffset: 'earliest', maxWaitMs: 20, ...(isolation === undefined ? {} : { isolation }) });
+      await consumer.assign({ topic: 't' });
+      await consumer[Symbol.asyncIterator]().next();
+      expect(broker.isolationLevels.slice(0, 2)).toEqual([{ api: 'listOffsets', level }, { api: 'fetch', level }]);
+      await client.close();
+    }
   });
 
   it('skips the records below the requested offset in the first batch', async () => {

@@ -52,6 +52,13 @@ export interface RunOptions {
   eachBatch?: (payload: { batch: ConsumerBatch }) => Promise<void> | void;
 }
 
+/** Who a group member is now: what a transaction's offsets carry so the coordinator can fence a stale member. */
+export interface ConsumerGroupMetadata {
+  groupId: string;
+  memberId: string;
+  memberEpoch: number;
+}
+
 /** At most this many group errors wait for the application; later ones are dropped. */
 const PENDING_ERRORS_MAX = 16;
 let consumerCount = 0;
@@ -225,6 +232,17 @@ export class Consumer implements AsyncIterable<ConsumerMessage> {
   seekToTimestamp({ topic, partition, timestamp }: { topic: string; partition: number; timestamp: number }): void {
     if (!Number.isSafeInteger(timestamp) || timestamp < 0) throw new RangeError(`seek timestamp ${timestamp}`);
     this.reposition(this.stateOf(topic, partition), { kind: 'timestamp', timestamp });
+  }
+
+  /**
+   * The group, member id and member epoch of a group member (Kafka's `groupMetadata()`), for
+   * `transaction.sendOffsets({ consumer })`: the coordinator then refuses offsets of a member that lost
+   * its partitions. undefined without a group or while not a member (joining, fenced).
+   */
+  groupMetadata(): ConsumerGroupMetadata | undefined {
+    const identity = this.group?.identity();
+    if (identity === undefined || this.config.groupId === undefined) return undefined;
+    return { groupId: this.config.groupId, memberId: identity.memberId, memberEpoch: identity.memberEpoch };
   }
 
   /** The next offset the application will see from a partition; undefined until it is positioned. */

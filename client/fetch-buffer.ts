@@ -14,10 +14,18 @@
  *   the error is surfaced after the messages before it were handed out.
  * - `state.chunks` counts each partition's chunks not fully delivered (the fetcher prefetches while
  *   it is below two).
+ * - Control batches (leader-change and transaction markers) are never delivered. A read_committed
+ *   chunk also skips the batches of aborted transactions (`aborted-transactions.ts`). Skipped batches
+ *   still move the position: once the chunk is used up it is at the chunk's end.
  */
-import { BATCH_HEADER_BYTES, BatchField, CONTROL_FLAG, decodeBatchInto, validateBatch, wholeBatches } from '../log/index.js';
+import { BATCH_HEADER_BYTES, BatchField, CONTROL_FLAG, decodeBatch, decodeBatchInto, readBatchHeader, validateBatch, wholeBatches } from '../log/index.js';
+import { AbortedTransactionFilter, type FilteredBatch } from './aborted-transactions.js';
 import type { ConsumerMessage } from './consumer-message.js';
 import { asError, type PartitionState } from './consumer-partition.js';
+import type { AbortedTransaction } from './protocol/index.js';
+
+/** Attribute bit 4, a transactional producer's batch (log/batch-header.ts's TRANSACTIONAL_FLAG). */
+const TRANSACTIONAL_FLAG = 0x10;
 
 /** One partition's share of a fetch response. */
 interface Chunk {
@@ -34,6 +42,8 @@ interface Chunk {
   readonly endOffset: number;
   /** A batch failed to decode: the position must not move past it. */
   damaged: boolean;
+  /** read_committed: drops the batches of aborted transactions; undefined for read_uncommitted. */
+  readonly aborted: AbortedTransactionFilter | undefined;
   /** Decoded messages of the batches before `pos`; `messages[next]` is the next to hand out. */
   messages: ConsumerMessage[];
   next: number;
@@ -58,9 +68,10 @@ export class FetchBuffer {
 
   /**
    * Buffers a partition's fetched batches as a chunk, undecoded; the partition's next fetch starts
-   * after the last whole batch. Returns whether it holds a batch.
+   * after the last whole batch. `abortedTransactions` (read_committed only) are the response's list
+   * for the partition. Returns whether it holds a batch.
    */
-  add(state: PartitionState, fetchOffset: number, highWatermark: number, records: Buffer): boolean {
+  add(state: PartitionState, fetchOffset: number, highWatermark: number, records: Buffer, abortedTransactions?: readonly AbortedTransaction[]): boolean {
     const { bytes, nextOffset } = wholeBatches(records);
     if (nextOffset > fetchOffset) state.fetchOffset = nextOffset;
     if (bytes === 0) return false;
@@ -68,6 +79,7 @@ export class FetchBuffer {
       state, epoch: state.epoch, highWatermark,
       records: bytes === records.length ? records : records.subarray(0, bytes),
       pos: 0, fromOffset: fetchOffset, endOffset: nextOffset, damaged: false, messages: [], next: 0,
+      aborted: abortedTransactions === undefined ? undefined : new AbortedTransactionFilter(abortedTransactions),
     });
     state.chunks++;
     return true;
@@ -148,11 +160,23 @@ export class FetchBuffer {
     const pos = chunk.pos;
     const before = out.length;
     try {
-      // Control batches (a replicated partition's leader-change markers) hold no messages: checked,
-      // then skipped, since the position moves past them once the chunk is used up.
-      if (pos + BATCH_HEADER_BYTES <= records.length && (records.readInt16BE(pos + BatchField.attributes) & CONTROL_FLAG) !== 0) {
-        chunk.pos = pos + validateBatch(records, pos, records.length, Number.MAX_SAFE_INTEGER, false).sizeBytes;
-        return true;
+      // Control batches (leader-change and transaction markers) hold no messages, and a read_committed
+      // chunk skips aborted batches: checked, then skipped, since the position moves past them once
+      // the chunk is used up.
+      if (pos + BATCH_HEADER_BYTES <= records.length) {
+        const control = (records.readInt16BE(pos + BatchField.attributes) & CONTROL_FLAG) !== 0;
+        if (control) {
+          // A control batch is one small uncompressed record whose key holds its type (int16 version, int16 type).
+          const { header, records: controlRecords } = decodeBatch(records, pos);
+          const key = controlRecords[0]?.key;
+          if (key !== null && key !== undefined && key.length >= 4) chunk.aborted?.control(filtered(header), key.readInt16BE(2));
+          chunk.pos = pos + header.sizeBytes;
+          return true;
+        }
+        if (chunk.aborted?.skips(filtered(readBatchHeader(records, pos))) === true) {
+          chunk.pos = pos + validateBatch(records, pos, records.length, Number.MAX_SAFE_INTEGER, false).sizeBytes;
+          return true;
+        }
       }
       const header = decodeBatchInto(records, pos, chunk.state.toMessage, out, chunk.fromOffset);
       chunk.pos = pos + header.sizeBytes;
@@ -188,4 +212,8 @@ export class FetchBuffer {
     chunk.state.chunks--;
     this.host.consumed();
   }
+}
+
+function filtered(header: { baseOffset: number; lastOffsetDelta: number; producerId: number; attributes: number }): FilteredBatch {
+  return { lastOffset: header.baseOffset + header.lastOffsetDelta, producerId: header.producerId, transactional: (header.attributes & TRANSACTIONAL_FLAG) !== 0 };
 }

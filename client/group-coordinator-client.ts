@@ -12,16 +12,10 @@
  * - `COORDINATOR_RETRY_CODES` are the errors after which the same request succeeds against the
  *   coordinator found again; the request is retried with the client's backoff.
  */
-import type { Cluster } from './cluster.js';
+import type { Cluster, CoordinatorAddress } from './cluster.js';
 import { API_KEYS, ERRORS, StrataError, type Connection } from './protocol/index.js';
 import { sleep, backoffMs, isRetriable } from './retry.js';
 import { toTopicPartitions, topicPartitionKey, type TopicPartition } from './topic-partitions.js';
-
-export interface CoordinatorAddress {
-  nodeId: number;
-  host: string;
-  port: number;
-}
 
 /** The lane of group requests that are answered at once (commits, offset fetches, leave). */
 export const GROUP_LANE = 'group';

@@ -19,6 +19,8 @@ export const LINGER_MS_MAX = 60_000;
 export const FETCH_MAX_BYTES_MAX = MAX_FRAME_BYTES_DEFAULT - 1024 * 1024;
 /** uint32 fields on the wire (timeouts, byte counts). */
 export const UINT32_MAX = 2 ** 32 - 1;
+/** int32 fields on the wire (the transaction timeout). */
+export const INT32_MAX = 2 ** 31 - 1;
 
 /** Consumer groups. A group id is at most as long as a topic name (the broker's INVALID_GROUP_ID rule). */
 export const GROUP_ID_MAX_CHARS = 249;

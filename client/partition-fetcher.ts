@@ -14,12 +14,24 @@
  *   backoff; they do not reach the application. Others (OFFSET_OUT_OF_RANGE, a damaged batch) are
  *   surfaced, and the partition stops fetching until the application seeks it: nothing is reset
  *   silently.
+ * - Isolation: fetches and ListOffsets carry the consumer's isolation level. read_committed reads
+ *   below the last stable offset, 'latest' is that offset, and each response's aborted transactions
+ *   go with its records to the buffer, which drops them.
  */
 import type { Cluster } from './cluster.js';
 import type { ResolvedConsumerConfig } from './config.js';
 import { asError, type PartitionState } from './consumer-partition.js';
 import type { FetchBuffer } from './fetch-buffer.js';
-import { API_KEYS, LIST_OFFSETS_EARLIEST, LIST_OFFSETS_LATEST, StrataError, type FetchRequest, type ListOffsetsRequest } from './protocol/index.js';
+import {
+  API_KEYS,
+  ISOLATION_READ_COMMITTED,
+  ISOLATION_READ_UNCOMMITTED,
+  LIST_OFFSETS_EARLIEST,
+  LIST_OFFSETS_LATEST,
+  StrataError,
+  type FetchRequest,
+  type ListOffsetsRequest,
+} from './protocol/index.js';
 import { backoffMs, isRetriable } from './retry.js';
 
 export interface PartitionFetcherHost {
@@ -35,6 +47,7 @@ export class PartitionFetcher {
   private readonly config: ResolvedConsumerConfig;
   private readonly buffer: FetchBuffer;
   private readonly host: PartitionFetcherHost;
+  private readonly isolationLevel: number;
   private readonly fetchingNodes = new Set<number>();
   private readonly refreshingTopics = new Set<string>();
   private timer: NodeJS.Timeout | undefined;
@@ -45,6 +58,7 @@ export class PartitionFetcher {
     this.config = config;
     this.buffer = buffer;
     this.host = host;
+    this.isolationLevel = config.isolation === 'read_committed' ? ISOLATION_READ_COMMITTED : ISOLATION_READ_UNCOMMITTED;
   }
 
   pump(): void {
@@ -130,7 +144,7 @@ export class PartitionFetcher {
 
   private async listOffsets(nodeId: number, states: PartitionState[]): Promise<void> {
     const epochs = states.map((s) => s.epoch);
-    const request: ListOffsetsRequest = { topics: [] };
+    const request: ListOffsetsRequest = { topics: [], isolationLevel: this.isolationLevel };
     for (const state of states) {
       state.inFlight = true;
       const reset = state.reset!;
@@ -165,7 +179,7 @@ export class PartitionFetcher {
     this.fetchingNodes.add(nodeId);
     const epochs = states.map((s) => s.epoch);
     const offsets = states.map((s) => s.fetchOffset!);
-    const request: FetchRequest = { maxWaitMs: this.config.maxWaitMs, minBytes: this.config.minBytes, maxBytes: this.config.maxBytes, topics: [] };
+    const request: FetchRequest = { maxWaitMs: this.config.maxWaitMs, minBytes: this.config.minBytes, maxBytes: this.config.maxBytes, topics: [], isolationLevel: this.isolationLevel };
     for (const state of states) {
       state.inFlight = true;
       topicEntry(request.topics, state.topic).partitions.push({
@@ -192,7 +206,8 @@ export class PartitionFetcher {
         state.highWatermark = result.highWatermark;
         state.attempts = 0;
         try {
-          if (this.buffer.add(state, offsets[i]!, result.highWatermark, result.records)) delivered = true;
+          const aborted = this.isolationLevel === ISOLATION_READ_COMMITTED ? result.abortedTransactions : undefined;
+          if (this.buffer.add(state, offsets[i]!, result.highWatermark, result.records, aborted)) delivered = true;
         } catch (error) {
           this.surface(state, asError(error));
         }

@@ -26,12 +26,18 @@
  *   the error, it is now in the log twice.
  * - A non-retriable error, or running out of retries, rejects the messages of that batch (and so
  *   their `send` calls) with a StrataError carrying the broker's code.
+ * - Transactional (`transactionalId`): sends go through `producer.transaction()`. The producer id
+ *   comes from the id's transaction coordinator; a partition's batches leave only once the
+ *   coordinator added it to the open transaction, and carry the transactional flag. A batch that
+ *   fails for good makes the transaction abortable instead of bumping an epoch locally (the
+ *   coordinator owns the epoch); a fencing error is fatal for the producer. `transaction-manager.ts`
+ *   holds the transaction's state and does the coordinator requests.
  *
  * Concurrency: single-threaded. `wake()` schedules one sender pass (setImmediate); a pass drains what
  * is ready and arms one timer for the next linger or backoff expiry. A response, a metadata refresh
  * or a new full batch wakes it again.
  */
-import { encodeBatchColumns } from '../log/index.js';
+import { BatchField, crc32c, encodeBatchColumns } from '../log/index.js';
 import type { Cluster } from './cluster.js';
 import { parseProducerConfig, type ProducerConfig, type ResolvedProducerConfig } from './config.js';
 import { createStickyPartitioner, type Partitioner } from './partitioner.js';
@@ -39,6 +45,11 @@ import { API_KEYS, ERRORS, StrataError, type ProduceRequest } from './protocol/i
 import { ProducerSequences } from './producer-sequences.js';
 import { RecordAccumulator, estimateRecordBytes, type ProducerBatch } from './record-accumulator.js';
 import { backoffMs, isRetriable } from './retry.js';
+import { Transaction } from './transaction.js';
+import { TransactionManager } from './transaction-manager.js';
+
+/** Attribute bit 4 (log/batch-header.ts's TRANSACTIONAL_FLAG). */
+const TRANSACTIONAL_FLAG = 0x10;
 
 export interface ProducerMessage {
   key?: Buffer | string | null;
@@ -92,6 +103,10 @@ export class Producer {
   private initFailures = 0;
   /** Partition epoch bumps so far (idempotent producer), for tests and diagnostics. */
   epochBumps = 0;
+  /** A transactional producer's transactions; undefined when not transactional. */
+  private readonly transactions: TransactionManager | undefined;
+  /** The first InitProducerId of a transactional producer, shared by concurrent `transaction()` calls. */
+  private transactionalInit: Promise<unknown> | undefined;
 
   constructor(cluster: Cluster, config: ProducerConfig = {}, internals: ProducerInternals = {}) {
     this.cluster = cluster;
@@ -107,6 +122,49 @@ export class Producer {
       sendWhileRoom: this.config.adaptiveBatching,
     });
     this.sequences = this.config.idempotent ? new ProducerSequences(this.config.maxInFlight) : undefined;
+    const sequences = this.sequences;
+    this.transactions =
+      this.config.transactionalId === undefined || sequences === undefined
+        ? undefined
+        : new TransactionManager(cluster, this.config.transactionalId, this.config.transactionTimeoutMs, {
+            wake: () => this.wake(),
+            rejectQueued: (which, error) => {
+              for (const batch of this.accumulator.abortQueued(which)) {
+                batch.reject(error);
+                sequences.settled(batch);
+              }
+              this.notifyIfIdle();
+            },
+            flush: () => this.flush(),
+            resetSequences: (producerId, producerEpoch) => sequences.reset(producerId, producerEpoch),
+          }, this.now);
+  }
+
+  /**
+   * Opens a transaction (transactional producers only; one at a time). The first call gets the
+   * producer id from the transaction coordinator, which fences any earlier producer with the same
+   * transactionalId and aborts what it left open.
+   */
+  async transaction(): Promise<Transaction> {
+    const transactions = this.transactions;
+    if (transactions === undefined) throw new TypeError('producer.transaction() needs a producer created with a transactionalId');
+    if (this.closing) throw new StrataError('NETWORK_EXCEPTION', 'The producer is closed.');
+    transactions.checkUsable();
+    if (!transactions.hasProducerId) {
+      const init = (this.transactionalInit ??= transactions.initProducerId().finally(() => {
+        this.transactionalInit = undefined;
+      }));
+      await init;
+    }
+    transactions.begin();
+    return new Transaction({ sendInTransaction: (record) => this.sendInTransaction(record) }, transactions);
+  }
+
+  private sendInTransaction(record: ProducerRecord): Promise<RecordMetadata[]> {
+    this.transactions!.checkCanSend();
+    const sending = this.trackedSend(record);
+    this.transactions!.trackSend(sending);
+    return sending;
   }
 
   /** The idempotent producer's id (-1 before the first InitProducerId, or when not idempotent). */
@@ -121,10 +179,12 @@ export class Producer {
   private initProducerId(): void {
     if (this.initializing !== undefined || this.sequences === undefined) return;
     const sequences = this.sequences;
-    this.initializing = this.cluster
-      .initProducerId()
-      .then(({ producerId, producerEpoch }) => {
-        sequences.reset(producerId, producerEpoch);
+    const obtained =
+      this.transactions !== undefined
+        ? this.transactions.initProducerId()
+        : this.cluster.initProducerId().then(({ producerId, producerEpoch }) => sequences.reset(producerId, producerEpoch));
+    this.initializing = obtained
+      .then(() => {
         this.initFailures = 0;
       })
       .catch((error: unknown) => {
@@ -175,8 +235,20 @@ export class Producer {
     this.config.onEpochBump({ topic: batch.topic, partition: batch.partition, producerId: batch.producerId, epoch: batch.producerEpoch + 1, reason });
   }
 
-  /** Sends messages to one topic; resolves with their offsets, in the order given, once acked. */
+  /**
+   * Sends messages to one topic; resolves with their offsets, in the order given, once acked. A
+   * transactional producer sends through its transaction (`transaction.send`) only.
+   */
   send(record: ProducerRecord): Promise<RecordMetadata[]> {
+    if (this.transactions !== undefined) {
+      return Promise.reject(
+        new TypeError(`producer.send on a transactional producer (transactionalId '${this.transactions.transactionalId}'): send inside a transaction, const tx = await producer.transaction(); await tx.send(...)`),
+      );
+    }
+    return this.trackedSend(record);
+  }
+
+  private trackedSend(record: ProducerRecord): Promise<RecordMetadata[]> {
     const sending = this.doSend(record);
     this.sends.add(sending);
     const forget = () => this.sends.delete(sending);
@@ -262,6 +334,7 @@ export class Producer {
       }
       // Batches opened by one send linger from the same instant, so they tend to leave together.
       const result = this.accumulator.append(topic, partition, message, bytes, nowMs);
+      this.transactions?.partitionWritten(topic, partition);
       if (result.batch === run && result.index === runIndex + 1) {
         placed[placed.length - 2] = (placed[placed.length - 2] as number) + 1;
       } else {
@@ -294,6 +367,12 @@ export class Producer {
   /** Waits for sends in progress, flushes, and stops the sender. Later sends reject. */
   async close(): Promise<void> {
     if (this.isClosed) return;
+    const transactions = this.transactions;
+    if (transactions !== undefined && transactions.isOpen && transactions.fatalError === undefined && !this.closing) {
+      // Abort what is open rather than leave it to the coordinator's timeout, which would hold back
+      // read_committed consumers of its partitions until then. Best effort: closing goes on anyway.
+      await transactions.end(false).catch(() => undefined);
+    }
     this.closing = true;
     while (this.sends.size > 0 || this.accumulator.hasPending()) {
       await Promise.race([Promise.allSettled([...this.sends]), this.flush()]);
@@ -338,7 +417,10 @@ export class Producer {
     const metadata = this.cluster.metadata;
     const staleTopics = new Set<string>();
     const room = (nodeId: number) => (this.inFlightByNode.get(nodeId) ?? 0) < this.config.maxInFlight || this.config.acks === 0;
+    const transactions = this.transactions;
     const canSend = (topic: string, partition: number, head?: ProducerBatch): boolean => {
+      // A transaction's batch waits until the coordinator added its partition to the transaction.
+      if (transactions !== undefined && !transactions.isAdded(topic, partition)) return false;
       if (sequences !== undefined && head !== undefined && !sequences.canSend(head)) return false;
       const leader = metadata.leaderOf(topic, partition);
       if (leader === undefined) {
@@ -398,12 +480,15 @@ export class Producer {
   }
 
   private encode(batch: ProducerBatch): Buffer {
-    batch.encoded ??= encodeBatchColumns(
-      batch,
-      batch.baseSequence < 0
-        ? { compression: this.config.compression }
-        : { compression: this.config.compression, producerId: batch.producerId, producerEpoch: batch.producerEpoch, baseSequence: batch.baseSequence },
-    );
+    if (batch.encoded === undefined) {
+      const encoded = encodeBatchColumns(
+        batch,
+        batch.baseSequence < 0
+          ? { compression: this.config.compression }
+          : { compression: this.config.compression, producerId: batch.producerId, producerEpoch: batch.producerEpoch, baseSequence: batch.baseSequence },
+      );
+      batch.encoded = this.transactions === undefined ? encoded : markTransactional(encoded);
+    }
     return batch.encoded;
   }
 
@@ -496,6 +581,11 @@ export class Producer {
     const sequences = this.sequences;
     if (sequences === undefined || batch.baseSequence < 0 || batch.doomed !== undefined) return;
     const unknownOutcome = isRetriable(error);
+    if (this.transactions !== undefined) {
+      // The coordinator owns a transactional producer's epoch: the transaction fails (its commit
+      // will), and the abort that must follow gets the next epoch for every partition.
+      this.transactions.sequenceLost();
+    }
     if (unknownOutcome) {
       const doom = new StrataError(
         error instanceof StrataError ? error.errorName : 'UNKNOWN_SERVER_ERROR',
@@ -503,6 +593,7 @@ export class Producer {
       );
       for (const later of sequences.sentAfter(batch)) later.doomed = doom;
     }
+    if (this.transactions !== undefined) return;
     this.announceBump(batch, `a batch failed for good (${error.message})${unknownOutcome ? '; the batches sent after it fail too' : '; the batches after it are re-sent under the new epoch'}.`);
     sequences.requestBump(batch.topic, batch.partition);
   }
@@ -519,6 +610,16 @@ export class Producer {
   private fail(batch: ProducerBatch, error: Error): void {
     const code = error instanceof StrataError ? error.code : ERRORS.UNKNOWN_SERVER_ERROR.code;
     if (error instanceof StrataError) this.cluster.onPartitionError(batch.topic, batch.partition, code, error.leaderHint);
+    const fatal = this.transactions?.fenced(error);
+    if (fatal !== undefined) {
+      // Fenced: nothing of this producer will be accepted any more.
+      this.finish(batch, fatal);
+      for (const queued of this.accumulator.abortQueued()) {
+        queued.reject(fatal);
+        this.sequences?.settled(queued);
+      }
+      return;
+    }
     const sequences = this.sequences;
     if (sequences !== undefined && batch.baseSequence >= 0) {
       if (batch.doomed !== undefined) {
@@ -531,7 +632,8 @@ export class Producer {
         this.accumulator.requeue(batch, this.now());
         return;
       }
-      if (code === ERRORS.UNKNOWN_PRODUCER_ID.code && !this.cluster.closed) {
+      // (A transactional producer's epoch is the coordinator's: there the batch fails and the transaction must be aborted.)
+      if (code === ERRORS.UNKNOWN_PRODUCER_ID.code && !this.cluster.closed && this.transactions === undefined) {
         // The partition forgot this producer (its state expired): nothing of this batch or later
         // ones is in the log, so they all go again under a new epoch from sequence 0 (KIP-360).
         this.announceBump(batch, `${error.message} Re-sending from sequence 0.`);
@@ -547,6 +649,16 @@ export class Producer {
     this.failedForGood(batch, error);
     this.finish(batch, error);
   }
+}
+
+/**
+ * Sets the transactional attribute of an encoded batch and its CRC, which covers the attributes.
+ * (Until `encodeBatchColumns` takes Kafka's `transactional` option from log/.)
+ */
+function markTransactional(batch: Buffer): Buffer {
+  batch.writeInt16BE(batch.readInt16BE(BatchField.attributes) | TRANSACTIONAL_FLAG, BatchField.attributes);
+  batch.writeUInt32BE(crc32c(batch.subarray(BatchField.attributes)), BatchField.crc);
+  return batch;
 }
 
 /** Neither a key nor a partition: the partitioner's sticky choice places it. */

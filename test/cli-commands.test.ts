@@ -226,7 +226,7 @@ describe('strata perf', () => {
   it('lists every command in --help', async () => {
     const help = await strata(['--help']);
     expect(help.status).toBe(0);
-    for (const command of ['broker start', 'topic create', 'topic list', 'topic describe', 'topic delete', 'produce TOPIC', 'consume TOPIC', 'perf produce', 'perf consume', 'log dump', 'cluster up', 'cluster status']) {
+    for (const command of ['broker start', 'topic create', 'topic list', 'topic describe', 'topic delete', 'produce TOPIC', 'consume TOPIC', 'transaction list', 'transaction describe', 'perf produce', 'perf consume', 'log dump', 'cluster up', 'cluster status']) {
       expect(help.stdout).toContain(`strata ${command}`);
     }
   });

@@ -3,8 +3,10 @@
  *
  *   strata consume TOPIC [--partition P] [--offset N|earliest|latest] [--from-time ISO8601|EPOCH_MS]
  *                        [--max-messages N] [--timeout-ms T] [--format value|json]
+ *                        [--isolation read_committed|read_uncommitted]
  *   strata consume TOPIC --group G [--session-timeout-ms T] [--offset earliest|latest]
  *                        [--max-messages N] [--timeout-ms T] [--format value|json]
+ *                        [--isolation read_committed|read_uncommitted]
  *
  * Without `--partition` it reads every partition of the topic. It starts at `--offset`, by default
  * `latest` — only records produced from now on, as kafka-console-consumer without --from-beginning;
@@ -17,6 +19,11 @@
  * SIGINT or SIGTERM during that wait ends it at once (`strata: interrupted …`, exit 130: nothing was
  * read, so nothing is summed up or committed). Then it prints `consumed N records from
  * TOPIC ...` on stderr and exits 0.
+ *
+ * `--isolation` (both modes) is the consumer's: read_committed (the default, as kafkajs's) prints only
+ * records of committed transactions and non-transactional ones, and stops short of an open
+ * transaction until it ends; read_uncommitted prints every record, aborted ones included. 'latest' is
+ * the last stable offset under read_committed. Transaction markers are never printed.
  *
  * `--format value` (default) prints each value as a line (`null` for none); `--format json` prints
  * one object per record, `{ topic, partition, offset, timestamp, key, value, headers }`, with key,
@@ -40,7 +47,7 @@
  * (a `kill -9`) before moving its partitions; the broker's default (10 s) otherwise.
  */
 import { parseArgs } from 'node:util';
-import type { Consumer, ConsumerMessage } from '../index.js';
+import type { Consumer, ConsumerMessage, Isolation } from '../index.js';
 import { drained, write } from './backpressure.js';
 import { choiceFlag, createClient, expectPositionals, INTERRUPTED_EXIT_CODE, integerFlag, reachBroker, UsageError, type CommandContext } from './command-context.js';
 import { SESSION_TIMEOUT_MS_MAX, SESSION_TIMEOUT_MS_MIN } from '../limits.js';
@@ -54,9 +61,10 @@ export const CONSUME_USAGE = [
   '  strata consume TOPIC --group G [--session-timeout-ms T] [--offset earliest|latest] [--max-messages N]',
   '                       [--timeout-ms T] [--format value|json]',
   '                       (starts at the group\'s committed offsets; commits what it printed and leaves on exit)',
+  '                       (both: [--isolation read_committed|read_uncommitted], default read_committed: no aborted records)',
 ].join('\n');
 
-const USAGE_LINE = 'strata consume TOPIC [--group G] [--partition P] [--offset N|earliest|latest] [--from-time T] [--max-messages N] [--timeout-ms T] [--format value|json]';
+const USAGE_LINE = 'strata consume TOPIC [--group G] [--partition P] [--offset N|earliest|latest] [--from-time T] [--max-messages N] [--timeout-ms T] [--format value|json] [--isolation read_committed|read_uncommitted]';
 
 type Start = { kind: 'offset'; offset: number | 'earliest' | 'latest' } | { kind: 'time'; timestamp: number };
 
@@ -67,6 +75,7 @@ export interface ConsumeOptions {
   maxMessages: number | undefined;
   timeoutMs: number | undefined;
   format: 'value' | 'json';
+  isolation: Isolation;
   /** With `--group`: the group and the member's session timeout (undefined: the broker's default). */
   group: { groupId: string; sessionTimeoutMs: number | undefined } | undefined;
 }
@@ -108,6 +117,7 @@ export function parseConsumeArgs(argv: readonly string[]): ConsumeOptions {
       format: { type: 'string' },
       group: { type: 'string' },
       'session-timeout-ms': { type: 'string' },
+      isolation: { type: 'string' },
     },
   });
   const [topic] = expectPositionals(positionals, 1, USAGE_LINE);
@@ -115,6 +125,7 @@ export function parseConsumeArgs(argv: readonly string[]): ConsumeOptions {
   const maxMessages = integerFlag('max-messages', values['max-messages'], 1);
   const timeoutMs = integerFlag('timeout-ms', values['timeout-ms'], 1, IDLE_TIMEOUT_MS_MAX);
   const format = choiceFlag('format', values.format, ['value', 'json'], 'value');
+  const isolation = choiceFlag('isolation', values.isolation, ['read_committed', 'read_uncommitted'], 'read_committed');
   if (values.offset !== undefined && values['from-time'] !== undefined) throw new UsageError('give --offset or --from-time, not both');
   let group: ConsumeOptions['group'];
   if (values.group !== undefined) {
@@ -138,7 +149,7 @@ export function parseConsumeArgs(argv: readonly string[]): ConsumeOptions {
     if (partition === undefined) throw new UsageError('a numeric --offset needs --partition');
     start = { kind: 'offset', offset };
   }
-  return { topic: topic!, partition, start, maxMessages, timeoutMs, format, group };
+  return { topic: topic!, partition, start, maxMessages, timeoutMs, format, isolation, group };
 }
 
 export async function runConsumeCommand(argv: readonly string[], context: CommandContext): Promise<void> {
@@ -147,7 +158,7 @@ export async function runConsumeCommand(argv: readonly string[], context: Comman
   const { topic, partition, start, maxMessages, format } = options;
   const waitMs = options.timeoutMs ?? BROKER_WAIT_MS_DEFAULT;
   const client = createClient(context, waitMs);
-  const consumer = client.consumer({ initialOffset: start.kind === 'offset' && start.offset === 'earliest' ? 'earliest' : 'latest' });
+  const consumer = client.consumer({ initialOffset: start.kind === 'offset' && start.offset === 'earliest' ? 'earliest' : 'latest', isolation: options.isolation });
   const session = new ConsumeSession(consumer, options, context);
   try {
     await reachBroker(client, context.brokers, waitMs, session.interrupt);
@@ -184,6 +195,7 @@ async function consumeInGroup(options: ConsumeOptions, group: NonNullable<Consum
   const client = createClient(context, waitMs);
   const consumer = client.consumer({
     groupId: group.groupId,
+    isolation: options.isolation,
     ...(group.sessionTimeoutMs === undefined ? {} : { sessionTimeoutMs: group.sessionTimeoutMs }),
   });
   const session = new ConsumeSession(consumer, options, context);

@@ -75,6 +75,7 @@ describe('parseConsumeArgs with --group', () => {
       maxMessages: 5,
       timeoutMs: undefined,
       format: 'value',
+      isolation: 'read_committed',
       group: { groupId: 'g', sessionTimeoutMs: 3000 },
     });
     expect(parseConsumeArgs(['t', '--group', 'g'])).toMatchObject({ start: { kind: 'offset', offset: 'latest' }, group: { groupId: 'g', sessionTimeoutMs: undefined } });

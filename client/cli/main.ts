@@ -23,6 +23,7 @@ import { LOG_USAGE, runLogCommand } from './log-command.js';
 import { PERF_USAGE, runPerfCommand } from './perf-command.js';
 import { PRODUCE_USAGE, runProduceCommand } from './produce-command.js';
 import { runTopicCommand, TOPIC_USAGE } from './topic-command.js';
+import { runTransactionCommand, TRANSACTION_USAGE } from './transaction-command.js';
 
 export const CLIENT_USAGE = [
   TOPIC_USAGE,
@@ -30,6 +31,7 @@ export const CLIENT_USAGE = [
   '                       (one record per stdin line; with --key-separator, key<SEP>value; default acks all)',
   CONSUME_USAGE,
   GROUP_USAGE,
+  TRANSACTION_USAGE,
   PERF_USAGE,
   LOG_USAGE,
   CLUSTER_USAGE,
@@ -79,6 +81,8 @@ async function run(argv: readonly string[]): Promise<void> {
       return runConsumeCommand(args, context);
     case 'group':
       return runGroupCommand(args, context);
+    case 'transaction':
+      return runTransactionCommand(args, context);
     case 'perf':
       return runPerfCommand(args, context);
     case 'log':
