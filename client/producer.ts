@@ -177,6 +177,9 @@ export class Producer {
 
   /** Sends messages to one topic; resolves with their offsets, in the order given, once acked. */
   send(record: ProducerRecord): Promise<RecordMetadata[]> {
+    // The common case appends at once, in this call: no promise chain, nothing to track but the batch.
+    const placed = this.appendNow(record);
+    if (placed !== undefined) return this.resultsOf(record.topic, record.messages.length, placed);
     const sending = this.doSend(record);
     this.sends.add(sending);
     const forget = () => this.sends.delete(sending);
@@ -200,12 +203,101 @@ export class Producer {
     void done.then(() => {
       if (this.appending.get(topic) === done) this.appending.delete(topic);
     });
-    const placed = await appended;
-    // Wait per batch, not per message: a send of 10,000 messages waits on a handful of promises.
-    const results: RecordMetadata[] = new Array<RecordMetadata>(messages.length);
+    return this.resultsOf(topic, messages.length, await appended);
+  }
+
+  /**
+   * Appends a send's messages now, synchronously, when nothing makes it wait: the producer is open,
+   * no earlier send to the topic is still appending (order), its metadata is cached and fresh, every
+   * message is valid and all of their bytes fit in the buffer at once. Returns where they went (as
+   * `appendAll`), or undefined to take the asynchronous path, which checks and waits as before.
+   */
+  private appendNow(record: ProducerRecord): Array<ProducerBatch | number> | undefined {
+    const { topic, messages } = record;
+    if (this.closing || messages.length === 0 || this.appending.has(topic)) return undefined;
+    const info = this.cluster.freshTopicMetadata(topic);
+    if (info === undefined) return undefined;
+    let bytes = 0;
+    try {
+      for (let i = 0; i < messages.length; i++) {
+        checkMessage(messages[i]!, i);
+        bytes += estimateRecordBytes(messages[i]!);
+      }
+    } catch {
+      return undefined;
+    }
+    const numPartitions = info.partitions.length;
+    let partitions: number[] | undefined;
+    if (messages.length > 1 || !isKeyless(messages[0]!)) {
+      try {
+        partitions = messages.map((message) => (isKeyless(message) ? -1 : this.partitioner.partition({ topic, key: message.key, partition: message.partition, numPartitions })));
+      } catch {
+        return undefined;
+      }
+    }
+    if (!this.accumulator.tryReserve(bytes)) return undefined;
+    const availablePartitions = info.partitions.filter((p) => p.leaderId >= 0).map((p) => p.partition);
+    const nowMs = this.now();
+    const placed: Array<ProducerBatch | number> = [];
+    let run: ProducerBatch | undefined;
+    let runIndex = -1;
+    for (let i = 0; i < messages.length; i++) {
+      const message = messages[i]!;
+      const result = this.appendOne(topic, message, partitions === undefined ? -1 : partitions[i]!, estimateRecordBytes(message), nowMs, numPartitions, availablePartitions);
+      if (result.batch === run && result.index === runIndex + 1) {
+        placed[placed.length - 2] = (placed[placed.length - 2] as number) + 1;
+      } else {
+        run = result.batch;
+        placed.push(result.batch, i, 1, result.index);
+      }
+      runIndex = result.index;
+      if (result.newBatch && i > 0) this.wake();
+    }
+    this.wake();
+    return placed;
+  }
+
+  /** A keyless record (`partition` -1) goes to the sticky partition, moving on when its batch is full; then it is appended. */
+  private appendOne(topic: string, message: ProducerMessage, partition: number, bytes: number, nowMs: number, numPartitions: number, availablePartitions: readonly number[]): import('./record-accumulator.js').AppendResult {
+    if (partition === -1) {
+      partition = this.partitioner.partition({ topic, key: null, numPartitions, availablePartitions });
+      if (this.accumulator.tailIsFull(topic, partition, bytes)) {
+        // A keyless record would open a new batch because the sticky partition's is full: move to
+        // another partition first, as Kafka's producer does (KIP-480's onNewBatch). Otherwise, while
+        // that partition's one batch in flight is answered, every record piles up behind it and the
+        // other partitions idle.
+        this.partitioner.onBatchSent(topic, partition, numPartitions);
+        partition = this.partitioner.partition({ topic, key: null, numPartitions, availablePartitions });
+      }
+    }
+    // Batches opened by one send linger from the same instant, so they tend to leave together.
+    return this.accumulator.append(topic, partition, message, bytes, nowMs);
+  }
+
+  /**
+   * A send's results once its batches are acknowledged, from where its messages went (`placed`, as
+   * `appendAll` returns it). Waits per batch, not per message: a send of 10,000 messages waits on a
+   * handful of promises, and a send of one on its batch's promise alone.
+   */
+  private resultsOf(topic: string, count: number, placed: Array<ProducerBatch | number>): Promise<RecordMetadata[]> {
+    if (placed.length === 4) {
+      const batch = placed[0] as ProducerBatch;
+      const first = placed[1] as number;
+      const index = placed[3] as number;
+      return batch.result.then((base) => {
+        const results: RecordMetadata[] = new Array<RecordMetadata>(count);
+        const partition = batch.partition;
+        for (let i = 0; i < count; i++) results[first + i] = { topic, partition, offset: base < 0 ? -1 : base + index + i };
+        return results;
+      });
+    }
     const runs = placed.length / 4;
-    const bases: number[] =
-      runs === 1 ? [await (placed[0] as ProducerBatch).result] : await Promise.all(Array.from({ length: runs }, (_, r) => (placed[4 * r] as ProducerBatch).result));
+    return Promise.all(Array.from({ length: runs }, (_, r) => (placed[4 * r] as ProducerBatch).result)).then((bases) => this.collect(topic, count, placed, bases));
+  }
+
+  private collect(topic: string, count: number, placed: Array<ProducerBatch | number>, bases: number[]): RecordMetadata[] {
+    const results: RecordMetadata[] = new Array<RecordMetadata>(count);
+    const runs = placed.length / 4;
     for (let r = 0; r < runs; r++) {
       const batch = placed[4 * r] as ProducerBatch;
       const first = placed[4 * r + 1] as number;
@@ -250,18 +342,7 @@ export class Producer {
         this.wake();
         await this.accumulator.reserve(bytes);
       }
-      const keyless = partitions[i] === -1;
-      let partition = keyless ? this.partitioner.partition({ topic, key: null, numPartitions, availablePartitions }) : partitions[i]!;
-      if (keyless && this.accumulator.tailIsFull(topic, partition, bytes)) {
-        // A keyless record would open a new batch because the sticky partition's is full: move to
-        // another partition first, as Kafka's producer does (KIP-480's onNewBatch). Otherwise, while
-        // that partition's one batch in flight is answered, every record piles up behind it and the
-        // other partitions idle.
-        this.partitioner.onBatchSent(topic, partition, numPartitions);
-        partition = this.partitioner.partition({ topic, key: null, numPartitions, availablePartitions });
-      }
-      // Batches opened by one send linger from the same instant, so they tend to leave together.
-      const result = this.accumulator.append(topic, partition, message, bytes, nowMs);
+      const result = this.appendOne(topic, message, partitions[i]!, bytes, nowMs, numPartitions, availablePartitions);
       if (result.batch === run && result.index === runIndex + 1) {
         placed[placed.length - 2] = (placed[placed.length - 2] as number) + 1;
       } else {
