@@ -33,6 +33,7 @@
  */
 import { encodeBatchColumns } from '../log/index.js';
 import type { Cluster } from './cluster.js';
+import type { PartitionInfo, TopicInfo } from './cluster-metadata.js';
 import { parseProducerConfig, type ProducerConfig, type ResolvedProducerConfig } from './config.js';
 import { createStickyPartitioner, type Partitioner } from './partitioner.js';
 import { API_KEYS, ERRORS, StrataError, type ProduceRequest } from './protocol/index.js';
@@ -178,8 +179,8 @@ export class Producer {
   /** Sends messages to one topic; resolves with their offsets, in the order given, once acked. */
   send(record: ProducerRecord): Promise<RecordMetadata[]> {
     // The common case appends at once, in this call: no promise chain, nothing to track but the batch.
-    const placed = this.appendNow(record);
-    if (placed !== undefined) return this.resultsOf(record.topic, record.messages.length, placed);
+    const sent = this.sendNow(record);
+    if (sent !== undefined) return sent;
     const sending = this.doSend(record);
     this.sends.add(sending);
     const forget = () => this.sends.delete(sending);
@@ -209,10 +210,10 @@ export class Producer {
   /**
    * Appends a send's messages now, synchronously, when nothing makes it wait: the producer is open,
    * no earlier send to the topic is still appending (order), its metadata is cached and fresh, every
-   * message is valid and all of their bytes fit in the buffer at once. Returns where they went (as
-   * `appendAll`), or undefined to take the asynchronous path, which checks and waits as before.
+   * message is valid and all of their bytes fit in the buffer at once. Returns the send's promise,
+   * or undefined to take the asynchronous path, which checks and waits as before.
    */
-  private appendNow(record: ProducerRecord): Array<ProducerBatch | number> | undefined {
+  private sendNow(record: ProducerRecord): Promise<RecordMetadata[]> | undefined {
     const { topic, messages } = record;
     if (this.closing || messages.length === 0 || this.appending.has(topic)) return undefined;
     const info = this.cluster.freshTopicMetadata(topic);
@@ -236,8 +237,13 @@ export class Producer {
       }
     }
     if (!this.accumulator.tryReserve(bytes)) return undefined;
-    const availablePartitions = info.partitions.filter((p) => p.leaderId >= 0).map((p) => p.partition);
+    const availablePartitions = this.availableOf(info);
     const nowMs = this.now();
+    if (messages.length === 1) {
+      const result = this.appendOne(topic, messages[0]!, partitions === undefined ? -1 : partitions[0]!, bytes, nowMs, numPartitions, availablePartitions);
+      this.wake();
+      return resultOf(result.batch, result.index);
+    }
     const placed: Array<ProducerBatch | number> = [];
     let run: ProducerBatch | undefined;
     let runIndex = -1;
@@ -254,7 +260,20 @@ export class Producer {
       if (result.newBatch && i > 0) this.wake();
     }
     this.wake();
-    return placed;
+    return this.resultsOf(topic, messages.length, placed);
+  }
+
+  /** Per partition list of a topic's metadata, the partitions with a leader: kept while it still says so. */
+  private readonly available = new WeakMap<readonly PartitionInfo[], number[]>();
+
+  /** The partitions of `info` that have a leader, without allocating while they stay the same. */
+  private availableOf(info: TopicInfo): readonly number[] {
+    const partitions = info.partitions;
+    const cached = this.available.get(partitions);
+    if (cached !== undefined && sameLeaders(partitions, cached)) return cached;
+    const fresh = partitions.filter((p) => p.leaderId >= 0).map((p) => p.partition);
+    this.available.set(partitions, fresh);
+    return fresh;
   }
 
   /** A keyless record (`partition` -1) goes to the sticky partition, moving on when its batch is full; then it is appended. */
@@ -628,6 +647,23 @@ export class Producer {
     this.failedForGood(batch, error);
     this.finish(batch, error);
   }
+}
+
+/** The result of a send of one message, appended at `index` of `batch`. */
+function resultOf(batch: ProducerBatch, index: number): Promise<RecordMetadata[]> {
+  return batch.result.then((base) => [{ topic: batch.topic, partition: batch.partition, offset: base < 0 ? -1 : base + index }]);
+}
+
+/** Whether `available` still lists exactly the partitions with a leader, in order. */
+function sameLeaders(partitions: readonly PartitionInfo[], available: readonly number[]): boolean {
+  let j = 0;
+  for (let i = 0; i < partitions.length; i++) {
+    const p = partitions[i]!;
+    if (p.leaderId < 0) continue;
+    if (available[j] !== p.partition) return false;
+    j++;
+  }
+  return j === available.length;
 }
 
 /** Neither a key nor a partition: the partitioner's sticky choice places it. */
