@@ -17,7 +17,8 @@
  * resolves a promise per call (the record literal still built), kept and awaited the same way: what
  * any promise-returning API costs this harness per call.
  *
- * Target: < 2 µs of client CPU per send (median of the rounds).
+ * Target: < 2 µs of client CPU per send: the mean over every measured round (all rounds are the same
+ * size), since a round's figure depends on whether a scavenge fell in it; the median is printed too.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import path from 'node:path';
@@ -77,6 +78,10 @@ function median(values: number[]): number {
   return sorted[Math.floor(sorted.length / 2)]!;
 }
 
+function mean(values: number[]): number {
+  return values.reduce((a, b) => a + b, 0) / values.length;
+}
+
 /** Runs `rounds` rounds of `n` calls of `call`, every promise kept and awaited at the round's end; µs CPU per call, per round. */
 async function measure(rounds: number, n: number, call: (i: number) => Promise<unknown>): Promise<number[]> {
   const perCall: number[] = [];
@@ -126,7 +131,7 @@ export async function run(context: BenchContext): Promise<Figure[]> {
     const producer = client.producer();
     const value = Buffer.alloc(VALUE_BYTES, 'x');
     console.log(`workload: ${rounds} rounds of ${n.toLocaleString('en-US')} producer.send({ topic, messages: [{ value: ${VALUE_BYTES} B }] }), none awaited until the round ends; producer defaults (idempotent: ${producer.config.idempotent}, acks ${producer.config.acks}); ${PARTITIONS} partitions, broker in its own process${external ? ` (${external})` : ''}, flush.policy never`);
-    console.log(`target:   < ${TARGET_US} µs of this process's CPU (user + system) per send, median of the rounds`);
+    console.log(`target:   < ${TARGET_US} µs of this process's CPU (user + system) per send, over all the rounds`);
 
     const send = () => producer.send({ topic: TOPIC, messages: [{ value }] });
     const floorCall = (record: { topic: string; messages: Array<{ value: Buffer }> }) => new Promise<unknown>((resolve) => resolve(record));
@@ -146,10 +151,10 @@ export async function run(context: BenchContext): Promise<Figure[]> {
       gcMs += measured.gcMs;
       floors.push(...(await measure(1, n, floor)));
     }
-    const sendUs = median(sends);
-    const floorUs = median(floors);
-    console.log(`send:     median ${sendUs.toFixed(2)} µs CPU per send (min ${Math.min(...sends).toFixed(2)}, max ${Math.max(...sends).toFixed(2)}); ${((gcs * 1000) / (rounds * n)).toFixed(2)} GCs per 1,000 sends, ${((gcMs * 1000) / (rounds * n)).toFixed(1)} µs GC pause per 1,000 sends`);
-    console.log(`floor:    median ${floorUs.toFixed(2)} µs CPU per call of a function that only creates and resolves a promise (min ${Math.min(...floors).toFixed(2)}, max ${Math.max(...floors).toFixed(2)})`);
+    const sendUs = mean(sends);
+    const floorUs = mean(floors);
+    console.log(`send:     ${sendUs.toFixed(2)} µs CPU per send (median of rounds ${median(sends).toFixed(2)}, min ${Math.min(...sends).toFixed(2)}, max ${Math.max(...sends).toFixed(2)}); ${((gcs * 1000) / (rounds * n)).toFixed(2)} GCs per 1,000 sends, ${((gcMs * 1000) / (rounds * n)).toFixed(1)} µs GC pause per 1,000 sends`);
+    console.log(`floor:    ${floorUs.toFixed(2)} µs CPU per call of a function that only creates and resolves a promise (median of rounds ${median(floors).toFixed(2)}, min ${Math.min(...floors).toFixed(2)}, max ${Math.max(...floors).toFixed(2)})`);
     console.log(`ratio:    ${(sendUs / floorUs).toFixed(2)}x the floor; ${sendUs < TARGET_US ? 'PASS' : 'MISS'} (< ${TARGET_US} µs)`);
     return [
       { name: 'client CPU per 100-byte send, none awaited', value: sendUs, unit: 'µs', target: `< ${TARGET_US} µs`, met: sendUs < TARGET_US },
