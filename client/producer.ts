@@ -242,7 +242,7 @@ export class Producer {
     if (messages.length === 1) {
       const result = this.appendOne(topic, messages[0]!, partitions === undefined ? -1 : partitions[0]!, bytes, nowMs, numPartitions, availablePartitions);
       this.wake();
-      return resultOf(result.batch, result.index);
+      return this.resultOf(result.batch, result.index);
     }
     const placed: Array<ProducerBatch | number> = [];
     let run: ProducerBatch | undefined;
@@ -261,6 +261,26 @@ export class Producer {
     }
     this.wake();
     return this.resultsOf(topic, messages.length, placed);
+  }
+
+  /** The one-message sends of each batch, and of the batch the last one went to. */
+  private readonly oneSends = new WeakMap<ProducerBatch, OneSends>();
+  private lastOneSends: OneSends | undefined;
+
+  /**
+   * The promise of a send of one message, appended at `index` of `batch`: its batch's promise with a
+   * handler shared by the batch's one-message sends, not a closure per send (a queued send's closure
+   * and its context outlive a scavenge or two, and copying them was a good part of a send's cost).
+   */
+  private resultOf(batch: ProducerBatch, index: number): Promise<RecordMetadata[]> {
+    let sends = this.lastOneSends;
+    if (sends === undefined || sends.batch !== batch) {
+      sends = this.oneSends.get(batch);
+      if (sends === undefined) this.oneSends.set(batch, (sends = new OneSends(batch)));
+      this.lastOneSends = sends;
+    }
+    sends.indexes.push(index);
+    return batch.result.then(sends.settle);
   }
 
   /** Per partition list of a topic's metadata, the partitions with a leader: kept while it still says so. */
@@ -649,9 +669,24 @@ export class Producer {
   }
 }
 
-/** The result of a send of one message, appended at `index` of `batch`. */
-function resultOf(batch: ProducerBatch, index: number): Promise<RecordMetadata[]> {
-  return batch.result.then((base) => [{ topic: batch.topic, partition: batch.partition, offset: base < 0 ? -1 : base + index }]);
+/**
+ * The one-message sends of a batch: the index of each one's record, in the order the sends were
+ * made. Each send's promise is `batch.result.then(settle)`; a promise's reactions run in the order
+ * they were added, so the n-th call of `settle` is the n-th send's, and reads the n-th index.
+ */
+class OneSends {
+  readonly batch: ProducerBatch;
+  readonly indexes: number[] = [];
+  private next = 0;
+  readonly settle: (base: number) => RecordMetadata[];
+
+  constructor(batch: ProducerBatch) {
+    this.batch = batch;
+    this.settle = (base) => {
+      const index = this.indexes[this.next++]!;
+      return [{ topic: batch.topic, partition: batch.partition, offset: base < 0 ? -1 : base + index }];
+    };
+  }
 }
 
 /** Whether `available` still lists exactly the partitions with a leader, in order. */
