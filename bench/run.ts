@@ -42,7 +42,7 @@ export interface BenchContext {
 type BenchRun = (context: BenchContext) => Promise<Figure[] | void>;
 
 /** Cheap CPU-bound benches first, then the storage engine from writes to recovery. Others follow by name. */
-const ORDER = ['crc32c', 'batch-codec', 'record-validate', 'frame-encode', 'index-lookup', 'assignor', 'log-append', 'group-commit', 'log-read', 'offset-lookup', 'recovery', 'leader-epoch-rebuild', 'raft-core'];
+const ORDER = ['crc32c', 'batch-codec', 'record-validate', 'frame-encode', 'index-lookup', 'assignor', 'producer-send', 'log-append', 'group-commit', 'log-read', 'offset-lookup', 'recovery', 'leader-epoch-rebuild', 'raft-core'];
 const SUFFIX = '.bench.js';
 
 interface Row {

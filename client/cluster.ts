@@ -259,6 +259,12 @@ export class Cluster {
    * meant for transient errors, so a mistyped name is reported in milliseconds. Other retriable
    * topic errors (LEADER_NOT_AVAILABLE while a topic is being created) are asked again with backoff.
    */
+  /** The topic's cached metadata while it is fresh (what `topicMetadata` answers without a request), else undefined. */
+  freshTopicMetadata(topic: string): TopicInfo | undefined {
+    const cached = this.metadata.topic(topic);
+    return cached !== undefined && this.now() - cached.updatedMs < this.config.metadataMaxAgeMs ? cached : undefined;
+  }
+
   async topicMetadata(topic: string): Promise<TopicInfo> {
     const cached = this.metadata.topic(topic);
     if (cached !== undefined && this.now() - cached.updatedMs < this.config.metadataMaxAgeMs) return cached;

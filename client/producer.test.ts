@@ -136,6 +136,27 @@ describe('Producer against a fake broker', () => {
     await client.close();
   });
 
+  it('gives many sends queued without awaiting each (one message, several, explicit partitions) each its own offsets', async () => {
+    const broker = new FakeBroker({ t: 2 });
+    const client = clientFor(broker);
+    const producer = client.producer({ batchSize: 300 });
+    // The first send fetches metadata (the waiting path); with it cached the rest append at once, in call order.
+    await producer.send({ topic: 't', messages: [{ value: 'first', partition: 0 }] });
+    const sends: Array<{ values: string[]; sending: Promise<Array<{ partition: number; offset: number }>> }> = [];
+    for (let i = 0; i < 200; i++) {
+      const values = i % 7 === 3 ? [`m${i}a`, `m${i}b`, `m${i}c`] : [`s${i}`];
+      const partition = i % 5 === 0 ? 1 : undefined;
+      sends.push({ values, sending: producer.send({ topic: 't', messages: values.map((value) => (partition === undefined ? { value } : { value, partition })) }) });
+    }
+    for (const { values, sending } of sends) {
+      const results = await sending;
+      expect(results).toHaveLength(values.length);
+      results.forEach((r, j) => expect(broker.topics.get('t')![r.partition]![r.offset]).toBe(values[j]));
+    }
+    expect(broker.produced.length).toBeGreaterThan(5);
+    await client.close();
+  });
+
   it('batches by size: a small batchSize splits a partition into several batches, still in order', async () => {
     const broker = new FakeBroker({ t: 1 });
     const client = clientFor(broker);

@@ -39,6 +39,7 @@
  */
 import { BatchField, crc32c, encodeBatchColumns } from '../log/index.js';
 import type { Cluster } from './cluster.js';
+import type { PartitionInfo, TopicInfo } from './cluster-metadata.js';
 import { parseProducerConfig, type ProducerConfig, type ResolvedProducerConfig } from './config.js';
 import { createStickyPartitioner, type Partitioner } from './partitioner.js';
 import { API_KEYS, ERRORS, StrataError, type ProduceRequest } from './protocol/index.js';
@@ -249,6 +250,9 @@ export class Producer {
   }
 
   private trackedSend(record: ProducerRecord): Promise<RecordMetadata[]> {
+    // The common case appends at once, in this call: no promise chain, nothing to track but the batch.
+    const sent = this.sendNow(record);
+    if (sent !== undefined) return sent;
     const sending = this.doSend(record);
     this.sends.add(sending);
     const forget = () => this.sends.delete(sending);
@@ -272,12 +276,141 @@ export class Producer {
     void done.then(() => {
       if (this.appending.get(topic) === done) this.appending.delete(topic);
     });
-    const placed = await appended;
-    // Wait per batch, not per message: a send of 10,000 messages waits on a handful of promises.
-    const results: RecordMetadata[] = new Array<RecordMetadata>(messages.length);
+    return this.resultsOf(topic, messages.length, await appended);
+  }
+
+  /**
+   * Appends a send's messages now, synchronously, when nothing makes it wait: the producer is open,
+   * no earlier send to the topic is still appending (order), its metadata is cached and fresh, every
+   * message is valid and all of their bytes fit in the buffer at once. Returns the send's promise,
+   * or undefined to take the asynchronous path, which checks and waits as before.
+   */
+  private sendNow(record: ProducerRecord): Promise<RecordMetadata[]> | undefined {
+    const { topic, messages } = record;
+    if (this.closing || messages.length === 0 || this.appending.has(topic)) return undefined;
+    const info = this.cluster.freshTopicMetadata(topic);
+    if (info === undefined) return undefined;
+    let bytes = 0;
+    try {
+      for (let i = 0; i < messages.length; i++) {
+        checkMessage(messages[i]!, i);
+        bytes += estimateRecordBytes(messages[i]!);
+      }
+    } catch {
+      return undefined;
+    }
+    const numPartitions = info.partitions.length;
+    let partitions: number[] | undefined;
+    if (messages.length > 1 || !isKeyless(messages[0]!)) {
+      try {
+        partitions = messages.map((message) => (isKeyless(message) ? -1 : this.partitioner.partition({ topic, key: message.key, partition: message.partition, numPartitions })));
+      } catch {
+        return undefined;
+      }
+    }
+    if (!this.accumulator.tryReserve(bytes)) return undefined;
+    const availablePartitions = this.availableOf(info);
+    const nowMs = this.now();
+    if (messages.length === 1) {
+      const result = this.appendOne(topic, messages[0]!, partitions === undefined ? -1 : partitions[0]!, bytes, nowMs, numPartitions, availablePartitions);
+      this.wake();
+      return this.resultOf(result.batch, result.index);
+    }
+    const placed: Array<ProducerBatch | number> = [];
+    let run: ProducerBatch | undefined;
+    let runIndex = -1;
+    for (let i = 0; i < messages.length; i++) {
+      const message = messages[i]!;
+      const result = this.appendOne(topic, message, partitions === undefined ? -1 : partitions[i]!, estimateRecordBytes(message), nowMs, numPartitions, availablePartitions);
+      if (result.batch === run && result.index === runIndex + 1) {
+        placed[placed.length - 2] = (placed[placed.length - 2] as number) + 1;
+      } else {
+        run = result.batch;
+        placed.push(result.batch, i, 1, result.index);
+      }
+      runIndex = result.index;
+      if (result.newBatch && i > 0) this.wake();
+    }
+    this.wake();
+    return this.resultsOf(topic, messages.length, placed);
+  }
+
+  /** The one-message sends of each batch, and of the batch the last one went to. */
+  private readonly oneSends = new WeakMap<ProducerBatch, OneSends>();
+  private lastOneSends: OneSends | undefined;
+
+  /**
+   * The promise of a send of one message, appended at `index` of `batch`: its batch's promise with a
+   * handler shared by the batch's one-message sends, not a closure per send (a queued send's closure
+   * and its context outlive a scavenge or two, and copying them was a good part of a send's cost).
+   */
+  private resultOf(batch: ProducerBatch, index: number): Promise<RecordMetadata[]> {
+    let sends = this.lastOneSends;
+    if (sends === undefined || sends.batch !== batch) {
+      sends = this.oneSends.get(batch);
+      if (sends === undefined) this.oneSends.set(batch, (sends = new OneSends(batch)));
+      this.lastOneSends = sends;
+    }
+    sends.indexes.push(index);
+    return batch.result.then(sends.settle);
+  }
+
+  /** Per partition list of a topic's metadata, the partitions with a leader: kept while it still says so. */
+  private readonly available = new WeakMap<readonly PartitionInfo[], number[]>();
+
+  /** The partitions of `info` that have a leader, without allocating while they stay the same. */
+  private availableOf(info: TopicInfo): readonly number[] {
+    const partitions = info.partitions;
+    const cached = this.available.get(partitions);
+    if (cached !== undefined && sameLeaders(partitions, cached)) return cached;
+    const fresh = partitions.filter((p) => p.leaderId >= 0).map((p) => p.partition);
+    this.available.set(partitions, fresh);
+    return fresh;
+  }
+
+  /** A keyless record (`partition` -1) goes to the sticky partition, moving on when its batch is full; then it is appended. */
+  private appendOne(topic: string, message: ProducerMessage, partition: number, bytes: number, nowMs: number, numPartitions: number, availablePartitions: readonly number[]): import('./record-accumulator.js').AppendResult {
+    if (partition === -1) {
+      partition = this.partitioner.partition({ topic, key: null, numPartitions, availablePartitions });
+      if (this.accumulator.tailIsFull(topic, partition, bytes)) {
+        // A keyless record would open a new batch because the sticky partition's is full: move to
+        // another partition first, as Kafka's producer does (KIP-480's onNewBatch). Otherwise, while
+        // that partition's one batch in flight is answered, every record piles up behind it and the
+        // other partitions idle.
+        this.partitioner.onBatchSent(topic, partition, numPartitions);
+        partition = this.partitioner.partition({ topic, key: null, numPartitions, availablePartitions });
+      }
+    }
+    // Batches opened by one send linger from the same instant, so they tend to leave together.
+    const result = this.accumulator.append(topic, partition, message, bytes, nowMs);
+    this.transactions?.partitionWritten(topic, partition);
+    return result;
+  }
+
+  /**
+   * A send's results once its batches are acknowledged, from where its messages went (`placed`, as
+   * `appendAll` returns it). Waits per batch, not per message: a send of 10,000 messages waits on a
+   * handful of promises, and a send of one on its batch's promise alone.
+   */
+  private resultsOf(topic: string, count: number, placed: Array<ProducerBatch | number>): Promise<RecordMetadata[]> {
+    if (placed.length === 4) {
+      const batch = placed[0] as ProducerBatch;
+      const first = placed[1] as number;
+      const index = placed[3] as number;
+      return batch.result.then((base) => {
+        const results: RecordMetadata[] = new Array<RecordMetadata>(count);
+        const partition = batch.partition;
+        for (let i = 0; i < count; i++) results[first + i] = { topic, partition, offset: base < 0 ? -1 : base + index + i };
+        return results;
+      });
+    }
     const runs = placed.length / 4;
-    const bases: number[] =
-      runs === 1 ? [await (placed[0] as ProducerBatch).result] : await Promise.all(Array.from({ length: runs }, (_, r) => (placed[4 * r] as ProducerBatch).result));
+    return Promise.all(Array.from({ length: runs }, (_, r) => (placed[4 * r] as ProducerBatch).result)).then((bases) => this.collect(topic, count, placed, bases));
+  }
+
+  private collect(topic: string, count: number, placed: Array<ProducerBatch | number>, bases: number[]): RecordMetadata[] {
+    const results: RecordMetadata[] = new Array<RecordMetadata>(count);
+    const runs = placed.length / 4;
     for (let r = 0; r < runs; r++) {
       const batch = placed[4 * r] as ProducerBatch;
       const first = placed[4 * r + 1] as number;
@@ -322,19 +455,7 @@ export class Producer {
         this.wake();
         await this.accumulator.reserve(bytes);
       }
-      const keyless = partitions[i] === -1;
-      let partition = keyless ? this.partitioner.partition({ topic, key: null, numPartitions, availablePartitions }) : partitions[i]!;
-      if (keyless && this.accumulator.tailIsFull(topic, partition, bytes)) {
-        // A keyless record would open a new batch because the sticky partition's is full: move to
-        // another partition first, as Kafka's producer does (KIP-480's onNewBatch). Otherwise, while
-        // that partition's one batch in flight is answered, every record piles up behind it and the
-        // other partitions idle.
-        this.partitioner.onBatchSent(topic, partition, numPartitions);
-        partition = this.partitioner.partition({ topic, key: null, numPartitions, availablePartitions });
-      }
-      // Batches opened by one send linger from the same instant, so they tend to leave together.
-      const result = this.accumulator.append(topic, partition, message, bytes, nowMs);
-      this.transactions?.partitionWritten(topic, partition);
+      const result = this.appendOne(topic, message, partitions[i]!, bytes, nowMs, numPartitions, availablePartitions);
       if (result.batch === run && result.index === runIndex + 1) {
         placed[placed.length - 2] = (placed[placed.length - 2] as number) + 1;
       } else {
@@ -659,6 +780,38 @@ function markTransactional(batch: Buffer): Buffer {
   batch.writeInt16BE(batch.readInt16BE(BatchField.attributes) | TRANSACTIONAL_FLAG, BatchField.attributes);
   batch.writeUInt32BE(crc32c(batch.subarray(BatchField.attributes)), BatchField.crc);
   return batch;
+}
+
+/**
+ * The one-message sends of a batch: the index of each one's record, in the order the sends were
+ * made. Each send's promise is `batch.result.then(settle)`; a promise's reactions run in the order
+ * they were added, so the n-th call of `settle` is the n-th send's, and reads the n-th index.
+ */
+class OneSends {
+  readonly batch: ProducerBatch;
+  readonly indexes: number[] = [];
+  private next = 0;
+  readonly settle: (base: number) => RecordMetadata[];
+
+  constructor(batch: ProducerBatch) {
+    this.batch = batch;
+    this.settle = (base) => {
+      const index = this.indexes[this.next++]!;
+      return [{ topic: batch.topic, partition: batch.partition, offset: base < 0 ? -1 : base + index }];
+    };
+  }
+}
+
+/** Whether `available` still lists exactly the partitions with a leader, in order. */
+function sameLeaders(partitions: readonly PartitionInfo[], available: readonly number[]): boolean {
+  let j = 0;
+  for (let i = 0; i < partitions.length; i++) {
+    const p = partitions[i]!;
+    if (p.leaderId < 0) continue;
+    if (available[j] !== p.partition) return false;
+    j++;
+  }
+  return j === available.length;
 }
 
 /** Neither a key nor a partition: the partitioner's sticky choice places it. */
