@@ -34,6 +34,8 @@ export interface TopicInfo {
 export class ClusterMetadata {
   readonly brokers = new Map<number, BrokerInfo>();
   readonly topics = new Map<string, TopicInfo>();
+  /** Every topic a broker has described to this client, invalidated or not: it existed. */
+  private readonly seen = new Set<string>();
   controllerId = -1;
   /** When the broker list was last refreshed; 0 before the first Metadata response. */
   updatedMs = 0;
@@ -60,6 +62,7 @@ export class ClusterMetadata {
         }))
         .sort((a, b) => a.partition - b.partition);
       this.topics.set(topic.name, { name: topic.name, partitions, updatedMs: nowMs });
+      this.seen.add(topic.name);
     }
   }
 
@@ -83,6 +86,11 @@ export class ClusterMetadata {
     if (info === undefined || leaderHint === undefined || leaderHint < 0 || !this.brokers.has(leaderHint)) return false;
     info.leaderId = leaderHint;
     return true;
+  }
+
+  /** True once a broker has described `topic` to this client (it existed then). */
+  wasSeen(topic: string): boolean {
+    return this.seen.has(topic);
   }
 
   /** Forgets a topic so the next use fetches its metadata again. */

@@ -253,18 +253,21 @@ export class Cluster {
     return refresh;
   }
 
-  /**
-   * A topic's metadata, from the cache while it is fresh. A broker that answers that the topic does
-   * not exist (UNKNOWN_TOPIC_OR_PARTITION) has answered: that fails at once, without the backoff
-   * meant for transient errors, so a mistyped name is reported in milliseconds. Other retriable
-   * topic errors (LEADER_NOT_AVAILABLE while a topic is being created) are asked again with backoff.
-   */
   /** The topic's cached metadata while it is fresh (what `topicMetadata` answers without a request), else undefined. */
   freshTopicMetadata(topic: string): TopicInfo | undefined {
     const cached = this.metadata.topic(topic);
     return cached !== undefined && this.now() - cached.updatedMs < this.config.metadataMaxAgeMs ? cached : undefined;
   }
 
+  /**
+   * A topic's metadata, from the cache while it is fresh. A broker that answers that a topic this
+   * client never saw does not exist (UNKNOWN_TOPIC_OR_PARTITION) has answered: that fails at once,
+   * without the backoff meant for transient errors, so a mistyped name is reported in milliseconds.
+   * A topic the client has seen is asked again with backoff instead: the broker asked may have just
+   * restarted and not yet replayed the metadata log (a deleted topic then fails once the retries are
+   * used up). Other retriable topic errors (LEADER_NOT_AVAILABLE while a topic is being created) are
+   * asked again with backoff.
+   */
   async topicMetadata(topic: string): Promise<TopicInfo> {
     const cached = this.metadata.topic(topic);
     if (cached !== undefined && this.now() - cached.updatedMs < this.config.metadataMaxAgeMs) return cached;
@@ -273,7 +276,7 @@ export class Cluster {
       const info = this.metadata.topic(topic);
       if (info !== undefined) return { info, code: 0 };
       const code = response.topics.find((t) => t.name === topic)?.errorCode ?? ERRORS.UNKNOWN_TOPIC_OR_PARTITION.code;
-      if (code === ERRORS.UNKNOWN_TOPIC_OR_PARTITION.code) return { info: undefined, code };
+      if (code === ERRORS.UNKNOWN_TOPIC_OR_PARTITION.code && !this.metadata.wasSeen(topic)) return { info: undefined, code };
       throw StrataError.fromCode(code, `Topic '${topic}'.`);
     }, this.config.retry);
     if (answer.info === undefined) throw StrataError.fromCode(answer.code, `Topic '${topic}' does not exist.`);

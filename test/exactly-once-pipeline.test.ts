@@ -53,6 +53,14 @@ it(`delivers every input exactly once while the pipeline, partition leaders and 
     inputRecords: 2000,
     partitions: 3,
     replicationFactor: 3,
+    topicsReady: async (topics) => {
+      for (const topic of topics) {
+        await running.waitFor(async () => {
+          const leaders = await running.leaderEntries(topic);
+          return leaders.size === 3 && [...leaders.values()].every(({ entry }) => entry.followers.length === 2);
+        }, 30_000, `a leader with 2 followers for each partition of ${topic}`);
+      }
+    },
     brokerFault: async (round) => {
       const target = ['eos-in', 'eos-out', TRANSACTION_STATE_TOPIC][round % 3]!;
       const partition = target === TRANSACTION_STATE_TOPIC ? offsetsPartitionFor('eos-pipeline-1', TRANSACTION_STATE_TOPIC_PARTITIONS_DEFAULT) : round % 3;
