@@ -12,11 +12,9 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { afterEach, expect, it } from 'vitest';
-import { offsetsPartitionFor } from '../broker/group/offsets-topic.js';
-import { TRANSACTION_STATE_TOPIC } from '../broker/internal-topics.js';
-import { TRANSACTION_STATE_TOPIC_PARTITIONS_DEFAULT } from '../broker/limits.js';
 import { describeExactlyOnce, exactlyOnceHeld } from '../replication/index.js';
 import { ClusterProcesses } from './fixtures/cluster-processes.js';
+import { killLeaderOf, topicsReplicated } from './fixtures/eos-broker-faults.js';
 import { runEosRounds } from './fixtures/eos-rounds.js';
 import { ChildProcesses, startBrokerProcess } from './fixtures/strata-process.js';
 
@@ -53,26 +51,8 @@ it(`delivers every input exactly once while the pipeline, partition leaders and 
     inputRecords: 2000,
     partitions: 3,
     replicationFactor: 3,
-    topicsReady: async (topics) => {
-      for (const topic of topics) {
-        await running.waitFor(async () => {
-          const leaders = await running.leaderEntries(topic);
-          return leaders.size === 3 && [...leaders.values()].every(({ entry }) => entry.followers.length === 2);
-        }, 30_000, `a leader with 2 followers for each partition of ${topic}`);
-      }
-    },
-    brokerFault: async (round) => {
-      const target = ['eos-in', 'eos-out', TRANSACTION_STATE_TOPIC][round % 3]!;
-      const partition = target === TRANSACTION_STATE_TOPIC ? offsetsPartitionFor('eos-pipeline-1', TRANSACTION_STATE_TOPIC_PARTITIONS_DEFAULT) : round % 3;
-      const leader = await running.waitFor(() => running.partitionLeader(target, partition), 30_000, `a leader of ${target}-${partition}`);
-      await running.kill9(leader.nodeId);
-      await running.waitFor(async () => {
-        const now = await running.partitionLeader(target, partition);
-        return now !== undefined && now.nodeId !== leader.nodeId && now.leaderEpoch > leader.leaderEpoch;
-      }, 30_000, `a new leader of ${target}-${partition} after broker ${leader.nodeId} was killed`);
-      await running.restart(leader.nodeId);
-      return `killed broker ${leader.nodeId} (leader of ${target}-${partition}) and restarted it`;
-    },
+    topicsReady: (topics) => topicsReplicated(running, topics, 3),
+    brokerFault: (round) => killLeaderOf(running, round, 3),
   });
   const context = `seed ${SEED}; ${describeExactlyOnce(outcome.verdict)}; pipeline crashes ${outcome.pipelineCrashes} ${JSON.stringify(outcome.crashReasons)}\n${running.describe()}`;
   expect(exactlyOnceHeld(outcome.verdict), context).toBe(true);
