@@ -4,7 +4,7 @@
  *
  *   strata perf produce --topic T --records N --record-size BYTES [--acks 0|1|all] [--compression lz4|none]
  *                       [--throughput RECORDS_PER_SEC] [--batch-size BYTES] [--linger-ms MS] [--warmup-records W]
- *                       [--idempotent true|false]
+ *                       [--idempotent true|false] [--transaction-records N [--transactional-id ID]]
  *   strata perf consume --topic T --records N [--timeout-ms T]
  *
  * perf produce sends N keyless records of BYTES random letters (one payload for all, as Kafka's tool
@@ -20,6 +20,8 @@
  * below R (the summary prints the rate achieved). `--batch-size` and `--linger-ms` set the
  * producer's `batchSize` and `lingerMs` (like Kafka's `--producer-props batch.size=… linger.ms=…`);
  * `--idempotent false` turns the idempotent producer off (on by default with acks all).
+ * `--transaction-records N` produces through a transactional producer, N records a transaction, and
+ * reports commit latency (`perf-transactions.ts`); `--transactional-id` names it (a fresh id by default).
  * `--warmup-records W` (Kafka's, KIP-1052) sends the first W of the N records as a warm-up — the
  * JIT compiling the hot paths, connections opening, the first batches — and reports rate and
  * latencies of the other N - W only, timed from the send of record W.
@@ -53,13 +55,14 @@ import {
   PERF_THROUGHPUT_MAX,
   PERF_WINDOW_BATCHES_PER_PARTITION,
 } from './limits.js';
+import { perfTransactions } from './perf-transactions.js';
 import { SendWindow } from './send-window.js';
 import { formatByteRate, formatCount, formatRecordRate, formatSeconds } from './throughput.js';
 
 export const PERF_USAGE = [
   '  strata perf produce --topic T --records N --record-size BYTES [--acks 0|1|all] [--compression lz4|none]',
   '                      [--throughput RECORDS_PER_SEC] [--batch-size BYTES] [--linger-ms MS] [--warmup-records W]',
-  '                      [--idempotent true|false]',
+  '                      [--idempotent true|false] [--transaction-records N [--transactional-id ID]]',
   '                      [--timeout-ms T]',
   '  strata perf consume --topic T --records N [--timeout-ms T]',
 ].join('\n');
@@ -84,6 +87,8 @@ export async function runPerfCommand(argv: readonly string[], context: CommandCo
       'linger-ms': { type: 'string' },
       'warmup-records': { type: 'string' },
       idempotent: { type: 'string' },
+      'transaction-records': { type: 'string' },
+      'transactional-id': { type: 'string' },
     },
   });
   const [verb, ...rest] = positionals;
@@ -105,6 +110,18 @@ export async function runPerfCommand(argv: readonly string[], context: CommandCo
     const lingerMs = integerFlag('linger-ms', values['linger-ms'], 0, PERF_LINGER_MS_MAX);
     const warmupRecords = integerFlag('warmup-records', values['warmup-records'], 0, records - 1) ?? 0;
     const idempotent = values.idempotent === undefined ? undefined : choiceFlag('idempotent', values.idempotent, ['true', 'false'], 'true') === 'true';
+    const transactionRecords = integerFlag('transaction-records', values['transaction-records'], 1, records);
+    if (transactionRecords === undefined && values['transactional-id'] !== undefined) throw new UsageError('--transactional-id needs --transaction-records');
+    if (transactionRecords !== undefined) {
+      for (const flag of ['acks', 'compression', 'throughput', 'batch-size', 'linger-ms', 'idempotent'] as const) {
+        if (values[flag] !== undefined) throw new UsageError(`--${flag} does not apply with --transaction-records (a transactional producer: idempotent, acks all, the defaults)`);
+      }
+      const payload = randomPayload(recordBytes);
+      const transactionalId = values['transactional-id'];
+      return withClient(context, (client) =>
+        perfTransactions(client, context, { topic, records, recordBytes, payload, transactionRecords, warmupRecords, ...(transactionalId === undefined ? {} : { transactionalId }) }),
+      waitMs);
+    }
     return perfProduce(context, {
       topic,
       records,
@@ -119,7 +136,7 @@ export async function runPerfCommand(argv: readonly string[], context: CommandCo
       waitMs,
     });
   }
-  for (const flag of ['record-size', 'acks', 'compression', 'throughput', 'batch-size', 'linger-ms', 'warmup-records', 'idempotent'] as const) {
+  for (const flag of ['record-size', 'acks', 'compression', 'throughput', 'batch-size', 'linger-ms', 'warmup-records', 'idempotent', 'transaction-records', 'transactional-id'] as const) {
     if (values[flag] !== undefined) throw new UsageError(`--${flag} does not apply to perf consume`);
   }
   const timeoutMs = integerFlag('timeout-ms', values['timeout-ms'], 1, IDLE_TIMEOUT_MS_MAX) ?? PERF_CONSUME_TIMEOUT_MS_DEFAULT;
