@@ -317,18 +317,10 @@ export class Producer {
       return this.resultOf(result.batch, result.index);
     }
     const placed: Array<ProducerBatch | number> = [];
-    let run: ProducerBatch | undefined;
-    let runIndex = -1;
     for (let i = 0; i < messages.length; i++) {
       const message = messages[i]!;
       const result = this.appendOne(topic, message, partitions === undefined ? -1 : partitions[i]!, estimateRecordBytes(message), nowMs, numPartitions, availablePartitions);
-      if (result.batch === run && result.index === runIndex + 1) {
-        placed[placed.length - 2] = (placed[placed.length - 2] as number) + 1;
-      } else {
-        run = result.batch;
-        placed.push(result.batch, i, 1, result.index);
-      }
-      runIndex = result.index;
+      place(placed, result.batch, i, result.index);
       if (result.newBatch && i > 0) this.wake();
     }
     this.wake();
@@ -444,8 +436,6 @@ export class Producer {
     );
     const nowMs = this.now();
     const placed: Array<ProducerBatch | number> = [];
-    let run: ProducerBatch | undefined;
-    let runIndex = -1;
     for (let i = 0; i < messages.length; i++) {
       const message = messages[i]!;
       // The message is the record: its key, value, headers and timestamp are read once, into the batch.
@@ -456,13 +446,7 @@ export class Producer {
         await this.accumulator.reserve(bytes);
       }
       const result = this.appendOne(topic, message, partitions[i]!, bytes, nowMs, numPartitions, availablePartitions);
-      if (result.batch === run && result.index === runIndex + 1) {
-        placed[placed.length - 2] = (placed[placed.length - 2] as number) + 1;
-      } else {
-        run = result.batch;
-        placed.push(result.batch, i, 1, result.index);
-      }
-      runIndex = result.index;
+      place(placed, result.batch, i, result.index);
       if (result.newBatch && i > 0) this.wake();
     }
     this.wake();
@@ -770,6 +754,16 @@ export class Producer {
     this.failedForGood(batch, error);
     this.finish(batch, error);
   }
+}
+
+/**
+ * Records that message `message` went to record `index` of `batch` in `placed` (runs of
+ * [batch, first message, count, first record index]): it extends the last run when it follows it.
+ */
+function place(placed: Array<ProducerBatch | number>, batch: ProducerBatch, message: number, index: number): void {
+  const n = placed.length;
+  if (n > 0 && placed[n - 4] === batch && (placed[n - 1] as number) + (placed[n - 2] as number) === index) placed[n - 2] = (placed[n - 2] as number) + 1;
+  else placed.push(batch, message, 1, index);
 }
 
 /**

@@ -359,11 +359,7 @@ export class GroupCoordinator {
       });
       if (accepted.length > 0) {
         const commitTimestamp = this.clock();
-        const records: RecordInput[] = accepted.map((i) => {
-          const { topic, partition: index, committedOffset, committedMetadata } = entries[i]!;
-          const record = encodeOffsetRecord({ groupId: request.groupId, topic, partition: index, committed: { offset: committedOffset, metadata: committedMetadata, commitTimestamp } });
-          return { ...record, timestamp: commitTimestamp };
-        });
+        const records = offsetRecords(request.groupId, accepted.map((i) => entries[i]!), commitTimestamp);
         const appended = await partition.appendAsLeader(encodeBatch(records));
         this.groups.set(request.groupId, group);
         accepted.forEach((i, n) => {
@@ -414,11 +410,7 @@ export class GroupCoordinator {
       });
       if (accepted.length > 0) {
         const commitTimestamp = this.clock();
-        const records: RecordInput[] = accepted.map((i) => {
-          const { topic, partition: index, committedOffset, committedMetadata } = entries[i]!;
-          const record = encodeOffsetRecord({ groupId: request.groupId, topic, partition: index, committed: { offset: committedOffset, metadata: committedMetadata, commitTimestamp } });
-          return { ...record, timestamp: commitTimestamp };
-        });
+        const records = offsetRecords(request.groupId, accepted.map((i) => entries[i]!), commitTimestamp);
         const batch = encodeBatch(records, { producerId, producerEpoch, baseSequence: -1, transactional: true });
         const appended = await partition.appendAsLeader(batch, -1, 0, 'coordinator');
         this.pendingTxn.add(
@@ -671,6 +663,14 @@ function checkGroupId(groupId: string): void {
   if (groupId.length === 0 || groupId.length > GROUP_ID_MAX_CHARS) {
     throw new StrataError('INVALID_GROUP_ID', `got ${groupId.length} characters.`);
   }
+}
+
+/** The `__consumer_offsets` records of a group's commit of `entries` at `commitTimestamp`. */
+function offsetRecords(groupId: string, entries: ReadonlyArray<{ topic: string; partition: number; committedOffset: number; committedMetadata: string }>, commitTimestamp: number): RecordInput[] {
+  return entries.map(({ topic, partition, committedOffset, committedMetadata }) => ({
+    ...encodeOffsetRecord({ groupId, topic, partition, committed: { offset: committedOffset, metadata: committedMetadata, commitTimestamp } }),
+    timestamp: commitTimestamp,
+  }));
 }
 
 function commitProblem(entry: { topic: string; committedOffset: number; committedMetadata: string }): StrataError | undefined {
