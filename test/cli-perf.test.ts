@@ -63,4 +63,21 @@ describe('strata perf produce --throughput, --batch-size, --linger-ms', () => {
     const consumed = await strata(['perf', 'consume', '--topic', 'perf-paced', '--records', '3700']);
     expect(consumed.status, consumed.stderr).toBe(0);
   });
+
+  it('--transaction-records runs transactions of N records, read_committed sees them all, and reports commit latency', async () => {
+    const admin = await strata(['topic', 'create', 'perf-txn', '--partitions', '2']);
+    expect(admin.status, admin.stderr).toBe(0);
+    const run = await strata(['perf', 'produce', '--topic', 'perf-txn', '--records', '250', '--record-size', '100', '--transaction-records', '100', '--warmup-records', '50']);
+    expect(run.status, run.stderr).toBe(0);
+    // 250 records in transactions of 100, 50 of warm-up: the transactions from record 100 on are measured.
+    expect(run.stdout).toMatch(/^perf produce: \d+ records of 100 B to perf-txn in \d+ transactions of 100 \(after 50 warm-up records\) in [\d.]+ s: .* commit latency ms avg /);
+    const consumed = await strata(['perf', 'consume', '--topic', 'perf-txn', '--records', '250']);
+    expect(consumed.status, consumed.stderr).toBe(0);
+    const bad = await Promise.all([
+      strata(['perf', 'produce', '--topic', 'perf-txn', '--records', '10', '--record-size', '10', '--transaction-records', '10', '--acks', '1']),
+      strata(['perf', 'produce', '--topic', 'perf-txn', '--records', '10', '--record-size', '10', '--transactional-id', 'x']),
+    ]);
+    expectOneLineError(bad[0]!, /^strata: --acks does not apply with --transaction-records/);
+    expectOneLineError(bad[1]!, /^strata: --transactional-id needs --transaction-records/);
+  });
 });
