@@ -6,8 +6,7 @@
 // transaction committed) and that the position always ends at the log's end.
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { crc32c, encodeBatch } from '../log/index.js';
-import { TXN_ABORT_CONTROL_TYPE } from './aborted-transactions.js';
+import { crc32c, encodeBatch, TXN_ABORT_CONTROL_TYPE } from '../log/index.js';
 import { newPartitionState } from './consumer-partition.js';
 import { FetchBuffer } from './fetch-buffer.js';
 import type { AbortedTransaction } from './protocol/index.js';

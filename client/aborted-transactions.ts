@@ -15,10 +15,8 @@
  * Why per fetch: the broker lists every aborted transaction that overlaps the fetched range, those
  * that began before the fetch offset included, so no state needs to outlive one response.
  */
+import { TXN_ABORT_CONTROL_TYPE } from '../log/index.js';
 import type { AbortedTransaction } from './protocol/index.js';
-
-/** Kafka's control record types of the transaction markers (`log/control-batch.ts`). */
-export const TXN_ABORT_CONTROL_TYPE = 0;
 
 /** What the filter reads of a batch header. */
 export interface FilteredBatch {

@@ -18,14 +18,12 @@
  *   chunk also skips the batches of aborted transactions (`aborted-transactions.ts`). Skipped batches
  *   still move the position: once the chunk is used up it is at the chunk's end.
  */
-import { BATCH_HEADER_BYTES, BatchField, CONTROL_FLAG, decodeBatch, decodeBatchInto, readBatchHeader, validateBatch, wholeBatches } from '../log/index.js';
+import { BATCH_HEADER_BYTES, BatchField, CONTROL_FLAG, TRANSACTIONAL_FLAG, decodeBatch, decodeBatchInto, readBatchHeader, validateBatch, wholeBatches } from '../log/index.js';
 import { AbortedTransactionFilter, type FilteredBatch } from './aborted-transactions.js';
 import type { ConsumerMessage } from './consumer-message.js';
 import { asError, type PartitionState } from './consumer-partition.js';
 import type { AbortedTransaction } from './protocol/index.js';
 
-/** Attribute bit 4, a transactional producer's batch (log/batch-header.ts's TRANSACTIONAL_FLAG). */
-const TRANSACTIONAL_FLAG = 0x10;
 
 /** One partition's share of a fetch response. */
 interface Chunk {

@@ -37,7 +37,7 @@
  * is ready and arms one timer for the next linger or backoff expiry. A response, a metadata refresh
  * or a new full batch wakes it again.
  */
-import { BatchField, crc32c, encodeBatchColumns } from '../log/index.js';
+import { encodeBatchColumns } from '../log/index.js';
 import type { Cluster } from './cluster.js';
 import type { PartitionInfo, TopicInfo } from './cluster-metadata.js';
 import { parseProducerConfig, type ProducerConfig, type ResolvedProducerConfig } from './config.js';
@@ -49,8 +49,6 @@ import { backoffMs, isRetriable } from './retry.js';
 import { Transaction } from './transaction.js';
 import { TransactionManager } from './transaction-manager.js';
 
-/** Attribute bit 4 (log/batch-header.ts's TRANSACTIONAL_FLAG). */
-const TRANSACTIONAL_FLAG = 0x10;
 
 export interface ProducerMessage {
   key?: Buffer | string | null;
@@ -586,13 +584,12 @@ export class Producer {
 
   private encode(batch: ProducerBatch): Buffer {
     if (batch.encoded === undefined) {
-      const encoded = encodeBatchColumns(
+      batch.encoded = encodeBatchColumns(
         batch,
         batch.baseSequence < 0
           ? { compression: this.config.compression }
-          : { compression: this.config.compression, producerId: batch.producerId, producerEpoch: batch.producerEpoch, baseSequence: batch.baseSequence },
+          : { compression: this.config.compression, producerId: batch.producerId, producerEpoch: batch.producerEpoch, baseSequence: batch.baseSequence, transactional: this.transactions !== undefined },
       );
-      batch.encoded = this.transactions === undefined ? encoded : markTransactional(encoded);
     }
     return batch.encoded;
   }
@@ -764,16 +761,6 @@ function place(placed: Array<ProducerBatch | number>, batch: ProducerBatch, mess
   const n = placed.length;
   if (n > 0 && placed[n - 4] === batch && (placed[n - 1] as number) + (placed[n - 2] as number) === index) placed[n - 2] = (placed[n - 2] as number) + 1;
   else placed.push(batch, message, 1, index);
-}
-
-/**
- * Sets the transactional attribute of an encoded batch and its CRC, which covers the attributes.
- * (Until `encodeBatchColumns` takes Kafka's `transactional` option from log/.)
- */
-function markTransactional(batch: Buffer): Buffer {
-  batch.writeInt16BE(batch.readInt16BE(BatchField.attributes) | TRANSACTIONAL_FLAG, BatchField.attributes);
-  batch.writeUInt32BE(crc32c(batch.subarray(BatchField.attributes)), BatchField.crc);
-  return batch;
 }
 
 /**
