@@ -60,7 +60,7 @@
  */
 import fs from 'node:fs';
 import path from 'node:path';
-import { BatchField, batchSizeAt, CONTROL_FLAG, lastOffsetOf, readInt64, stampBatch, TRANSACTIONAL_FLAG } from './batch-header.js';
+import { BatchField, batchSizeAt, CONTROL_FLAG, lastOffsetOf, readInt64, stampBatch } from './batch-header.js';
 import { isTxnMarkerBatch, readTxnMarker } from './control-batch.js';
 import { parseLogConfig, type LogConfig } from './config.js';
 import { fsyncDirectory, fsyncDirectoryAsync } from './directory.js';
@@ -552,21 +552,12 @@ export class Log {
         // a transaction marker, or the group coordinator's transactional batch of offsets (TxnOffsetCommit).
         if (position !== 0 || header.sizeBytes !== batches.length) throw new LogError('INVALID_RECORD', 'a coordinator append holds exactly one batch: a transaction marker or a transactional batch');
         if ((header.attributes & CONTROL_FLAG) !== 0) {
-          const marker = readTxnMarker(batches, position);
-          const write = { producerId: marker.producerId, epoch: marker.producerEpoch, offset: next, timestamp: header.maxTimestamp, commit: marker.commit };
+          const write = { ...txnMarkerAt(batches, position), offset: next };
           this.producers.checkMarker(write);
           plan.producerWrite = { marker: write };
         } else {
           // Kafka's AppendOrigin.Coordinator: no sequence (the batch carries -1), the epoch still checked.
-          const batch: ProducerBatch = {
-            producerId: header.producerId,
-            epoch: header.producerEpoch,
-            firstSeq: header.baseSequence,
-            lastOffsetDelta: header.lastOffsetDelta,
-            firstOffset: next,
-            timestamp: header.maxTimestamp,
-            transactional: true,
-          };
+          const batch: ProducerBatch = { ...producerBatchAt(batches, position), firstOffset: next };
           this.producers.checkCoordinatorBatch(batch);
           plan.producerWrite = { batch };
         }
@@ -576,15 +567,8 @@ export class Log {
         if (position !== 0 || header.sizeBytes !== batches.length) {
           throw new LogError('INVALID_RECORD', `a producer batch (producer id ${header.producerId}) must be the only batch of its append`);
         }
-        const batch: ProducerBatch = {
-          producerId: header.producerId,
-          epoch: header.producerEpoch,
-          firstSeq: header.baseSequence,
-          lastOffsetDelta: header.lastOffsetDelta,
-          firstOffset: next,
-          timestamp: header.maxTimestamp,
-          transactional: (header.attributes & TRANSACTIONAL_FLAG) !== 0,
-        };
+        // Not stamped yet: its first offset is where the plan puts it.
+        const batch: ProducerBatch = { ...producerBatchAt(batches, position), firstOffset: next };
         const check = this.producers.check(batch);
         if (check.kind === 'duplicate') plan.duplicateOf = check.batch;
         else plan.producerWrite = { batch };
